@@ -1,0 +1,10 @@
+//! Ingest: everything between a scooter's TCP socket and the log.
+//!
+//! - [`protocol`]: the device protocols (Teltonika Codec 8/8E/12, Omni text, GT06)
+//!   without I/O — framing, handshake, ACKs, record decoding, command encoding. Shared by
+//!   the gateway, the decoder and the simulator.
+//!
+//! In the flow: `scooter ──TCP──▶ gateway ──append──▶ scooter.frames.v1 ──▶ decoder ──▶
+//! scooter.telemetry.v1`, and back down from `scooter.downlink.v1` to the device.
+
+pub mod protocol;

@@ -1,0 +1,171 @@
+//! rdkafka client presets and topic administration.
+//!
+//! - Producer: `acks=all`, idempotence on, batching with `linger.ms`; callers never await
+//!   one record at a time on a hot path.
+//! - Consumer: auto-commit and automatic offset store off — offsets live where the work
+//!   lands (PostgreSQL for projections), Kafka commits are advisory.
+//! - Admin: idempotent topic creation for `fleetlog topics create`.
+
+use std::time::Duration;
+
+use rdkafka::ClientConfig;
+use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+use rdkafka::client::DefaultClientContext;
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::error::{KafkaError, RDKafkaErrorCode};
+use rdkafka::producer::FutureProducer;
+
+use crate::settings::KafkaSettings;
+
+/// A topic to create: name, partitions, and whether it is compacted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TopicSpec {
+    /// Topic name.
+    pub name: String,
+    /// Partition count.
+    pub partitions: i32,
+}
+
+/// What `create_topics` did for one topic.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TopicOutcome {
+    /// The topic did not exist and was created.
+    Created,
+    /// The topic already existed; left as it was.
+    AlreadyExists,
+}
+
+/// A Kafka client could not be built or an admin call failed.
+#[derive(Debug, thiserror::Error)]
+pub enum KafkaAdminError {
+    /// librdkafka rejected the configuration or the call.
+    #[error("kafka: {0}")]
+    Kafka(#[from] KafkaError),
+    /// The broker refused to create a topic.
+    #[error("could not create topic {topic}: {code}")]
+    Create {
+        /// Topic name.
+        topic: String,
+        /// Broker error code.
+        code: RDKafkaErrorCode,
+    },
+}
+
+fn base_config(settings: &KafkaSettings, role: &str) -> ClientConfig {
+    let mut config = ClientConfig::new();
+    config
+        .set("bootstrap.servers", &settings.brokers)
+        .set("client.id", format!("{}-{role}", settings.client_id))
+        // Reconnect quickly when the broker comes back (readiness, ingest resume).
+        .set("reconnect.backoff.ms", "100")
+        .set("reconnect.backoff.max.ms", "2000")
+        .set("log_level", "4");
+    config
+}
+
+/// Producer preset: `acks=all`, idempotent, batched by `linger.ms`.
+pub fn producer_config(settings: &KafkaSettings, role: &str) -> ClientConfig {
+    let mut config = base_config(settings, role);
+    config
+        .set("acks", "all")
+        .set("enable.idempotence", "true")
+        .set("linger.ms", settings.linger_ms.to_string())
+        .set(
+            "message.timeout.ms",
+            settings.message_timeout_ms.to_string(),
+        )
+        .set("compression.type", "none");
+    config
+}
+
+/// Build a producer from the preset.
+///
+/// # Errors
+/// When librdkafka rejects the configuration.
+pub fn producer(settings: &KafkaSettings, role: &str) -> Result<FutureProducer, KafkaError> {
+    producer_config(settings, role).create()
+}
+
+/// Consumer preset for `group_id`: auto-commit and auto offset store off, start from the
+/// earliest offset when nothing is stored.
+pub fn consumer_config(settings: &KafkaSettings, group_id: &str) -> ClientConfig {
+    let mut config = base_config(settings, group_id);
+    config
+        .set("group.id", group_id)
+        .set("enable.auto.commit", "false")
+        .set("enable.auto.offset.store", "false")
+        .set("auto.offset.reset", "earliest")
+        .set("enable.partition.eof", "false")
+        .set("session.timeout.ms", "10000");
+    config
+}
+
+/// Admin client for topic management.
+///
+/// # Errors
+/// When librdkafka rejects the configuration.
+pub fn admin(settings: &KafkaSettings) -> Result<AdminClient<DefaultClientContext>, KafkaError> {
+    base_config(settings, "admin").create()
+}
+
+/// Create every topic in `specs` that does not exist yet; existing topics are left alone.
+///
+/// # Errors
+/// When the broker is unreachable or refuses a topic for another reason than existing.
+pub async fn create_topics(
+    admin: &AdminClient<DefaultClientContext>,
+    specs: &[TopicSpec],
+    replication_factor: i32,
+) -> Result<Vec<(String, TopicOutcome)>, KafkaAdminError> {
+    let new_topics: Vec<NewTopic<'_>> = specs
+        .iter()
+        .map(|s| {
+            NewTopic::new(
+                &s.name,
+                s.partitions,
+                TopicReplication::Fixed(replication_factor),
+            )
+            .set("retention.ms", "-1")
+        })
+        .collect();
+    let options = AdminOptions::new().operation_timeout(Some(Duration::from_secs(30)));
+    let results = admin.create_topics(new_topics.iter(), &options).await?;
+    results
+        .into_iter()
+        .map(|result| match result {
+            Ok(topic) => Ok((topic, TopicOutcome::Created)),
+            Err((topic, RDKafkaErrorCode::TopicAlreadyExists)) => {
+                Ok((topic, TopicOutcome::AlreadyExists))
+            }
+            Err((topic, code)) => Err(KafkaAdminError::Create { topic, code }),
+        })
+        .collect()
+}
+
+/// Answers whether the broker is reachable, by asking it for cluster metadata.
+pub struct BrokerProbe {
+    client: BaseConsumer,
+}
+
+impl BrokerProbe {
+    /// A probe with its own long-lived client (librdkafka reconnects on its own).
+    ///
+    /// # Errors
+    /// When librdkafka rejects the configuration.
+    pub fn new(settings: &KafkaSettings) -> Result<Self, KafkaError> {
+        Ok(Self {
+            client: base_config(settings, "probe").create()?,
+        })
+    }
+
+    /// `Ok(broker count)` when the broker answered a metadata request within `timeout`.
+    ///
+    /// Blocking; call it from `spawn_blocking`.
+    ///
+    /// # Errors
+    /// When the broker did not answer in time.
+    pub fn check_blocking(&self, timeout: Duration) -> Result<usize, KafkaError> {
+        let metadata = self.client.fetch_metadata(None, timeout)?;
+        Ok(metadata.brokers().len())
+    }
+}

@@ -1,0 +1,7 @@
+//! Event contracts of fleetlog: what is on the log and how it is encoded.
+//!
+//! Every box in the flow (gateway → frames → decoder → telemetry → projections; API →
+//! app commands → deciders → fleet events / downlink) agrees on the names and shapes
+//! defined here: the [`topics`] catalogue of `docs/architecture.md` §2.
+
+pub mod topics;

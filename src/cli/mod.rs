@@ -1,0 +1,130 @@
+//! Subcommands of `fleetlog` (architecture §6).
+
+mod migrate;
+mod not_built;
+mod topics;
+mod up;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use fleetlog_runtime::Settings;
+
+/// Event-sourced backend for shared e-scooter fleets on a Kafka-compatible log.
+///
+/// Configuration comes from the environment: `DATABASE_URL`, `KAFKA_BROKERS`,
+/// `SCHEMA_REGISTRY_URL` and `FLEETLOG_*` (see README, "Configuration").
+#[derive(Debug, Parser)]
+#[command(name = "fleetlog", version, about, long_about = None)]
+pub(crate) struct Cli {
+    /// Log one JSON object per line (same as FLEETLOG_LOG__JSON=true).
+    #[arg(long, global = true)]
+    pub(crate) log_json: bool,
+    #[command(subcommand)]
+    pub(crate) command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum Command {
+    /// Everything in one process: registry, gateway, decoder, commands, projections, api.
+    Up,
+    /// The scooter gateway alone (TCP listeners for every device protocol).
+    Gateway,
+    /// The decoder alone: scooter.frames.v1 → scooter.telemetry.v1.
+    Decoder,
+    /// The command deciders and ride saga alone.
+    Commands,
+    /// One projection alone (fleet, rides, lineage, …).
+    Projector {
+        /// Projection name.
+        name: String,
+    },
+    /// The HTTP API alone (with /healthz, /readyz, /metrics).
+    Api,
+    /// The Confluent-compatible schema registry alone.
+    Registry,
+    /// Topic administration.
+    Topics {
+        #[command(subcommand)]
+        command: TopicsCommand,
+    },
+    /// Apply pending database migrations (creating the database if needed).
+    Migrate,
+    /// A fleet of simulated scooters speaking the real device protocols.
+    Simulate,
+    /// Projection operations: status, rebuild, reset, verify.
+    Projections {
+        #[command(subcommand)]
+        command: ProjectionsCommand,
+    },
+    /// Replay topics into date-partitioned Parquet for a data lake.
+    Export,
+    /// The chain of one external event (frame, command or event id), as a tree.
+    Trace {
+        /// A frame, command or event id.
+        id: String,
+    },
+    /// Operator accounts.
+    Admin {
+        #[command(subcommand)]
+        command: AdminCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum TopicsCommand {
+    /// Create every topic of the catalogue (idempotent).
+    Create,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum ProjectionsCommand {
+    /// Every projection with its version, offsets, lag and state.
+    Status,
+    /// Rebuild a projection from offset 0 beside the live version, then switch.
+    Rebuild {
+        /// Projection name.
+        name: String,
+        /// Print the plan only.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Drop and rebuild a projection in place (development only).
+    Reset {
+        /// Projection name.
+        name: String,
+    },
+    /// Rebuild into a scratch version and compare with the live one.
+    Verify {
+        /// Projection name.
+        name: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum AdminCommand {
+    /// Create an operator account.
+    Create,
+}
+
+/// Run one subcommand to completion.
+pub(crate) async fn dispatch(command: Command, settings: Settings) -> anyhow::Result<ExitCode> {
+    match command {
+        Command::Up => up::run(settings).await.map(|()| ExitCode::SUCCESS),
+        Command::Api => up::run_api_only(settings).await.map(|()| ExitCode::SUCCESS),
+        Command::Topics {
+            command: TopicsCommand::Create,
+        } => topics::create(&settings).await.map(|()| ExitCode::SUCCESS),
+        Command::Migrate => migrate::run(&settings).await.map(|()| ExitCode::SUCCESS),
+        Command::Gateway => Ok(not_built::report("gateway", 4)),
+        Command::Decoder => Ok(not_built::report("decoder", 5)),
+        Command::Commands => Ok(not_built::report("commands", 6)),
+        Command::Projector { name } => Ok(not_built::report(&format!("projector {name}"), 5)),
+        Command::Registry => Ok(not_built::report("registry", 3)),
+        Command::Simulate => Ok(not_built::report("simulate", 4)),
+        Command::Projections { .. } => Ok(not_built::report("projections", 8)),
+        Command::Export => Ok(not_built::report("export", 8)),
+        Command::Trace { .. } => Ok(not_built::report("trace", 5)),
+        Command::Admin { .. } => Ok(not_built::report("admin create", 6)),
+    }
+}

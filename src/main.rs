@@ -1,0 +1,42 @@
+//! `fleetlog`: the one command-line entry point of every fleetlog service and tool.
+//!
+//! `main` only parses arguments, sets up logs, loads settings and hands over to the
+//! subcommand (see `src/cli/`); the services themselves live in the workspace crates.
+
+mod cli;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let args = cli::Cli::parse();
+    let mut settings = match fleetlog_runtime::Settings::load() {
+        Ok(settings) => settings,
+        Err(err) => {
+            eprintln!("fleetlog: {err}");
+            return ExitCode::from(2);
+        }
+    };
+    if args.log_json {
+        settings.log.json = true;
+    }
+    fleetlog_runtime::telemetry::init_logs(&settings.log);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(err) => {
+            eprintln!("fleetlog: cannot start the async runtime: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(cli::dispatch(args.command, settings)) {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("fleetlog: error: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

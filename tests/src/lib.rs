@@ -1,0 +1,50 @@
+//! The end-to-end test harness of fleetlog.
+//!
+//! Tests here talk to the real broker (Tansu, started by `make test` and reached through
+//! `KAFKA_BROKERS`) and the real PostgreSQL (`DATABASE_URL` names the server; every test
+//! gets its own freshly migrated database). Topic and group names are unique per test.
+//! Tests that must stop a broker start their own with [`broker::TestBroker`].
+
+pub mod broker;
+pub mod process;
+
+use fleetlog_runtime::{Settings, db};
+use sqlx::PgPool;
+
+/// A test's own slice of the stack: settings pointing at the shared broker and a fresh,
+/// migrated database.
+pub struct TestApp {
+    /// Settings every service under test receives.
+    pub settings: Settings,
+    /// A pool on the test's database.
+    pub pool: PgPool,
+    /// The test database's name.
+    pub database: String,
+}
+
+/// A name no other test (or earlier run) uses: `<prefix>-<uuid>`.
+pub fn unique_name(prefix: &str) -> String {
+    format!("{prefix}-{}", uuid::Uuid::new_v4().simple())
+}
+
+/// Settings from the environment (as `make test` sets it) with a fresh database.
+///
+/// # Panics
+/// When PostgreSQL is unreachable or migrations fail: the harness cannot continue.
+pub async fn spawn_app() -> TestApp {
+    let mut settings = Settings::load().expect("settings from the environment");
+    let database = format!("fleetlog_test_{}", uuid::Uuid::new_v4().simple());
+    let mut url = reqwest::Url::parse(&settings.database_url).expect("DATABASE_URL is a URL");
+    url.set_path(&format!("/{database}"));
+    settings.database_url = url.to_string();
+    db::ensure_database(&settings.database_url)
+        .await
+        .expect("test database created");
+    let pool = db::pool(&settings.database_url, 8).expect("pool");
+    db::migrate(&pool).await.expect("migrations apply");
+    TestApp {
+        settings,
+        pool,
+        database,
+    }
+}

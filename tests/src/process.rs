@@ -1,0 +1,106 @@
+//! Running the real `fleetlog` binary from tests.
+
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use fleetlog_runtime::Settings;
+
+/// Path of the `fleetlog` binary: `FLEETLOG_BINARY_PATH` is not used (the `FLEETLOG_`
+/// prefix is reserved for settings); `TEST_FLEETLOG_BIN` or `target/debug/fleetlog`.
+pub fn fleetlog_bin() -> PathBuf {
+    if let Ok(path) = std::env::var("TEST_FLEETLOG_BIN") {
+        return PathBuf::from(path);
+    }
+    let target = std::env::var("CARGO_TARGET_DIR").map_or_else(
+        |_| {
+            PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+                .join("..")
+                .join("target")
+        },
+        PathBuf::from,
+    );
+    target.join("debug").join("fleetlog")
+}
+
+/// A `fleetlog` command whose environment carries `settings`.
+pub fn fleetlog(settings: &Settings) -> Command {
+    let mut cmd = Command::new(fleetlog_bin());
+    cmd.env("DATABASE_URL", &settings.database_url)
+        .env("KAFKA_BROKERS", &settings.kafka.brokers)
+        .env("SCHEMA_REGISTRY_URL", &settings.schema_registry_url)
+        .env("FLEETLOG_HTTP__API_ADDR", &settings.http.api_addr)
+        .env("FLEETLOG_HTTP__REGISTRY_ADDR", &settings.http.registry_addr)
+        .env(
+            "FLEETLOG_SHUTDOWN_GRACE_MS",
+            settings.shutdown_grace_ms.to_string(),
+        );
+    cmd
+}
+
+/// A child process killed when dropped, so a failing test leaves nothing behind.
+pub struct ChildGuard(pub Child);
+
+impl ChildGuard {
+    /// Start `cmd` with its output discarded unless `TEST_LOG` is set.
+    ///
+    /// # Panics
+    /// When the binary cannot be started.
+    pub fn spawn(mut cmd: Command) -> Self {
+        if std::env::var_os("TEST_LOG").is_none() {
+            cmd.stdout(Stdio::null()).stderr(Stdio::null());
+        }
+        Self(cmd.spawn().expect("spawn child process"))
+    }
+
+    /// Send SIGTERM and wait up to `timeout` for the exit status.
+    pub fn terminate(&mut self, timeout: Duration) -> Option<std::process::ExitStatus> {
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(self.0.id().to_string())
+            .status();
+        let deadline = Instant::now() + timeout;
+        while Instant::now() < deadline {
+            if let Ok(Some(status)) = self.0.try_wait() {
+                return Some(status);
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        None
+    }
+}
+
+impl Drop for ChildGuard {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// A free TCP port on 127.0.0.1 (bound then released).
+///
+/// # Panics
+/// When no port can be bound.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+/// Poll `url` until it answers `status` or `timeout` passes; returns the last status seen.
+pub async fn wait_for_status(url: &str, status: u16, timeout: Duration) -> Option<u16> {
+    let client = reqwest::Client::new();
+    let deadline = Instant::now() + timeout;
+    let mut last = None;
+    while Instant::now() < deadline {
+        if let Ok(resp) = client.get(url).timeout(Duration::from_secs(5)).send().await {
+            last = Some(resp.status().as_u16());
+            if last == Some(status) {
+                return last;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    last
+}
