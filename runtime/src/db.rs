@@ -16,10 +16,10 @@ pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations");
 #[derive(Debug, thiserror::Error)]
 pub enum DbError {
     /// The URL, the server or a statement failed.
-    #[error("database: {0}")]
+    #[error(transparent)]
     Sqlx(#[from] sqlx::Error),
     /// A migration failed.
-    #[error("migration: {0}")]
+    #[error(transparent)]
     Migrate(#[from] sqlx::migrate::MigrateError),
 }
 

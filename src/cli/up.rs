@@ -11,10 +11,11 @@ use tokio::net::TcpListener;
 
 /// Everything in one process. Services join here as they are built.
 pub(crate) async fn run(settings: Settings) -> anyhow::Result<()> {
-    let pool = db::pool(&settings.database_url, 16)?;
-    db::migrate(&pool)
+    db::ensure_database(&settings.database_url)
         .await
-        .context("migrating the database (is PostgreSQL up? see DATABASE_URL)")?;
+        .context("connecting to PostgreSQL (is it up? see DATABASE_URL)")?;
+    let pool = db::pool(&settings.database_url, 16)?;
+    db::migrate(&pool).await.context("migrating the database")?;
     let mut shutdown = Shutdown::new(Duration::from_millis(settings.shutdown_grace_ms));
     spawn_api(&mut shutdown, &settings, pool).await?;
     tracing::info!(api = %settings.http.api_addr, brokers = %settings.kafka.brokers, "fleetlog up");

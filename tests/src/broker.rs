@@ -1,4 +1,82 @@
-//! A Tansu broker of the test's own, for tests that must stop and restart a broker.
+//! A Tansu broker of the test's own, for tests that stop and restart a broker.
+//!
+//! The binary comes from `TANSU_BIN` (set by `make test`) or the Makefile's cache path.
+//! Storage is SQLite in a fresh directory, so a restart keeps what was stored.
 
-/// Placeholder, filled in below.
-pub struct TestBroker;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::process::{ChildGuard, free_port};
+
+/// A broker process on `127.0.0.1:<port>` with its own storage directory.
+pub struct TestBroker {
+    /// The port it listens on (kept across restarts).
+    pub port: u16,
+    dir: PathBuf,
+    child: Option<ChildGuard>,
+}
+
+fn tansu_bin() -> PathBuf {
+    std::env::var("TANSU_BIN").map_or_else(
+        |_| {
+            let home = std::env::var("HOME").unwrap_or_else(|_| "/root".into());
+            PathBuf::from(home).join(".cache/fleetlog/tansu-0.6.0/bin/tansu")
+        },
+        PathBuf::from,
+    )
+}
+
+impl TestBroker {
+    /// Start a broker on a free port with fresh storage and wait until it accepts
+    /// connections.
+    ///
+    /// # Panics
+    /// When the broker cannot be started.
+    pub fn start() -> Self {
+        let dir = std::env::temp_dir().join(crate::unique_name("fleetlog-broker"));
+        std::fs::create_dir_all(&dir).expect("broker dir");
+        let mut broker = Self { port: free_port(), dir, child: None };
+        broker.restart();
+        broker
+    }
+
+    /// `127.0.0.1:<port>`, for `KAFKA_BROKERS`.
+    pub fn address(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+
+    /// Kill the broker (SIGKILL: nothing is flushed that was not already durable).
+    pub fn kill(&mut self) {
+        self.child = None;
+    }
+
+    /// Start it again on the same port and storage.
+    ///
+    /// # Panics
+    /// When the broker does not accept connections within 10 s.
+    pub fn restart(&mut self) {
+        let url = format!("tcp://127.0.0.1:{}", self.port);
+        let mut cmd = Command::new(tansu_bin());
+        cmd.current_dir(&self.dir)
+            .args(["broker", "--listener-url", &url, "--advertised-listener-url", &url])
+            .args(["--storage-engine", "sqlite://tansu.db"])
+            .stdin(Stdio::null());
+        self.child = Some(ChildGuard::spawn(cmd));
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if std::net::TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!("test broker did not start on port {}", self.port);
+    }
+}
+
+impl Drop for TestBroker {
+    fn drop(&mut self) {
+        self.child = None;
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}

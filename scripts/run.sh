@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# `make run`: the whole product on this machine — broker, database, `fleetlog up` and a
+# small simulated fleet. Ctrl-C stops everything this script started.
+source "$(dirname "$0")/lib.sh"
+
+DATA="$ROOT/.data"
+BROKER_PORT="${BROKER_PORT:-9092}"
+PROFILE="${PROFILE:-debug}"
+
+ensure_build_deps
+ensure_tansu
+ensure_postgres
+
+say "building fleetlog ($PROFILE)"
+if [ "$PROFILE" = release ]; then cargo build --release --bin fleetlog; else cargo build --bin fleetlog; fi
+FLEETLOG="$ROOT/target/$PROFILE/fleetlog"
+
+cleanup() {
+  trap - EXIT INT TERM
+  stop_pidfile "$DATA/fleetlog.pid"
+  stop_pidfile "$DATA/broker/tansu.pid"
+  say "stopped"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+mkdir -p "$DATA"
+start_broker "$DATA/broker" "$BROKER_PORT"
+export KAFKA_BROKERS="127.0.0.1:$BROKER_PORT"
+
+say "creating topics and migrating the database"
+"$FLEETLOG" topics create >/dev/null
+"$FLEETLOG" migrate
+
+"$FLEETLOG" up &
+echo $! >"$DATA/fleetlog.pid"
+api="http://127.0.0.1:8080"
+for _ in $(seq 1 100); do
+  curl -fsS "$api/readyz" >/dev/null 2>&1 && break
+  kill -0 "$(cat "$DATA/fleetlog.pid")" 2>/dev/null || die "fleetlog up exited; see its log above"
+  sleep 0.2
+done
+
+cat >&2 <<BANNER
+
+  fleetlog is running (Ctrl-C stops everything).
+
+    readiness   $api/readyz
+    metrics     $api/metrics
+    broker      $KAFKA_BROKERS   (data in .data/broker)
+    database    ${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/fleetlog}
+
+BANNER
+wait "$(cat "$DATA/fleetlog.pid")"

@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# `make test`: the same setup as `make run` with a broker of its own (fresh storage, a
+# free port), then the whole test suite against it. Leaves nothing running.
+source "$(dirname "$0")/lib.sh"
+
+ensure_build_deps
+ensure_tansu
+ensure_postgres
+ensure_python_tools
+
+port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+DATA="$ROOT/.data/test-$$"
+cleanup() {
+  trap - EXIT INT TERM
+  stop_pidfile "$DATA/tansu.pid"
+  rm -rf "$DATA"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+start_broker "$DATA" "$port"
+export KAFKA_BROKERS="127.0.0.1:$port"
+export DATABASE_URL="${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/fleetlog_test}"
+export TANSU_BIN
+
+# Databases of earlier runs (each test makes its own) are dropped before this run starts.
+if command -v psql >/dev/null; then
+  psql -q -h 127.0.0.1 -U postgres -d postgres -Atc \
+    "SELECT datname FROM pg_database WHERE datname LIKE 'fleetlog_test_%'" |
+    while read -r db; do dropdb -h 127.0.0.1 -U postgres --if-exists "$db" || true; done
+fi
+
+say "building"
+cargo build --workspace --bins
+"$ROOT/target/debug/fleetlog" topics create >/dev/null
+"$ROOT/target/debug/fleetlog" migrate >/dev/null
+
+say "testing against the broker on $KAFKA_BROKERS and PostgreSQL"
+cargo test --workspace --no-fail-fast "$@"
