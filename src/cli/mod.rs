@@ -50,6 +50,8 @@ pub(crate) enum Command {
     },
     /// Apply pending database migrations (creating the database if needed).
     Migrate,
+    /// Print the effective settings (defaults plus environment) as JSON.
+    Config,
     /// A fleet of simulated scooters speaking the real device protocols.
     Simulate,
     /// Projection operations: status, rebuild, reset, verify.
@@ -116,6 +118,10 @@ pub(crate) async fn dispatch(command: Command, settings: Settings) -> anyhow::Re
             command: TopicsCommand::Create,
         } => topics::create(&settings).await.map(|()| ExitCode::SUCCESS),
         Command::Migrate => migrate::run(&settings).await.map(|()| ExitCode::SUCCESS),
+        Command::Config => {
+            println!("{}", serde_json::to_string_pretty(&settings)?);
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Gateway => Ok(not_built::report("gateway", 4)),
         Command::Decoder => Ok(not_built::report("decoder", 5)),
         Command::Commands => Ok(not_built::report("commands", 6)),
