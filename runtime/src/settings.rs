@@ -23,6 +23,10 @@ pub struct Settings {
     pub http: HttpSettings,
     /// Log output.
     pub log: LogSettings,
+    /// The scooter gateway.
+    pub gateway: GatewaySettings,
+    /// The projection runtime.
+    pub projections: ProjectionSettings,
     /// How long running work may take to finish after a shutdown signal, in milliseconds.
     pub shutdown_grace_ms: u64,
 }
@@ -75,6 +79,8 @@ impl Default for Settings {
             kafka: KafkaSettings::default(),
             http: HttpSettings::default(),
             log: LogSettings::default(),
+            gateway: GatewaySettings::default(),
+            projections: ProjectionSettings::default(),
             shutdown_grace_ms: 10_000,
         }
     }
@@ -109,6 +115,83 @@ impl Default for LogSettings {
             json: false,
             filter: "info,sqlx=warn,rdkafka=warn".into(),
         }
+    }
+}
+
+/// What the gateway does with a device id it does not know.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AdmissionPolicy {
+    /// Refuse the login (Teltonika gets 0x00) and close the connection.
+    Reject,
+    /// Accept it, but mark its frames `unknown_device`.
+    Quarantine,
+}
+
+/// The scooter gateway: listeners, limits, admission.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct GatewaySettings {
+    /// This gateway instance's id (in `ce_source` and session events).
+    pub gateway_id: String,
+    /// Teltonika listener.
+    pub teltonika_addr: String,
+    /// Omni listener.
+    pub omni_addr: String,
+    /// GT06 listener.
+    pub gt06_addr: String,
+    /// Open connections across all listeners; more are refused.
+    pub max_connections: usize,
+    /// Time a new connection has to identify itself, in milliseconds.
+    pub handshake_timeout_ms: u64,
+    /// A connection silent for this long is closed, in milliseconds.
+    pub idle_timeout_ms: u64,
+    /// Largest frame accepted, in bytes.
+    pub max_frame_bytes: usize,
+    /// Frames per second one connection may send before it is cut off.
+    pub max_frames_per_sec: u32,
+    /// Appends one connection may have waiting for the broker before reading pauses.
+    pub max_inflight_per_connection: usize,
+    /// Unknown device ids: `reject` or `quarantine`.
+    pub admission: AdmissionPolicy,
+    /// Device ids known before the vehicle registry exists (comma separated).
+    pub known_devices: String,
+}
+
+impl Default for GatewaySettings {
+    fn default() -> Self {
+        Self {
+            gateway_id: "gw-1".into(),
+            teltonika_addr: "0.0.0.0:5027".into(),
+            omni_addr: "0.0.0.0:5028".into(),
+            gt06_addr: "0.0.0.0:5023".into(),
+            max_connections: 18_000,
+            handshake_timeout_ms: 10_000,
+            idle_timeout_ms: 600_000,
+            max_frame_bytes: 4096,
+            max_frames_per_sec: 50,
+            max_inflight_per_connection: 32,
+            admission: AdmissionPolicy::Quarantine,
+            known_devices: String::new(),
+        }
+    }
+}
+
+/// The projection runtime: batching, retries.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ProjectionSettings {
+    /// Most records applied in one transaction.
+    pub batch_max_records: usize,
+    /// Longest a batch waits to fill, in milliseconds.
+    pub batch_max_wait_ms: u64,
+    /// Attempts at a failing record before it goes to the dead-letter topic.
+    pub max_retries: u32,
+}
+
+impl Default for ProjectionSettings {
+    fn default() -> Self {
+        Self { batch_max_records: 5000, batch_max_wait_ms: 50, max_retries: 3 }
     }
 }
 
