@@ -4,4 +4,11 @@
 //! app commands → deciders → fleet events / downlink) agrees on the names and shapes
 //! defined here: the [`topics`] catalogue of `docs/architecture.md` §2.
 
+pub mod catalog;
+pub mod envelope;
+pub mod events;
+pub mod evolution;
+pub mod registration;
+pub mod registry;
 pub mod topics;
+pub mod wire;

@@ -1,0 +1,179 @@
+//! Values in Confluent wire format through `schema_registry_converter`, against an
+//! in-memory registry.
+
+mod fake_registry;
+mod fixtures;
+
+use fleetlog_schemas::catalog;
+use fleetlog_schemas::events::{
+    AppCommand, DeviceReply, DownlinkCommand, FleetEvent, RawFrame, SessionEvent, Telemetry,
+};
+use fleetlog_schemas::registration::{register, register_all};
+use fleetlog_schemas::topics;
+use fleetlog_schemas::wire::{WireCodec, WireError, schema_id};
+
+#[test]
+fn the_schema_id_is_read_from_the_five_byte_header() {
+    assert_eq!(schema_id(&[0, 0, 0, 1, 2, 0xaa]).expect("framed"), 258);
+    assert_eq!(
+        schema_id(&[0, 0, 0, 0, 7]).expect("empty body is framed"),
+        7
+    );
+}
+
+#[test]
+fn bytes_without_the_magic_byte_or_id_are_not_wire_format() {
+    for bytes in [&[][..], &[0, 0, 0, 1][..], &[1, 0, 0, 0, 1, 2][..]] {
+        assert!(
+            matches!(schema_id(bytes), Err(WireError::NotWireFormat { .. })),
+            "{bytes:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn registering_every_topic_twice_gives_the_same_ids() {
+    let url = fake_registry::start().await;
+    let first = register_all(&url).await.expect("registers");
+    let subjects: Vec<String> = first.iter().map(|(s, _)| s.clone()).collect();
+    let expected: Vec<String> = topics::PRIMARY
+        .iter()
+        .map(|t| format!("{t}-value"))
+        .collect();
+    assert_eq!(subjects, expected);
+    assert_eq!(register_all(&url).await.expect("idempotent"), first);
+}
+
+#[tokio::test]
+async fn every_topic_value_survives_encode_and_decode() {
+    let url = fake_registry::start().await;
+    let ids = register_all(&url).await.expect("registers");
+    let id_of = |topic: &str| {
+        let subject = catalog::value_subject(topic);
+        ids.iter()
+            .find(|(s, _)| *s == subject)
+            .map(|(_, id)| *id)
+            .expect("registered")
+    };
+    let codec = WireCodec::new(&url);
+
+    let bytes = codec
+        .encode(topics::TELEMETRY, &fixtures::telemetry())
+        .await
+        .expect("encodes");
+    assert_eq!(bytes[0], 0);
+    assert_eq!(schema_id(&bytes).expect("framed"), id_of(topics::TELEMETRY));
+    let (back, id): (Telemetry, u32) = codec.decode(&bytes).await.expect("decodes");
+    assert_eq!(
+        (back, id),
+        (fixtures::telemetry(), id_of(topics::TELEMETRY))
+    );
+
+    for event in fixtures::session_events() {
+        let bytes = codec
+            .encode(topics::SESSIONS, &event)
+            .await
+            .expect("encodes");
+        let (back, _): (SessionEvent, u32) = codec.decode(&bytes).await.expect("decodes");
+        assert_eq!(back, event);
+    }
+    for body in fixtures::app_command_bodies() {
+        let command = fixtures::app_command(body);
+        let bytes = codec
+            .encode(topics::APP_COMMANDS, &command)
+            .await
+            .expect("encodes");
+        let (back, _): (AppCommand, u32) = codec.decode(&bytes).await.expect("decodes");
+        assert_eq!(back, command);
+    }
+    for body in fixtures::fleet_event_bodies() {
+        let event = fixtures::fleet_event(body);
+        let bytes = codec
+            .encode(topics::FLEET_EVENTS, &event)
+            .await
+            .expect("encodes");
+        let (back, _): (FleetEvent, u32) = codec.decode(&bytes).await.expect("decodes");
+        assert_eq!(back, event);
+    }
+    let frame = fixtures::raw_frame();
+    let bytes = codec.encode(topics::FRAMES, &frame).await.expect("encodes");
+    let decoded: (RawFrame, u32) = codec.decode(&bytes).await.expect("decodes");
+    assert_eq!(decoded, (frame, id_of(topics::FRAMES)));
+    let command = fixtures::downlink_command();
+    let bytes = codec
+        .encode(topics::DOWNLINK, &command)
+        .await
+        .expect("encodes");
+    assert_eq!(
+        codec
+            .decode::<DownlinkCommand>(&bytes)
+            .await
+            .expect("decodes")
+            .0,
+        command
+    );
+    let reply = fixtures::device_reply();
+    let bytes = codec
+        .encode(topics::REPLIES, &reply)
+        .await
+        .expect("encodes");
+    assert_eq!(
+        codec
+            .decode::<DeviceReply>(&bytes)
+            .await
+            .expect("decodes")
+            .0,
+        reply
+    );
+}
+
+#[tokio::test]
+async fn encoding_before_registration_fails_and_succeeds_once_registered() {
+    let url = fake_registry::start().await;
+    let codec = WireCodec::new(&url);
+    let err = codec
+        .encode(topics::TELEMETRY, &fixtures::telemetry())
+        .await
+        .expect_err("nothing registered yet");
+    assert!(
+        err.to_string().contains("scooter.telemetry.v1-value"),
+        "{err}"
+    );
+    let json = catalog::topic_schema_json(topics::TELEMETRY).expect("schema");
+    register(&url, "scooter.telemetry.v1-value", &json)
+        .await
+        .expect("registers");
+    codec
+        .encode(topics::TELEMETRY, &fixtures::telemetry())
+        .await
+        .expect("encodes now");
+}
+
+#[tokio::test]
+async fn a_value_of_the_wrong_type_is_refused_on_both_sides() {
+    let url = fake_registry::start().await;
+    register_all(&url).await.expect("registers");
+    let codec = WireCodec::new(&url);
+    let err = codec
+        .encode(topics::TELEMETRY, &fixtures::device_reply())
+        .await
+        .expect_err("a reply is not telemetry");
+    assert!(matches!(err, WireError::Encode { .. }), "{err}");
+    let bytes = codec
+        .encode(topics::REPLIES, &fixtures::device_reply())
+        .await
+        .expect("encodes");
+    let err = codec
+        .decode::<Telemetry>(&bytes)
+        .await
+        .expect_err("not telemetry");
+    assert!(matches!(err, WireError::Mismatch { .. }), "{err}");
+    let err = codec
+        .decode::<Telemetry>(&[0, 0, 0, 0, 99, 1])
+        .await
+        .expect_err("unknown id");
+    assert!(
+        matches!(err, WireError::Decode { schema_id: 99, .. }),
+        "{err}"
+    );
+}
