@@ -2,6 +2,7 @@
 
 mod migrate;
 mod not_built;
+mod services;
 mod topics;
 mod up;
 
@@ -113,7 +114,9 @@ pub(crate) enum AdminCommand {
 pub(crate) async fn dispatch(command: Command, settings: Settings) -> anyhow::Result<ExitCode> {
     match command {
         Command::Up => up::run(settings).await.map(|()| ExitCode::SUCCESS),
-        Command::Api => up::run_api_only(settings).await.map(|()| ExitCode::SUCCESS),
+        Command::Api => up::run_api(settings).await.map(|()| ExitCode::SUCCESS),
+        Command::Registry => up::run_registry(settings).await.map(|()| ExitCode::SUCCESS),
+        Command::Gateway => up::run_gateway(settings).await.map(|()| ExitCode::SUCCESS),
         Command::Topics {
             command: TopicsCommand::Create,
         } => topics::create(&settings).await.map(|()| ExitCode::SUCCESS),
@@ -122,11 +125,9 @@ pub(crate) async fn dispatch(command: Command, settings: Settings) -> anyhow::Re
             println!("{}", serde_json::to_string_pretty(&settings)?);
             Ok(ExitCode::SUCCESS)
         }
-        Command::Gateway => Ok(not_built::report("gateway", 4)),
         Command::Decoder => Ok(not_built::report("decoder", 5)),
         Command::Commands => Ok(not_built::report("commands", 6)),
         Command::Projector { name } => Ok(not_built::report(&format!("projector {name}"), 5)),
-        Command::Registry => Ok(not_built::report("registry", 3)),
         Command::Simulate => Ok(not_built::report("simulate", 4)),
         Command::Projections { .. } => Ok(not_built::report("projections", 8)),
         Command::Export => Ok(not_built::report("export", 8)),

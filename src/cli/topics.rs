@@ -4,7 +4,8 @@ use anyhow::Context;
 use fleetlog_runtime::Settings;
 use fleetlog_runtime::kafka::{self, TopicOutcome};
 
-/// Create every topic of the catalogue; existing ones are left alone.
+/// Create every topic of the catalogue (existing ones are left alone), then register every
+/// topic's schema if the registry answers (the registry also does it when it starts).
 pub(crate) async fn create(settings: &Settings) -> anyhow::Result<()> {
     let admin = kafka::admin(&settings.kafka).context("building the admin client")?;
     let specs =
@@ -18,6 +19,16 @@ pub(crate) async fn create(settings: &Settings) -> anyhow::Result<()> {
             TopicOutcome::AlreadyExists => "exists",
         };
         println!("{what:>8}  {topic}");
+    }
+    match fleetlog_schemas::registration::register_all(&settings.schema_registry_url).await {
+        Ok(subjects) => {
+            for (subject, id) in subjects {
+                println!("  schema  {subject} (id {id})");
+            }
+        }
+        Err(err) => eprintln!(
+            "note: schemas not registered now ({err}); the registry registers them when it starts"
+        ),
     }
     Ok(())
 }

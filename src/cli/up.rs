@@ -1,52 +1,49 @@
-//! `fleetlog up` (every service in one process) and `fleetlog api`.
+//! `fleetlog up` (every service in one process) and the single-service subcommands.
 
 use std::time::Duration;
 
-use anyhow::Context;
-use fleetlog_api::ops::{self, OpsState};
-use fleetlog_runtime::health::Readiness;
-use fleetlog_runtime::kafka::BrokerProbe;
-use fleetlog_runtime::{Settings, Shutdown, db, telemetry};
-use tokio::net::TcpListener;
+use fleetlog_runtime::{Settings, Shutdown};
+
+use super::services;
+
+fn supervisor(settings: &Settings) -> Shutdown {
+    Shutdown::new(Duration::from_millis(settings.shutdown_grace_ms))
+}
 
 /// Everything in one process. Services join here as they are built.
 pub(crate) async fn run(settings: Settings) -> anyhow::Result<()> {
-    db::ensure_database(&settings.database_url)
-        .await
-        .context("connecting to PostgreSQL (is it up? see DATABASE_URL)")?;
-    let pool = db::pool(&settings.database_url, 16)?;
-    db::migrate(&pool).await.context("migrating the database")?;
-    let mut shutdown = Shutdown::new(Duration::from_millis(settings.shutdown_grace_ms));
-    spawn_api(&mut shutdown, &settings, pool).await?;
+    let pool = services::database(&settings).await?;
+    let mut shutdown = supervisor(&settings);
+    services::spawn_registry(&mut shutdown, &settings, pool.clone()).await?;
+    services::spawn_gateway(&mut shutdown, &settings).await?;
+    services::spawn_api(&mut shutdown, &settings, pool).await?;
     tracing::info!(api = %settings.http.api_addr, brokers = %settings.kafka.brokers, "fleetlog up");
     shutdown.run().await
 }
 
 /// Only the HTTP API.
-pub(crate) async fn run_api_only(settings: Settings) -> anyhow::Result<()> {
-    let pool = db::pool(&settings.database_url, 16)?;
-    let mut shutdown = Shutdown::new(Duration::from_millis(settings.shutdown_grace_ms));
-    spawn_api(&mut shutdown, &settings, pool).await?;
+pub(crate) async fn run_api(settings: Settings) -> anyhow::Result<()> {
+    let pool = services::database(&settings).await?;
+    let mut shutdown = supervisor(&settings);
+    services::spawn_api(&mut shutdown, &settings, pool).await?;
     shutdown.run().await
 }
 
-async fn spawn_api(
-    shutdown: &mut Shutdown,
-    settings: &Settings,
-    pool: sqlx::PgPool,
-) -> anyhow::Result<()> {
-    let probe = BrokerProbe::new(&settings.kafka).context("building the broker probe")?;
-    let state = OpsState {
-        readiness: Readiness::new(pool, probe, Duration::from_secs(2)),
-        metrics: telemetry::metrics_handle(),
-    };
-    let listener = TcpListener::bind(&settings.http.api_addr)
-        .await
-        .with_context(|| format!("binding the API to {}", settings.http.api_addr))?;
-    let router = ops::router(state);
-    shutdown.spawn(
-        "api",
-        fleetlog_api::server::run(listener, router, shutdown.token()),
-    );
-    Ok(())
+/// Only the schema registry (plus `/healthz`, `/readyz`, `/metrics` on the API address).
+pub(crate) async fn run_registry(settings: Settings) -> anyhow::Result<()> {
+    let pool = services::database(&settings).await?;
+    let mut shutdown = supervisor(&settings);
+    services::spawn_registry(&mut shutdown, &settings, pool.clone()).await?;
+    services::spawn_api(&mut shutdown, &settings, pool).await?;
+    shutdown.run().await
+}
+
+/// Only the gateway (plus `/healthz`, `/readyz`, `/metrics` on the API address).
+pub(crate) async fn run_gateway(settings: Settings) -> anyhow::Result<()> {
+    let pool = fleetlog_runtime::db::pool(&settings.database_url, 2)?;
+    let mut shutdown = supervisor(&settings);
+    services::register_schemas(&settings.schema_registry_url).await?;
+    services::spawn_gateway(&mut shutdown, &settings).await?;
+    services::spawn_api(&mut shutdown, &settings, pool).await?;
+    shutdown.run().await
 }

@@ -31,11 +31,29 @@ pub fn fleetlog(settings: &Settings) -> Command {
         .env("SCHEMA_REGISTRY_URL", &settings.schema_registry_url)
         .env("FLEETLOG_HTTP__API_ADDR", &settings.http.api_addr)
         .env("FLEETLOG_HTTP__REGISTRY_ADDR", &settings.http.registry_addr)
+        .env("FLEETLOG_GATEWAY__TELTONIKA_ADDR", &settings.gateway.teltonika_addr)
+        .env("FLEETLOG_GATEWAY__OMNI_ADDR", &settings.gateway.omni_addr)
+        .env("FLEETLOG_GATEWAY__GT06_ADDR", &settings.gateway.gt06_addr)
+        .env("FLEETLOG_GATEWAY__GATEWAY_ID", &settings.gateway.gateway_id)
         .env(
             "FLEETLOG_SHUTDOWN_GRACE_MS",
             settings.shutdown_grace_ms.to_string(),
         );
     cmd
+}
+
+/// Give every listener of `settings` its own free loopback port (API, registry, the
+/// three gateway listeners) and point `SCHEMA_REGISTRY_URL` at that registry, so tests
+/// can run side by side and beside `make run`.
+pub fn isolate_ports(settings: &mut Settings) {
+    let port = || format!("127.0.0.1:{}", free_port());
+    settings.http.api_addr = port();
+    settings.http.registry_addr = port();
+    settings.schema_registry_url = format!("http://{}", settings.http.registry_addr);
+    settings.gateway.teltonika_addr = port();
+    settings.gateway.omni_addr = port();
+    settings.gateway.gt06_addr = port();
+    settings.gateway.gateway_id = crate::unique_name("gw");
 }
 
 /// A child process killed when dropped, so a failing test leaves nothing behind.

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use fleetlog_runtime::kafka::{self, TopicSpec};
 use fleetlog_tests::broker::TestBroker;
-use fleetlog_tests::process::{ChildGuard, fleetlog, free_port, wait_for_status};
+use fleetlog_tests::process::{ChildGuard, fleetlog, isolate_ports, wait_for_status};
 use fleetlog_tests::{spawn_app, unique_name};
 use rdkafka::Message;
 use rdkafka::consumer::{Consumer, StreamConsumer};
@@ -79,6 +79,7 @@ fn help_lists_every_subcommand_of_the_architecture() {
 #[test]
 fn a_subcommand_not_built_yet_says_so_and_exits_non_zero() {
     let out = fleetlog(&fleetlog_runtime::Settings::default()).arg("export").output().unwrap();
+    assert_eq!(out.status.code(), Some(3));
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("not built yet"));
     assert!(out.stdout.is_empty(), "no fake output");
@@ -89,6 +90,7 @@ async fn topics_create_is_idempotent() {
     let broker = TestBroker::start();
     let mut settings = fleetlog_runtime::Settings::default();
     settings.kafka.brokers = broker.address();
+    isolate_ports(&mut settings);
     let first = fleetlog(&settings).args(["topics", "create"]).output().unwrap();
     assert!(first.status.success(), "{}", String::from_utf8_lossy(&first.stderr));
     let first = String::from_utf8_lossy(&first.stdout).into_owned();
@@ -105,8 +107,7 @@ async fn readiness_follows_the_broker_without_restarting_fleetlog() {
     let mut broker = TestBroker::start();
     let mut settings = app.settings.clone();
     settings.kafka.brokers = broker.address();
-    settings.http.api_addr = format!("127.0.0.1:{}", free_port());
-    settings.http.registry_addr = format!("127.0.0.1:{}", free_port());
+    isolate_ports(&mut settings);
     let mut up = ChildGuard::spawn({
         let mut cmd = fleetlog(&settings);
         cmd.arg("up");

@@ -1,0 +1,369 @@
+//! One device connection: handshake, framing, append-then-ACK, downlink commands.
+//!
+//! Frames are appended in arrival order and their ACKs written in the same order, each only
+//! after the broker acknowledged that frame. At most `max_inflight_per_connection` appends
+//! wait at once; beyond that the connection stops reading (TCP backpressure) instead of
+//! buffering without bound.
+
+use std::collections::VecDeque;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::{Bytes, BytesMut};
+use fleetlog_schemas::events::{FrameStatus as StoredStatus, RawFrame, ReplyOutcome};
+use rdkafka::producer::DeliveryFuture;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::net::tcp::WriteHalf;
+use tokio::sync::Notify;
+use tokio::time::{Instant, sleep_until, timeout};
+use tokio_util::sync::CancellationToken;
+
+use super::Gateway;
+use super::admission::Admission;
+use super::close::Close;
+use super::commands::CommandState;
+use super::metrics as m;
+use super::publish::now_ms;
+use super::rate::RateLimit;
+use super::session_events;
+use crate::protocol::{Frame, FrameError, Protocol, Session, next_frame};
+
+const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
+
+struct Pending {
+    delivery: Option<DeliveryFuture>,
+    ack: Option<Bytes>,
+    read_at: Instant,
+}
+
+/// State of one connection task.
+pub(crate) struct Connection {
+    gw: Arc<Gateway>,
+    protocol: Protocol,
+    peer: SocketAddr,
+    conn_id: u64,
+    session: Session,
+    device_id: Option<String>,
+    quarantined: bool,
+    frames: i64,
+    rate: RateLimit,
+    commands: CommandState,
+    wake: Arc<Notify>,
+    stop: CancellationToken,
+    shutdown: CancellationToken,
+}
+
+impl Connection {
+    pub(crate) fn new(
+        gw: Arc<Gateway>,
+        protocol: Protocol,
+        peer: SocketAddr,
+        shutdown: CancellationToken,
+    ) -> Self {
+        let rate = RateLimit::per_second(gw.settings.max_frames_per_sec);
+        Self {
+            conn_id: gw.next_conn_id(),
+            gw,
+            protocol,
+            peer,
+            session: Session::new(protocol),
+            device_id: None,
+            quarantined: false,
+            frames: 0,
+            rate,
+            commands: CommandState::default(),
+            wake: Arc::new(Notify::new()),
+            stop: shutdown.child_token(),
+            shutdown,
+        }
+    }
+
+    /// Serve until the connection ends; then report and clean up.
+    pub(crate) async fn serve(mut self, mut stream: TcpStream) {
+        let protocol = self.protocol.as_str();
+        metrics::gauge!(m::CONNECTIONS, "protocol" => protocol).increment(1.0);
+        let close = self.run(&mut stream).await;
+        metrics::gauge!(m::CONNECTIONS, "protocol" => protocol).decrement(1.0);
+        metrics::counter!(m::DISCONNECTS, "protocol" => protocol, "reason" => close.label())
+            .increment(1);
+        tracing::info!(peer = %self.peer, protocol, device = ?self.device_id,
+            reason = close.label(), detail = ?close.detail(), frames = self.frames, "connection closed");
+        let _ = stream.shutdown().await;
+        self.finish(&close);
+    }
+
+    fn finish(&mut self, close: &Close) {
+        let Some(device_id) = self.device_id.clone() else { return };
+        self.gw.router.unregister(&device_id, self.conn_id);
+        if let Some(request) = self.commands.take_current() {
+            let text = format!("connection closed ({}) before the device answered", close.label());
+            self.gw.report(request, ReplyOutcome::TimedOut, Some(text));
+        }
+        session_events::disconnected(&self.gw, &device_id, self.conn_id, close, self.frames);
+    }
+
+    async fn run(&mut self, stream: &mut TcpStream) -> Close {
+        let (mut rd, mut wr) = stream.split();
+        let mut buf = BytesMut::new();
+        let mut inflight: VecDeque<Pending> = VecDeque::new();
+        let settings = self.gw.settings.clone();
+        let max_inflight = settings.max_inflight_per_connection.max(1);
+        let mut deadline = Instant::now() + Duration::from_millis(settings.handshake_timeout_ms);
+        loop {
+            if let Err(close) = self.send_commands(&mut wr, inflight.is_empty()).await {
+                return close;
+            }
+            let command_deadline = self.command_deadline();
+            tokio::select! {
+                biased;
+                () = self.stop.cancelled() => {
+                    return if self.shutdown.is_cancelled() { Close::Shutdown } else { Close::Replaced };
+                }
+                done = next_delivery(&mut inflight), if !inflight.is_empty() => {
+                    if let Err(close) = self.complete(done, &mut inflight, &mut wr).await {
+                        return close;
+                    }
+                }
+                () = self.wake.notified() => {}
+                read = rd.read_buf(&mut buf), if inflight.len() < max_inflight => {
+                    match read {
+                        Ok(0) => return Close::PeerClosed,
+                        Ok(n) => {
+                            metrics::counter!(m::BYTES, "protocol" => self.protocol.as_str())
+                                .increment(n as u64);
+                            if let Err(close) = self.process(&mut buf, &mut inflight, &mut wr).await {
+                                return close;
+                            }
+                            if self.device_id.is_some() {
+                                deadline = Instant::now()
+                                    + Duration::from_millis(settings.idle_timeout_ms);
+                            }
+                        }
+                        Err(err) => return Close::Io(err.to_string()),
+                    }
+                }
+                () = sleep_until(deadline) => {
+                    return if self.device_id.is_some() { Close::IdleTimeout } else { Close::HandshakeTimeout };
+                }
+                () = sleep_until(command_deadline), if self.commands.busy() => {
+                    if let Some(request) = self.commands.take_expired(now_ms()) {
+                        self.gw.report(request, ReplyOutcome::TimedOut, Some("no answer before expiry".into()));
+                    }
+                }
+            }
+        }
+    }
+
+    fn command_deadline(&self) -> Instant {
+        let ms = self.commands.deadline_ms().map_or(60_000, |at| (at - now_ms()).max(0));
+        Instant::now() + Duration::from_millis(u64::try_from(ms).unwrap_or(0))
+    }
+
+    async fn complete(
+        &mut self,
+        done: Result<(), String>,
+        inflight: &mut VecDeque<Pending>,
+        wr: &mut WriteHalf<'_>,
+    ) -> Result<(), Close> {
+        let Some(pending) = inflight.pop_front() else { return Ok(()) };
+        if let Err(err) = done {
+            metrics::counter!(m::APPEND_ERRORS, "protocol" => self.protocol.as_str()).increment(1);
+            return Err(Close::AppendFailed(err));
+        }
+        if let Some(ack) = pending.ack {
+            write(wr, &ack).await?;
+            metrics::histogram!(m::ACK_LATENCY, "protocol" => self.protocol.as_str())
+                .record(pending.read_at.elapsed().as_secs_f64());
+        }
+        Ok(())
+    }
+
+    async fn process(
+        &mut self,
+        buf: &mut BytesMut,
+        inflight: &mut VecDeque<Pending>,
+        wr: &mut WriteHalf<'_>,
+    ) -> Result<(), Close> {
+        let max = self.gw.settings.max_frame_bytes;
+        loop {
+            match next_frame(self.protocol, buf, max) {
+                Ok(None) => return Ok(()),
+                Ok(Some(frame)) => self.on_frame(frame, inflight, wr).await?,
+                Err(FrameError::Oversize { size, max }) => {
+                    self.append_oversize(buf, max, inflight).await;
+                    return Err(Close::Oversize(format!("frame of {size} bytes, max {max}")));
+                }
+                Err(err) => return Err(Close::Protocol(err.to_string())),
+            }
+        }
+    }
+
+    async fn on_frame(
+        &mut self,
+        frame: Frame,
+        inflight: &mut VecDeque<Pending>,
+        wr: &mut WriteHalf<'_>,
+    ) -> Result<(), Close> {
+        let read_at = Instant::now();
+        if !self.rate.allow(read_at) {
+            return Err(Close::RateLimited);
+        }
+        self.frames += 1;
+        let inbound = self.session.on_frame(&frame).map_err(|e| Close::Protocol(e.to_string()))?;
+        let mut ack = inbound.ack.clone();
+        if let Some(login) = &inbound.login {
+            if !self.admit(&login.device_id) {
+                if let Some(reject) = &login.reject_reply {
+                    write(wr, reject).await?;
+                }
+                return Err(Close::Rejected);
+            }
+            ack = ack.or_else(|| login.accept_reply.clone());
+        }
+        let Some(device_id) = self.device_id.clone() else {
+            return Err(Close::Protocol("frame before login".into()));
+        };
+        let status = self.stored_status(&frame);
+        metrics::counter!(m::FRAMES, "protocol" => self.protocol.as_str(), "status" => status_label(status))
+            .increment(1);
+        if !frame.is_ok() {
+            ack = None;
+        }
+        if let Some(reply) = &inbound.command_reply {
+            self.on_command_reply(reply, wr).await?;
+        }
+        let delivery = if inbound.append || inbound.login.is_some() {
+            let raw = self.raw_frame(&frame.raw, status, &device_id);
+            match self.gw.publisher.append_frame(raw, &device_id).await {
+                Ok(delivery) => Some(delivery),
+                Err(err) => return Err(Close::AppendFailed(err.to_string())),
+            }
+        } else {
+            None
+        };
+        if delivery.is_some() || ack.is_some() {
+            inflight.push_back(Pending { delivery, ack, read_at });
+        }
+        Ok(())
+    }
+
+    fn admit(&mut self, device_id: &str) -> bool {
+        if self.device_id.as_deref() == Some(device_id) {
+            return true;
+        }
+        let decision = self.gw.admission.decide(device_id);
+        if decision == Admission::Reject {
+            metrics::counter!(m::REFUSED, "protocol" => self.protocol.as_str(), "reason" => "unknown_device")
+                .increment(1);
+            tracing::info!(peer = %self.peer, device = device_id, "unknown device rejected");
+            return false;
+        }
+        self.quarantined = decision == Admission::Quarantine;
+        self.device_id = Some(device_id.to_owned());
+        self.gw.router.register(device_id, self.conn_id, self.wake.clone(), self.stop.clone());
+        session_events::connected(&self.gw, device_id, self.conn_id, self.protocol, self.peer);
+        true
+    }
+
+    fn stored_status(&self, frame: &Frame) -> StoredStatus {
+        if !frame.is_ok() {
+            StoredStatus::BadChecksum
+        } else if self.quarantined {
+            StoredStatus::UnknownDevice
+        } else {
+            StoredStatus::Ok
+        }
+    }
+
+    fn raw_frame(&self, raw: &[u8], status: StoredStatus, device_id: &str) -> RawFrame {
+        RawFrame {
+            frame_id: uuid::Uuid::nil(),
+            gateway_id: self.gw.settings.gateway_id.clone(),
+            protocol: super::stored_protocol(self.protocol),
+            remote_addr: self.peer.to_string(),
+            received_at_ms: now_ms(),
+            raw: raw.to_vec(),
+            status,
+            device_id: Some(device_id.to_owned()),
+        }
+    }
+
+    async fn append_oversize(&mut self, buf: &BytesMut, max: usize, inflight: &mut VecDeque<Pending>) {
+        let Some(device_id) = self.device_id.clone() else { return };
+        metrics::counter!(m::FRAMES, "protocol" => self.protocol.as_str(), "status" => "oversize")
+            .increment(1);
+        let keep = buf.len().min(max);
+        let raw = self.raw_frame(buf.get(..keep).unwrap_or_default(), StoredStatus::Oversize, &device_id);
+        if let Ok(delivery) = self.gw.publisher.append_frame(raw, &device_id).await {
+            // Not ACKed; the append completes in the background once the task ends.
+            inflight.push_back(Pending { delivery: Some(delivery), ack: None, read_at: Instant::now() });
+        }
+    }
+
+    async fn on_command_reply(
+        &mut self,
+        reply: &crate::protocol::CommandReply,
+        wr: &mut WriteHalf<'_>,
+    ) -> Result<(), Close> {
+        let Some(matched) = self.commands.on_reply(self.protocol, reply) else {
+            tracing::debug!(device = ?self.device_id, "device reply matches no pending command");
+            return Ok(());
+        };
+        if let Some(bytes) = matched.follow_up {
+            write(wr, &bytes).await?;
+        }
+        if let Some((request, outcome, text)) = matched.finished {
+            self.gw.report(request, outcome, Some(text));
+        }
+        Ok(())
+    }
+
+    /// Send waiting downlink commands, one at a time; Teltonika only once its data is ACKed.
+    async fn send_commands(&mut self, wr: &mut WriteHalf<'_>, data_acked: bool) -> Result<(), Close> {
+        let Some(device_id) = self.device_id.clone() else { return Ok(()) };
+        while !self.commands.busy() && (data_acked || self.protocol != Protocol::Teltonika) {
+            let Some(request) = self.gw.router.take(&device_id) else { return Ok(()) };
+            if request.command.expires_at_ms <= now_ms() {
+                self.gw.report(request, ReplyOutcome::Undeliverable, Some("expired before delivery".into()));
+                continue;
+            }
+            match self.commands.start(self.protocol, &device_id, &request) {
+                Ok(bytes) => {
+                    write(wr, &bytes).await?;
+                    self.gw.report(request, ReplyOutcome::Delivered, None);
+                }
+                Err(reason) => self.gw.report(request, ReplyOutcome::Rejected, Some(reason)),
+            }
+        }
+        Ok(())
+    }
+}
+
+async fn next_delivery(inflight: &mut VecDeque<Pending>) -> Result<(), String> {
+    let Some(front) = inflight.front_mut() else { return Ok(()) };
+    let Some(delivery) = front.delivery.as_mut() else { return Ok(()) };
+    match delivery.await {
+        Ok(Ok(_)) => Ok(()),
+        Ok(Err((err, _))) => Err(err.to_string()),
+        Err(_) => Err("producer dropped the record".into()),
+    }
+}
+
+async fn write(wr: &mut WriteHalf<'_>, bytes: &[u8]) -> Result<(), Close> {
+    match timeout(WRITE_TIMEOUT, wr.write_all(bytes)).await {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(err)) => Err(Close::Io(err.to_string())),
+        Err(_) => Err(Close::SlowClient),
+    }
+}
+
+fn status_label(status: StoredStatus) -> &'static str {
+    match status {
+        StoredStatus::Ok => "ok",
+        StoredStatus::BadChecksum => "bad_checksum",
+        StoredStatus::Oversize => "oversize",
+        StoredStatus::UnknownDevice => "unknown_device",
+    }
+}

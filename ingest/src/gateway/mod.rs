@@ -1,0 +1,206 @@
+//! The scooter gateway: one TCP listener per device protocol.
+//!
+//! Per connection ([`connection`]): handshake, framing with a hard maximum frame size,
+//! every frame appended with its raw bytes to `scooter.frames.v1` (key = device id, a
+//! fresh correlation id per frame) and the device's ACK written **only after the broker
+//! acknowledged** the append. Connections are bounded by a semaphore; handshake and idle
+//! timeouts, a frame-rate limit and bounded in-flight appends protect the process from
+//! hostile or broken clients. Downlink commands arrive through [`downlink`].
+
+mod admission;
+mod close;
+mod commands;
+mod connection;
+pub mod downlink;
+pub mod metrics;
+mod publish;
+mod rate;
+mod router;
+mod session_events;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use anyhow::Context;
+use fleetlog_runtime::Settings;
+use fleetlog_runtime::settings::GatewaySettings;
+use fleetlog_schemas::events::{DeviceReply, Protocol as StoredProtocol, ReplyOutcome};
+use fleetlog_schemas::wire::WireCodec;
+use rdkafka::producer::FutureProducer;
+use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+pub use admission::{Admission, AdmissionControl};
+pub use close::Close;
+pub use publish::{PublishError, Publisher};
+pub use router::{DownlinkRequest, Router};
+
+use crate::protocol::Protocol;
+
+/// What every connection of one gateway process shares.
+pub struct Gateway {
+    settings: Arc<GatewaySettings>,
+    publisher: Publisher,
+    router: Arc<Router>,
+    admission: AdmissionControl,
+    instance_id: uuid::Uuid,
+    conn_ids: AtomicU64,
+    slots: Arc<Semaphore>,
+}
+
+impl Gateway {
+    /// A gateway appending through `producer`, encoding with `codec`.
+    pub fn new(settings: &GatewaySettings, producer: FutureProducer, codec: Arc<WireCodec>) -> Arc<Self> {
+        metrics::describe();
+        Arc::new(Self {
+            publisher: Publisher::new(producer, codec, &settings.gateway_id),
+            router: Arc::new(Router::default()),
+            admission: AdmissionControl::from_settings(settings),
+            instance_id: uuid::Uuid::now_v7(),
+            conn_ids: AtomicU64::new(1),
+            slots: Arc::new(Semaphore::new(settings.max_connections)),
+            settings: Arc::new(settings.clone()),
+        })
+    }
+
+    /// Devices with an open connection here.
+    pub fn connected_devices(&self) -> usize {
+        self.router.connected()
+    }
+
+    fn next_conn_id(&self) -> u64 {
+        self.conn_ids.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// Append a downlink outcome (in the background) and count it.
+    fn report(&self, request: DownlinkRequest, outcome: ReplyOutcome, text: Option<String>) {
+        let label = format!("{outcome:?}").to_lowercase();
+        ::metrics::counter!(metrics::DOWNLINK_OUTCOMES, "outcome" => label).increment(1);
+        let reply = DeviceReply {
+            command_id: request.command.command_id,
+            device_id: request.command.device_id.clone(),
+            outcome,
+            reply_text: text,
+            at_ms: publish::now_ms(),
+        };
+        let publisher = self.publisher.clone();
+        tokio::spawn(async move {
+            if let Err(err) = publisher.reply(&request.envelope, &reply).await {
+                tracing::warn!(command = %reply.command_id, error = %err, "downlink outcome not appended");
+            }
+        });
+    }
+}
+
+/// The three device listeners.
+pub struct Listeners {
+    /// Teltonika (default port 5027).
+    pub teltonika: TcpListener,
+    /// Omni (default port 5028).
+    pub omni: TcpListener,
+    /// GT06 (default port 5023).
+    pub gt06: TcpListener,
+}
+
+impl Listeners {
+    /// Bind the addresses of the settings.
+    ///
+    /// # Errors
+    /// When an address cannot be bound.
+    pub async fn bind(settings: &GatewaySettings) -> anyhow::Result<Self> {
+        let bind = |addr: String| async move {
+            TcpListener::bind(&addr).await.with_context(|| format!("binding {addr}"))
+        };
+        Ok(Self {
+            teltonika: bind(settings.teltonika_addr.clone()).await?,
+            omni: bind(settings.omni_addr.clone()).await?,
+            gt06: bind(settings.gt06_addr.clone()).await?,
+        })
+    }
+
+    /// Where each listener is bound: (Teltonika, Omni, GT06).
+    ///
+    /// # Errors
+    /// When a socket has no local address.
+    pub fn local_addrs(&self) -> std::io::Result<(SocketAddr, SocketAddr, SocketAddr)> {
+        Ok((self.teltonika.local_addr()?, self.omni.local_addr()?, self.gt06.local_addr()?))
+    }
+}
+
+/// Run the gateway (listeners and downlink) until `shutdown`; then close connections.
+///
+/// # Errors
+/// When the downlink consumer cannot start.
+pub async fn run(
+    settings: &Settings,
+    listeners: Listeners,
+    producer: FutureProducer,
+    codec: Arc<WireCodec>,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
+    let gw = Gateway::new(&settings.gateway, producer, codec.clone());
+    let tracker = TaskTracker::new();
+    for (protocol, listener) in [
+        (Protocol::Teltonika, listeners.teltonika),
+        (Protocol::Omni, listeners.omni),
+        (Protocol::Gt06, listeners.gt06),
+    ] {
+        tracing::info!(protocol = protocol.as_str(), addr = ?listener.local_addr().ok(), "gateway listening");
+        tracker.spawn(accept_loop(gw.clone(), protocol, listener, tracker.clone(), shutdown.clone()));
+    }
+    let downlink = downlink::run(gw.clone(), &settings.kafka, codec, shutdown.clone()).await;
+    shutdown.cancel();
+    tracker.close();
+    tracker.wait().await;
+    downlink
+}
+
+async fn accept_loop(
+    gw: Arc<Gateway>,
+    protocol: Protocol,
+    listener: TcpListener,
+    tracker: TaskTracker,
+    shutdown: CancellationToken,
+) {
+    loop {
+        let accepted = tokio::select! {
+            () = shutdown.cancelled() => return,
+            accepted = listener.accept() => accepted,
+        };
+        match accepted {
+            Ok((stream, peer)) => match gw.slots.clone().try_acquire_owned() {
+                Ok(permit) => {
+                    let _ = stream.set_nodelay(true);
+                    let conn = connection::Connection::new(gw.clone(), protocol, peer, shutdown.clone());
+                    tracker.spawn(async move {
+                        conn.serve(stream).await;
+                        drop(permit);
+                    });
+                }
+                Err(_) => {
+                    ::metrics::counter!(metrics::REFUSED, "protocol" => protocol.as_str(), "reason" => "limit")
+                        .increment(1);
+                    tracing::debug!(%peer, "connection refused: limit reached");
+                    drop(stream);
+                }
+            },
+            Err(err) => {
+                // Out of file descriptors and the like: back off instead of spinning.
+                tracing::warn!(error = %err, "accept failed");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+    }
+}
+
+fn stored_protocol(protocol: Protocol) -> StoredProtocol {
+    match protocol {
+        Protocol::Teltonika => StoredProtocol::Teltonika,
+        Protocol::Omni => StoredProtocol::Omni,
+        Protocol::Gt06 => StoredProtocol::Gt06,
+    }
+}

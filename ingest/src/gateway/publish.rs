@@ -1,0 +1,121 @@
+//! Appending to the log: raw frames, session events and downlink outcomes.
+//!
+//! Every record is Avro in the Confluent wire format with CloudEvents headers. Frame
+//! appends return the broker's delivery future so the connection can ACK the device only
+//! once the append is durable (`acks=all`).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use fleetlog_schemas::envelope::{Envelope, event_type};
+use fleetlog_schemas::events::{DeviceReply, RawFrame, SessionEvent};
+use fleetlog_schemas::topics;
+use fleetlog_schemas::wire::{WireCodec, WireError};
+use rdkafka::error::{KafkaError, RDKafkaErrorCode};
+use rdkafka::producer::{DeliveryFuture, FutureProducer, FutureRecord};
+
+/// An append could not be started.
+#[derive(Debug, thiserror::Error)]
+pub enum PublishError {
+    /// The value could not be encoded (registry unreachable, schema missing).
+    #[error(transparent)]
+    Wire(#[from] WireError),
+    /// The producer refused the record.
+    #[error("producer: {0}")]
+    Kafka(#[from] KafkaError),
+}
+
+/// Shared by every connection of one gateway process.
+#[derive(Clone)]
+pub struct Publisher {
+    producer: FutureProducer,
+    codec: Arc<WireCodec>,
+    source: String,
+}
+
+impl Publisher {
+    /// A publisher for gateway `gateway_id`.
+    pub fn new(producer: FutureProducer, codec: Arc<WireCodec>, gateway_id: &str) -> Self {
+        Self { producer, codec, source: format!("/fleetlog/gateway/{gateway_id}") }
+    }
+
+    /// The `ce_source` of this gateway's events.
+    pub fn source(&self) -> &str {
+        &self.source
+    }
+
+    /// Start appending `frame` (key = `device_id`); its id becomes the root of a new chain.
+    /// Await the returned future before ACKing the device.
+    ///
+    /// # Errors
+    /// When the frame cannot be encoded or the producer refuses it.
+    pub async fn append_frame(
+        &self,
+        mut frame: RawFrame,
+        device_id: &str,
+    ) -> Result<DeliveryFuture, PublishError> {
+        let envelope = Envelope::new_root(event_type::FRAME, &self.source, device_id);
+        frame.frame_id = envelope.id;
+        let payload = self.codec.encode(topics::FRAMES, &frame).await?;
+        self.send(topics::FRAMES, device_id, &payload, &envelope).await
+    }
+
+    /// Append a session event (root of its own chain); waits for the broker.
+    ///
+    /// # Errors
+    /// When encoding or the append fails.
+    pub async fn session(&self, event: &SessionEvent) -> Result<(), PublishError> {
+        let envelope = Envelope::new_root(event_type::SESSION, &self.source, &event.device_id);
+        let payload = self.codec.encode(topics::SESSIONS, event).await?;
+        let delivery = self.send(topics::SESSIONS, &event.device_id, &payload, &envelope).await?;
+        wait(delivery).await
+    }
+
+    /// Append a downlink outcome caused by the command `cause`; waits for the broker.
+    ///
+    /// # Errors
+    /// When encoding or the append fails.
+    pub async fn reply(&self, cause: &Envelope, reply: &DeviceReply) -> Result<(), PublishError> {
+        let envelope = Envelope::child(cause, event_type::REPLY, &self.source, &reply.device_id);
+        let payload = self.codec.encode(topics::REPLIES, reply).await?;
+        let delivery = self.send(topics::REPLIES, &reply.device_id, &payload, &envelope).await?;
+        wait(delivery).await
+    }
+
+    /// Enqueue one record; when librdkafka's queue is full, wait and retry (backpressure
+    /// instead of unbounded buffering).
+    async fn send(
+        &self,
+        topic: &str,
+        key: &str,
+        payload: &[u8],
+        envelope: &Envelope,
+    ) -> Result<DeliveryFuture, PublishError> {
+        loop {
+            let record = FutureRecord::to(topic)
+                .key(key)
+                .payload(payload)
+                .headers(envelope.to_headers());
+            match self.producer.send_result(record) {
+                Ok(delivery) => return Ok(delivery),
+                Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), _)) => {
+                    tokio::time::sleep(Duration::from_millis(5)).await;
+                }
+                Err((err, _)) => return Err(err.into()),
+            }
+        }
+    }
+}
+
+async fn wait(delivery: DeliveryFuture) -> Result<(), PublishError> {
+    match delivery.await {
+        Ok(Ok(_)) => Ok(()),
+        Ok(Err((err, _))) => Err(err.into()),
+        Err(_cancelled) => Err(KafkaError::Canceled.into()),
+    }
+}
+
+/// Milliseconds since the Unix epoch, now.
+pub(crate) fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}

@@ -1,0 +1,125 @@
+//! Which connection holds which device, and the downlink commands waiting for it.
+//!
+//! A command waits in its device's mailbox until the device's connection takes it (one at
+//! a time, when the protocol allows) or it expires (then the downlink sweeper reports it
+//! `undeliverable`). Connections are woken through a small `Notify`, so an idle
+//! connection costs no channel buffer.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex};
+
+use fleetlog_schemas::envelope::Envelope;
+use fleetlog_schemas::events::DownlinkCommand;
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+
+/// A downlink command with the envelope it arrived with (its id is the causation of
+/// every outcome).
+#[derive(Debug, Clone)]
+pub struct DownlinkRequest {
+    /// The command.
+    pub command: DownlinkCommand,
+    /// Its envelope on `scooter.downlink.v1`.
+    pub envelope: Envelope,
+}
+
+struct Holder {
+    conn_id: u64,
+    wake: Arc<Notify>,
+    replaced: CancellationToken,
+}
+
+#[derive(Default)]
+struct State {
+    holders: HashMap<String, Holder>,
+    mailboxes: HashMap<String, VecDeque<DownlinkRequest>>,
+}
+
+/// Device → connection routing and mailboxes; one per gateway process.
+#[derive(Default)]
+pub struct Router {
+    state: Mutex<State>,
+}
+
+impl Router {
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        // A panic while holding the lock cannot leave the maps inconsistent (single
+        // inserts/removes), so a poisoned lock is still usable.
+        self.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Connection `conn_id` now holds `device_id`; an older connection of the same device
+    /// is told it was replaced. Wakes the new holder if commands are waiting.
+    pub fn register(
+        &self,
+        device_id: &str,
+        conn_id: u64,
+        wake: Arc<Notify>,
+        replaced: CancellationToken,
+    ) {
+        let mut state = self.lock();
+        let waiting = state.mailboxes.get(device_id).is_some_and(|m| !m.is_empty());
+        if waiting {
+            wake.notify_one();
+        }
+        let old = state.holders.insert(device_id.to_owned(), Holder { conn_id, wake, replaced });
+        if let Some(old) = old {
+            old.replaced.cancel();
+        }
+    }
+
+    /// Connection `conn_id` no longer holds `device_id` (no-op if a newer one does).
+    pub fn unregister(&self, device_id: &str, conn_id: u64) {
+        let mut state = self.lock();
+        if state.holders.get(device_id).is_some_and(|h| h.conn_id == conn_id) {
+            state.holders.remove(device_id);
+        }
+    }
+
+    /// Queue a command for its device; returns whether a local connection holds it now.
+    pub fn route(&self, request: DownlinkRequest) -> bool {
+        let mut state = self.lock();
+        let device = request.command.device_id.clone();
+        state.mailboxes.entry(device.clone()).or_default().push_back(request);
+        match state.holders.get(&device) {
+            Some(holder) => {
+                holder.wake.notify_one();
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// The next waiting command for `device_id`, if any.
+    pub fn take(&self, device_id: &str) -> Option<DownlinkRequest> {
+        let mut state = self.lock();
+        let mailbox = state.mailboxes.get_mut(device_id)?;
+        let next = mailbox.pop_front();
+        if mailbox.is_empty() {
+            state.mailboxes.remove(device_id);
+        }
+        next
+    }
+
+    /// Remove and return every waiting command whose expiry is at or before `now_ms`.
+    pub fn take_expired(&self, now_ms: i64) -> Vec<DownlinkRequest> {
+        let mut state = self.lock();
+        let mut expired = Vec::new();
+        state.mailboxes.retain(|_, mailbox| {
+            mailbox.retain(|r| {
+                let keep = r.command.expires_at_ms > now_ms;
+                if !keep {
+                    expired.push(r.clone());
+                }
+                keep
+            });
+            !mailbox.is_empty()
+        });
+        expired
+    }
+
+    /// Devices with an open connection on this gateway.
+    pub fn connected(&self) -> usize {
+        self.lock().holders.len()
+    }
+}

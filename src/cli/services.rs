@@ -1,0 +1,91 @@
+//! Building and spawning each service; `up` composes them, the per-service subcommands
+//! spawn one each (plus the operational endpoints).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use fleetlog_api::ops::{self, OpsState};
+use fleetlog_runtime::health::Readiness;
+use fleetlog_runtime::kafka::{self, BrokerProbe};
+use fleetlog_runtime::{Settings, Shutdown, db, telemetry};
+use fleetlog_schemas::wire::WireCodec;
+use tokio::net::TcpListener;
+
+/// A migrated pool, creating the database first if needed.
+pub(crate) async fn database(settings: &Settings) -> anyhow::Result<sqlx::PgPool> {
+    db::ensure_database(&settings.database_url)
+        .await
+        .context("connecting to PostgreSQL (is it up? see DATABASE_URL)")?;
+    let pool = db::pool(&settings.database_url, 16)?;
+    db::migrate(&pool).await.context("migrating the database")?;
+    Ok(pool)
+}
+
+/// The HTTP API with `/healthz`, `/readyz`, `/metrics` on `http.api_addr`.
+pub(crate) async fn spawn_api(
+    shutdown: &mut Shutdown,
+    settings: &Settings,
+    pool: sqlx::PgPool,
+) -> anyhow::Result<()> {
+    let probe = BrokerProbe::new(&settings.kafka).context("building the broker probe")?;
+    let state = OpsState {
+        readiness: Readiness::new(pool, probe, Duration::from_secs(2)),
+        metrics: telemetry::metrics_handle(),
+    };
+    let listener = bind(&settings.http.api_addr, "API").await?;
+    shutdown.spawn("api", fleetlog_api::server::run(listener, ops::router(state), shutdown.token()));
+    Ok(())
+}
+
+/// The schema registry on `http.registry_addr`; once it answers, every topic's schema is
+/// registered through `SCHEMA_REGISTRY_URL` (idempotent), so a fresh stack has every subject.
+pub(crate) async fn spawn_registry(
+    shutdown: &mut Shutdown,
+    settings: &Settings,
+    pool: sqlx::PgPool,
+) -> anyhow::Result<()> {
+    let listener = bind(&settings.http.registry_addr, "schema registry").await?;
+    tracing::info!(addr = %settings.http.registry_addr, "schema registry listening");
+    shutdown.spawn("registry", fleetlog_schemas::registry::serve(listener, pool, shutdown.token()));
+    register_schemas(&settings.schema_registry_url).await
+}
+
+/// Register every topic's value schema, retrying for a few seconds while the registry
+/// starts.
+pub(crate) async fn register_schemas(registry_url: &str) -> anyhow::Result<()> {
+    let mut attempt = 0;
+    loop {
+        match fleetlog_schemas::registration::register_all(registry_url).await {
+            Ok(subjects) => {
+                tracing::info!(subjects = subjects.len(), registry = registry_url, "schemas registered");
+                return Ok(());
+            }
+            Err(err) if attempt < 20 => {
+                attempt += 1;
+                tracing::debug!(error = %err, attempt, "registry not ready yet");
+                tokio::time::sleep(Duration::from_millis(250)).await;
+            }
+            Err(err) => {
+                return Err(err).with_context(|| format!("registering schemas at {registry_url}"));
+            }
+        }
+    }
+}
+
+/// The scooter gateway: device listeners and downlink delivery.
+pub(crate) async fn spawn_gateway(shutdown: &mut Shutdown, settings: &Settings) -> anyhow::Result<()> {
+    let listeners = fleetlog_ingest::gateway::Listeners::bind(&settings.gateway).await?;
+    let producer = kafka::producer(&settings.kafka, "gateway").context("building the producer")?;
+    let codec = Arc::new(WireCodec::new(&settings.schema_registry_url));
+    let settings = settings.clone();
+    let token = shutdown.token();
+    shutdown.spawn("gateway", async move {
+        fleetlog_ingest::gateway::run(&settings, listeners, producer, codec, token).await
+    });
+    Ok(())
+}
+
+async fn bind(addr: &str, what: &str) -> anyhow::Result<TcpListener> {
+    TcpListener::bind(addr).await.with_context(|| format!("binding the {what} to {addr}"))
+}
