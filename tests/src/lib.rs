@@ -6,7 +6,9 @@
 //! Tests that must stop a broker start their own with [`broker::TestBroker`].
 
 pub mod broker;
+pub mod log;
 pub mod process;
+pub mod stack;
 
 use fleetlog_runtime::{Settings, db};
 use sqlx::PgPool;

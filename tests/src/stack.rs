@@ -1,0 +1,84 @@
+//! In-process services for end-to-end tests: the schema registry and the gateway, on free
+//! loopback ports, against the real broker and PostgreSQL.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use fleetlog_ingest::gateway::{self, Listeners};
+use fleetlog_runtime::Settings;
+use fleetlog_schemas::wire::WireCodec;
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+use crate::TestApp;
+
+/// Services started by a test; stopped when dropped.
+pub struct Services {
+    /// Settings the services run with (registry URL and listener addresses filled in).
+    pub settings: Settings,
+    /// Teltonika listener.
+    pub teltonika: SocketAddr,
+    /// Omni listener.
+    pub omni: SocketAddr,
+    /// GT06 listener.
+    pub gt06: SocketAddr,
+    token: CancellationToken,
+    tasks: Vec<JoinHandle<anyhow::Result<()>>>,
+}
+
+impl Services {
+    /// Start the registry (and register every schema), then the gateway configured by
+    /// `configure`.
+    ///
+    /// # Panics
+    /// When a service cannot start.
+    pub async fn start(app: &TestApp, configure: impl FnOnce(&mut Settings)) -> Self {
+        let token = CancellationToken::new();
+        let mut settings = app.settings.clone();
+        let registry = TcpListener::bind("127.0.0.1:0").await.expect("bind registry");
+        settings.schema_registry_url = format!("http://{}", registry.local_addr().expect("addr"));
+        let mut tasks = vec![tokio::spawn(fleetlog_schemas::registry::serve(
+            registry,
+            app.pool.clone(),
+            token.clone(),
+        ))];
+        fleetlog_schemas::registration::register_all(&settings.schema_registry_url)
+            .await
+            .expect("schemas registered");
+        for addr in [
+            &mut settings.gateway.teltonika_addr,
+            &mut settings.gateway.omni_addr,
+            &mut settings.gateway.gt06_addr,
+        ] {
+            *addr = "127.0.0.1:0".into();
+        }
+        settings.gateway.gateway_id = crate::unique_name("gw");
+        configure(&mut settings);
+        let listeners = Listeners::bind(&settings.gateway).await.expect("gateway listeners");
+        let (teltonika, omni, gt06) = listeners.local_addrs().expect("addrs");
+        let producer =
+            fleetlog_runtime::kafka::producer(&settings.kafka, "test-gateway").expect("producer");
+        let codec = Arc::new(WireCodec::new(&settings.schema_registry_url));
+        let gateway_settings = settings.clone();
+        let gateway_token = token.clone();
+        tasks.push(tokio::spawn(async move {
+            gateway::run(&gateway_settings, listeners, producer, codec, gateway_token).await
+        }));
+        Self { settings, teltonika, omni, gt06, token, tasks }
+    }
+
+    /// A codec on the test's registry.
+    pub fn codec(&self) -> WireCodec {
+        WireCodec::new(&self.settings.schema_registry_url)
+    }
+}
+
+impl Drop for Services {
+    fn drop(&mut self) {
+        self.token.cancel();
+        for task in &self.tasks {
+            task.abort();
+        }
+    }
+}

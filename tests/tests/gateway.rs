@@ -1,0 +1,316 @@
+//! The gateway over real TCP against the real broker: ACK only after the append, the raw
+//! bytes on `scooter.frames.v1`, no ACK for bad frames, downlink delivery and outcomes,
+//! hostile clients cut off without harming others.
+
+use std::time::Duration;
+
+use fleetlog_ingest::protocol::{Record, gt06, omni, teltonika};
+use fleetlog_runtime::kafka;
+use fleetlog_schemas::envelope::{Envelope, event_type};
+use fleetlog_schemas::events::{
+    DeviceReply, DownlinkCommand, DownlinkKind, FrameStatus, RawFrame, ReplyOutcome,
+};
+use fleetlog_schemas::topics;
+use fleetlog_schemas::wire::WireCodec;
+use fleetlog_tests::broker::TestBroker;
+use fleetlog_tests::log::read_key_until;
+use fleetlog_tests::stack::Services;
+use fleetlog_tests::{spawn_app, unique_name};
+use rdkafka::producer::FutureRecord;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+fn imei() -> String {
+    // 15 digits, unique per test run.
+    let n = u64::from_str_radix(&unique_name("x")[2..14], 16).unwrap() % 1_000_000_000_000;
+    format!("359{n:012}")
+}
+
+fn records(n: usize) -> Vec<Record> {
+    (0..n)
+        .map(|i| Record {
+            message: "avl".into(),
+            device_time_ms: Some(1_764_000_000_000 + i as i64 * 1000),
+            lat_e7: Some(375_665_000 + i as i32),
+            lon_e7: Some(1_269_780_000),
+            speed_kmh: Some(12.0),
+            heading_deg: Some(90),
+            satellites: Some(9),
+            position_valid: true,
+            battery_pct: Some(80),
+            ..Record::default()
+        })
+        .collect()
+}
+
+async fn read_exact_within(stream: &mut TcpStream, n: usize, wait: Duration) -> Option<Vec<u8>> {
+    let mut buf = vec![0; n];
+    match tokio::time::timeout(wait, stream.read_exact(&mut buf)).await {
+        Ok(Ok(_)) => Some(buf),
+        _ => None,
+    }
+}
+
+async fn frames_of(services: &Services, device: &str, want: usize) -> Vec<RawFrame> {
+    let codec = services.codec();
+    let messages = read_key_until(&services.settings, topics::FRAMES, device, Duration::from_secs(30), |m| {
+        m.len() >= want
+    })
+    .await;
+    let mut frames = Vec::new();
+    for message in messages {
+        let payload = rdkafka::Message::payload(&message).unwrap();
+        frames.push(codec.decode::<RawFrame>(payload).await.unwrap().0);
+    }
+    frames
+}
+
+async fn teltonika_login(services: &Services, device: &str) -> TcpStream {
+    let mut stream = TcpStream::connect(services.teltonika).await.unwrap();
+    stream.write_all(&teltonika::device::login_packet(device).unwrap()).await.unwrap();
+    let reply = read_exact_within(&mut stream, 1, Duration::from_secs(30)).await;
+    assert_eq!(reply, Some(vec![0x01]), "login accepted");
+    stream
+}
+
+#[tokio::test]
+async fn a_teltonika_device_gets_its_record_count_and_the_same_bytes_are_on_the_log() {
+    let app = spawn_app().await;
+    let device = imei();
+    let known = device.clone();
+    let services = Services::start(&app, |s| s.gateway.known_devices = known).await;
+    let mut stream = teltonika_login(&services, &device).await;
+
+    let packet = teltonika::device::codec8e_packet(&records(3)).unwrap();
+    stream.write_all(&packet).await.unwrap();
+    let ack = read_exact_within(&mut stream, 4, Duration::from_secs(30)).await;
+    assert_eq!(ack, Some(vec![0, 0, 0, 3]));
+
+    let mut bad = packet.to_vec();
+    let last = bad.len() - 1;
+    bad[last] ^= 0xFF;
+    stream.write_all(&bad).await.unwrap();
+    assert_eq!(read_exact_within(&mut stream, 1, Duration::from_secs(2)).await, None, "no ACK");
+
+    let frames = frames_of(&services, &device, 3).await;
+    let data: Vec<_> = frames.iter().filter(|f| f.raw.len() > 20).collect();
+    assert_eq!(data.len(), 2, "{frames:?}");
+    assert_eq!(data[0].raw, packet.to_vec());
+    assert_eq!(data[0].status, FrameStatus::Ok);
+    assert_eq!(data[1].raw, bad);
+    assert_eq!(data[1].status, FrameStatus::BadChecksum);
+    assert!(frames.iter().all(|f| f.device_id.as_deref() == Some(device.as_str())));
+}
+
+#[tokio::test]
+async fn an_unknown_teltonika_device_is_refused_under_the_reject_policy() {
+    let app = spawn_app().await;
+    let services = Services::start(&app, |s| {
+        s.gateway.admission = fleetlog_runtime::settings::AdmissionPolicy::Reject;
+    })
+    .await;
+    let mut stream = TcpStream::connect(services.teltonika).await.unwrap();
+    stream.write_all(&teltonika::device::login_packet(&imei()).unwrap()).await.unwrap();
+    assert_eq!(read_exact_within(&mut stream, 1, Duration::from_secs(10)).await, Some(vec![0]));
+    let mut rest = Vec::new();
+    let closed = tokio::time::timeout(Duration::from_secs(5), stream.read_to_end(&mut rest)).await;
+    assert!(matches!(closed, Ok(Ok(0))), "closed after the refusal");
+}
+
+#[tokio::test]
+async fn unknown_devices_are_quarantined_by_default_and_their_frames_marked() {
+    let app = spawn_app().await;
+    let services = Services::start(&app, |_| {}).await;
+    let device = imei();
+    let mut stream = teltonika_login(&services, &device).await;
+    stream.write_all(&teltonika::device::codec8e_packet(&records(1)).unwrap()).await.unwrap();
+    assert_eq!(read_exact_within(&mut stream, 4, Duration::from_secs(30)).await, Some(vec![0, 0, 0, 1]));
+    let frames = frames_of(&services, &device, 2).await;
+    assert!(frames.iter().all(|f| f.status == FrameStatus::UnknownDevice), "{frames:?}");
+}
+
+#[tokio::test]
+async fn omni_and_gt06_devices_get_their_own_acks_after_the_append() {
+    let app = spawn_app().await;
+    let services = Services::start(&app, |_| {}).await;
+
+    let device = imei();
+    let mut omni_stream = TcpStream::connect(services.omni).await.unwrap();
+    omni_stream.write_all(&omni::device::checkin(&device, 3900, 80, 20).unwrap()).await.unwrap();
+    let alarm = omni::device::alarm(&device, 1).unwrap();
+    omni_stream.write_all(&alarm).await.unwrap();
+    let expected = format!("*SCOS,OM,{device},W0#\n");
+    let mut ack = vec![0; expected.len() + 2];
+    tokio::time::timeout(Duration::from_secs(30), omni_stream.read_exact(&mut ack)).await.unwrap().unwrap();
+    assert_eq!(&ack[..2], &[0xFF, 0xFF]);
+    assert_eq!(String::from_utf8_lossy(&ack[2..]), expected);
+    let frames = frames_of(&services, &device, 2).await;
+    assert_eq!(frames.len(), 2);
+    assert!(String::from_utf8_lossy(&frames[1].raw).contains(",W0,"));
+
+    let terminal = format!("0{}", &imei()[..15]);
+    let mut gt = TcpStream::connect(services.gt06).await.unwrap();
+    gt.write_all(&gt06::device::login(&terminal, 1).unwrap()).await.unwrap();
+    let login_reply = gt06::reply(0x01, 1);
+    let got = read_exact_within(&mut gt, login_reply.len(), Duration::from_secs(30)).await;
+    assert_eq!(got.as_deref(), Some(&login_reply[..]));
+    gt.write_all(&gt06::device::heartbeat(&records(1)[0], 2).unwrap()).await.unwrap();
+    let hb_reply = gt06::reply(0x13, 2);
+    let got = read_exact_within(&mut gt, hb_reply.len(), Duration::from_secs(30)).await;
+    assert_eq!(got.as_deref(), Some(&hb_reply[..]));
+    let terminal_id = frames_of_any_key(&services, &terminal).await;
+    assert!(terminal_id >= 2, "login and heartbeat stored under the terminal id");
+}
+
+async fn frames_of_any_key(services: &Services, key: &str) -> usize {
+    let trimmed = key.trim_start_matches('0');
+    for candidate in [key, trimmed] {
+        let got = frames_of(services, candidate, 2).await;
+        if !got.is_empty() {
+            return got.len();
+        }
+    }
+    0
+}
+
+#[tokio::test]
+async fn with_the_broker_down_no_ack_goes_out_and_the_resent_frame_is_stored_and_acked() {
+    let app = spawn_app().await;
+    let mut broker = TestBroker::start();
+    let mut settings = app.settings.clone();
+    settings.kafka.brokers = broker.address();
+    let admin = kafka::admin(&settings.kafka).unwrap();
+    kafka::create_topics(&admin, &topics::all(1, 1), 1).await.unwrap();
+    let app = fleetlog_tests::TestApp { settings, pool: app.pool.clone(), database: app.database.clone() };
+    let services = Services::start(&app, |_| {}).await;
+    let device = imei();
+    let mut stream = teltonika_login(&services, &device).await;
+
+    broker.kill();
+    let packet = teltonika::device::codec8e_packet(&records(2)).unwrap();
+    stream.write_all(&packet).await.unwrap();
+    assert_eq!(read_exact_within(&mut stream, 1, Duration::from_secs(3)).await, None, "no ACK while down");
+
+    broker.restart();
+    stream.write_all(&packet).await.unwrap(); // the device re-sends
+    let acks = read_exact_within(&mut stream, 8, Duration::from_secs(60)).await;
+    assert_eq!(acks, Some(vec![0, 0, 0, 2, 0, 0, 0, 2]), "both sends ACKed once stored");
+    let frames = frames_of(&services, &device, 3).await;
+    let copies = frames.iter().filter(|f| f.raw == packet.to_vec()).count();
+    assert_eq!(copies, 2, "stored once per send");
+}
+
+async fn send_downlink(services: &Services, command: &DownlinkCommand) {
+    let codec = WireCodec::new(&services.settings.schema_registry_url);
+    let payload = codec.encode(topics::DOWNLINK, command).await.unwrap();
+    let envelope = Envelope::new_root(event_type::DOWNLINK, "/fleetlog/test", &command.device_id);
+    let producer = kafka::producer(&services.settings.kafka, "test").unwrap();
+    producer
+        .send(
+            FutureRecord::to(topics::DOWNLINK)
+                .key(&command.device_id)
+                .payload(&payload)
+                .headers(envelope.to_headers()),
+            Duration::from_secs(10),
+        )
+        .await
+        .map_err(|(e, _)| e)
+        .unwrap();
+}
+
+async fn outcomes(services: &Services, device: &str, command: uuid::Uuid, want: usize) -> Vec<ReplyOutcome> {
+    let codec = services.codec();
+    let messages = read_key_until(&services.settings, topics::REPLIES, device, Duration::from_secs(40), |m| {
+        m.len() >= want
+    })
+    .await;
+    let mut seen = Vec::new();
+    for message in messages {
+        let payload = rdkafka::Message::payload(&message).unwrap();
+        let reply = codec.decode::<DeviceReply>(payload).await.unwrap().0;
+        if reply.command_id == command {
+            seen.push(reply.outcome);
+        }
+    }
+    seen
+}
+
+#[tokio::test]
+async fn a_downlink_unlock_reaches_the_connected_device_and_its_reply_is_on_the_log() {
+    let app = spawn_app().await;
+    let services = Services::start(&app, |_| {}).await;
+    let device = imei();
+    let mut stream = teltonika_login(&services, &device).await;
+    let command = DownlinkCommand {
+        command_id: uuid::Uuid::now_v7(),
+        device_id: device.clone(),
+        vehicle_id: None,
+        kind: DownlinkKind::Unlock,
+        params: None,
+        expires_at_ms: chrono::Utc::now().timestamp_millis() + 30_000,
+    };
+    send_downlink(&services, &command).await;
+
+    let mut buf = vec![0; 512];
+    let n = tokio::time::timeout(Duration::from_secs(30), stream.read(&mut buf)).await.unwrap().unwrap();
+    let message = teltonika::codec12::parse(&buf[..n]).unwrap();
+    assert_eq!(message.text(), "sclockctrl 0");
+    stream.write_all(&teltonika::device::command_response("sclockctrl: unlocked").unwrap()).await.unwrap();
+
+    let seen = outcomes(&services, &device, command.command_id, 2).await;
+    assert!(seen.contains(&ReplyOutcome::Delivered), "{seen:?}");
+    assert!(seen.contains(&ReplyOutcome::Answered), "{seen:?}");
+}
+
+#[tokio::test]
+async fn a_command_for_a_device_that_never_connects_becomes_undeliverable_after_expiry() {
+    let app = spawn_app().await;
+    let services = Services::start(&app, |_| {}).await;
+    let device = imei();
+    let command = DownlinkCommand {
+        command_id: uuid::Uuid::now_v7(),
+        device_id: device.clone(),
+        vehicle_id: None,
+        kind: DownlinkKind::Lock,
+        params: None,
+        expires_at_ms: chrono::Utc::now().timestamp_millis() + 3_000,
+    };
+    send_downlink(&services, &command).await;
+    let seen = outcomes(&services, &device, command.command_id, 1).await;
+    assert_eq!(seen.first(), Some(&ReplyOutcome::Undeliverable));
+}
+
+#[tokio::test]
+async fn silent_and_garbage_clients_are_cut_off_while_a_real_device_keeps_working() {
+    let app = spawn_app().await;
+    let services = Services::start(&app, |s| s.gateway.handshake_timeout_ms = 1000).await;
+    let device = imei();
+    let mut good = teltonika_login(&services, &device).await;
+
+    let mut silent = TcpStream::connect(services.teltonika).await.unwrap();
+    let mut garbage = TcpStream::connect(services.teltonika).await.unwrap();
+    let junk = vec![b'A'; 10 * 1024 * 1024];
+    let sent = tokio::time::timeout(Duration::from_secs(20), garbage.write_all(&junk)).await;
+    assert!(matches!(sent, Ok(Err(_))), "the gateway stops reading and closes: {sent:?}");
+
+    let mut rest = Vec::new();
+    let closed = tokio::time::timeout(Duration::from_secs(5), silent.read_to_end(&mut rest)).await;
+    assert!(matches!(closed, Ok(Ok(0))), "silent client closed after the handshake timeout");
+
+    good.write_all(&teltonika::device::codec8e_packet(&records(1)).unwrap()).await.unwrap();
+    assert_eq!(read_exact_within(&mut good, 4, Duration::from_secs(30)).await, Some(vec![0, 0, 0, 1]));
+}
+
+#[tokio::test]
+async fn at_the_connection_limit_new_connections_are_refused_and_the_others_keep_working() {
+    let app = spawn_app().await;
+    let services = Services::start(&app, |s| s.gateway.max_connections = 1).await;
+    let device = imei();
+    let mut first = teltonika_login(&services, &device).await;
+    let mut second = TcpStream::connect(services.teltonika).await.unwrap();
+    let mut rest = Vec::new();
+    let closed = tokio::time::timeout(Duration::from_secs(5), second.read_to_end(&mut rest)).await;
+    assert!(matches!(closed, Ok(Ok(0)) | Ok(Err(_))), "refused: {closed:?}");
+    first.write_all(&teltonika::device::codec8e_packet(&records(1)).unwrap()).await.unwrap();
+    assert_eq!(read_exact_within(&mut first, 4, Duration::from_secs(30)).await, Some(vec![0, 0, 0, 1]));
+}
