@@ -5,9 +5,11 @@
 //!   the gateway, the decoder and the simulator.
 //! - [`gateway`]: the TCP listeners; appends every frame to `scooter.frames.v1` and ACKs
 //!   the device only after the broker acknowledged it; delivers `scooter.downlink.v1`.
+//! - [`decoder`]: stored frames → one `Telemetry` event per record, deterministic ids.
 //!
 //! In the flow: `scooter ──TCP──▶ gateway ──append──▶ scooter.frames.v1 ──▶ decoder ──▶
 //! scooter.telemetry.v1`, and back down from `scooter.downlink.v1` to the device.
 
+pub mod decoder;
 pub mod gateway;
 pub mod protocol;

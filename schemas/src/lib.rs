@@ -5,6 +5,7 @@
 //! defined here: the [`topics`] catalogue of `docs/architecture.md` §2.
 
 pub mod catalog;
+pub mod dlq;
 pub mod envelope;
 pub mod events;
 pub mod evolution;

@@ -125,7 +125,7 @@ pub(crate) async fn dispatch(command: Command, settings: Settings) -> anyhow::Re
             println!("{}", serde_json::to_string_pretty(&settings)?);
             Ok(ExitCode::SUCCESS)
         }
-        Command::Decoder => Ok(not_built::report("decoder", 5)),
+        Command::Decoder => up::run_decoder(settings).await.map(|()| ExitCode::SUCCESS),
         Command::Commands => Ok(not_built::report("commands", 6)),
         Command::Projector { name } => Ok(not_built::report(&format!("projector {name}"), 5)),
         Command::Simulate => Ok(not_built::report("simulate", 4)),

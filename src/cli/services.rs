@@ -34,7 +34,10 @@ pub(crate) async fn spawn_api(
         metrics: telemetry::metrics_handle(),
     };
     let listener = bind(&settings.http.api_addr, "API").await?;
-    shutdown.spawn("api", fleetlog_api::server::run(listener, ops::router(state), shutdown.token()));
+    shutdown.spawn(
+        "api",
+        fleetlog_api::server::run(listener, ops::router(state), shutdown.token()),
+    );
     Ok(())
 }
 
@@ -47,7 +50,10 @@ pub(crate) async fn spawn_registry(
 ) -> anyhow::Result<()> {
     let listener = bind(&settings.http.registry_addr, "schema registry").await?;
     tracing::info!(addr = %settings.http.registry_addr, "schema registry listening");
-    shutdown.spawn("registry", fleetlog_schemas::registry::serve(listener, pool, shutdown.token()));
+    shutdown.spawn(
+        "registry",
+        fleetlog_schemas::registry::serve(listener, pool, shutdown.token()),
+    );
     register_schemas(&settings.schema_registry_url).await
 }
 
@@ -58,7 +64,11 @@ pub(crate) async fn register_schemas(registry_url: &str) -> anyhow::Result<()> {
     loop {
         match fleetlog_schemas::registration::register_all(registry_url).await {
             Ok(subjects) => {
-                tracing::info!(subjects = subjects.len(), registry = registry_url, "schemas registered");
+                tracing::info!(
+                    subjects = subjects.len(),
+                    registry = registry_url,
+                    "schemas registered"
+                );
                 return Ok(());
             }
             Err(err) if attempt < 20 => {
@@ -74,7 +84,10 @@ pub(crate) async fn register_schemas(registry_url: &str) -> anyhow::Result<()> {
 }
 
 /// The scooter gateway: device listeners and downlink delivery.
-pub(crate) async fn spawn_gateway(shutdown: &mut Shutdown, settings: &Settings) -> anyhow::Result<()> {
+pub(crate) async fn spawn_gateway(
+    shutdown: &mut Shutdown,
+    settings: &Settings,
+) -> anyhow::Result<()> {
     let listeners = fleetlog_ingest::gateway::Listeners::bind(&settings.gateway).await?;
     let producer = kafka::producer(&settings.kafka, "gateway").context("building the producer")?;
     let codec = Arc::new(WireCodec::new(&settings.schema_registry_url));
@@ -86,6 +99,17 @@ pub(crate) async fn spawn_gateway(shutdown: &mut Shutdown, settings: &Settings) 
     Ok(())
 }
 
+/// The decoder: `scooter.frames.v1` → `scooter.telemetry.v1`.
+pub(crate) fn spawn_decoder(shutdown: &mut Shutdown, settings: &Settings) {
+    let settings = settings.clone();
+    let token = shutdown.token();
+    shutdown.spawn("decoder", async move {
+        fleetlog_ingest::decoder::run(&settings, token).await
+    });
+}
+
 async fn bind(addr: &str, what: &str) -> anyhow::Result<TcpListener> {
-    TcpListener::bind(addr).await.with_context(|| format!("binding the {what} to {addr}"))
+    TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("binding the {what} to {addr}"))
 }

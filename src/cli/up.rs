@@ -16,6 +16,7 @@ pub(crate) async fn run(settings: Settings) -> anyhow::Result<()> {
     let mut shutdown = supervisor(&settings);
     services::spawn_registry(&mut shutdown, &settings, pool.clone()).await?;
     services::spawn_gateway(&mut shutdown, &settings).await?;
+    services::spawn_decoder(&mut shutdown, &settings);
     services::spawn_api(&mut shutdown, &settings, pool).await?;
     tracing::info!(api = %settings.http.api_addr, brokers = %settings.kafka.brokers, "fleetlog up");
     shutdown.run().await
@@ -44,6 +45,16 @@ pub(crate) async fn run_gateway(settings: Settings) -> anyhow::Result<()> {
     let mut shutdown = supervisor(&settings);
     services::register_schemas(&settings.schema_registry_url).await?;
     services::spawn_gateway(&mut shutdown, &settings).await?;
+    services::spawn_api(&mut shutdown, &settings, pool).await?;
+    shutdown.run().await
+}
+
+/// Only the decoder (plus `/healthz`, `/readyz`, `/metrics` on the API address).
+pub(crate) async fn run_decoder(settings: Settings) -> anyhow::Result<()> {
+    let pool = fleetlog_runtime::db::pool(&settings.database_url, 2)?;
+    let mut shutdown = supervisor(&settings);
+    services::register_schemas(&settings.schema_registry_url).await?;
+    services::spawn_decoder(&mut shutdown, &settings);
     services::spawn_api(&mut shutdown, &settings, pool).await?;
     shutdown.run().await
 }
