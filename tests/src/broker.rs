@@ -36,7 +36,11 @@ impl TestBroker {
     pub fn start() -> Self {
         let dir = std::env::temp_dir().join(crate::unique_name("fleetlog-broker"));
         std::fs::create_dir_all(&dir).expect("broker dir");
-        let mut broker = Self { port: free_port(), dir, child: None };
+        let mut broker = Self {
+            port: free_port(),
+            dir,
+            child: None,
+        };
         broker.restart();
         broker
     }
@@ -59,7 +63,13 @@ impl TestBroker {
         let url = format!("tcp://127.0.0.1:{}", self.port);
         let mut cmd = Command::new(tansu_bin());
         cmd.current_dir(&self.dir)
-            .args(["broker", "--listener-url", &url, "--advertised-listener-url", &url])
+            .args([
+                "broker",
+                "--listener-url",
+                &url,
+                "--advertised-listener-url",
+                &url,
+            ])
             .args(["--storage-engine", "sqlite://tansu.db"])
             .stdin(Stdio::null());
         self.child = Some(ChildGuard::spawn(cmd));

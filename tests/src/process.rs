@@ -31,7 +31,10 @@ pub fn fleetlog(settings: &Settings) -> Command {
         .env("SCHEMA_REGISTRY_URL", &settings.schema_registry_url)
         .env("FLEETLOG_HTTP__API_ADDR", &settings.http.api_addr)
         .env("FLEETLOG_HTTP__REGISTRY_ADDR", &settings.http.registry_addr)
-        .env("FLEETLOG_GATEWAY__TELTONIKA_ADDR", &settings.gateway.teltonika_addr)
+        .env(
+            "FLEETLOG_GATEWAY__TELTONIKA_ADDR",
+            &settings.gateway.teltonika_addr,
+        )
         .env("FLEETLOG_GATEWAY__OMNI_ADDR", &settings.gateway.omni_addr)
         .env("FLEETLOG_GATEWAY__GT06_ADDR", &settings.gateway.gt06_addr)
         .env("FLEETLOG_GATEWAY__GATEWAY_ID", &settings.gateway.gateway_id)

@@ -36,7 +36,9 @@ impl Services {
     pub async fn start(app: &TestApp, configure: impl FnOnce(&mut Settings)) -> Self {
         let token = CancellationToken::new();
         let mut settings = app.settings.clone();
-        let registry = TcpListener::bind("127.0.0.1:0").await.expect("bind registry");
+        let registry = TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind registry");
         settings.schema_registry_url = format!("http://{}", registry.local_addr().expect("addr"));
         let mut tasks = vec![tokio::spawn(fleetlog_schemas::registry::serve(
             registry,
@@ -55,7 +57,9 @@ impl Services {
         }
         settings.gateway.gateway_id = crate::unique_name("gw");
         configure(&mut settings);
-        let listeners = Listeners::bind(&settings.gateway).await.expect("gateway listeners");
+        let listeners = Listeners::bind(&settings.gateway)
+            .await
+            .expect("gateway listeners");
         let (teltonika, omni, gt06) = listeners.local_addrs().expect("addrs");
         let producer =
             fleetlog_runtime::kafka::producer(&settings.kafka, "test-gateway").expect("producer");
@@ -65,7 +69,14 @@ impl Services {
         tasks.push(tokio::spawn(async move {
             gateway::run(&gateway_settings, listeners, producer, codec, gateway_token).await
         }));
-        Self { settings, teltonika, omni, gt06, token, tasks }
+        Self {
+            settings,
+            teltonika,
+            omni,
+            gt06,
+            token,
+            tasks,
+        }
     }
 
     /// A codec on the test's registry.

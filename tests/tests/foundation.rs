@@ -17,15 +17,28 @@ async fn a_record_produced_with_the_preset_is_read_back_with_the_consumer_preset
     let app = spawn_app().await;
     let topic = unique_name("t-foundation");
     let admin = kafka::admin(&app.settings.kafka).unwrap();
-    kafka::create_topics(&admin, &[TopicSpec { name: topic.clone(), partitions: 1 }], 1)
-        .await
-        .unwrap();
+    kafka::create_topics(
+        &admin,
+        &[TopicSpec {
+            name: topic.clone(),
+            partitions: 1,
+        }],
+        1,
+    )
+    .await
+    .unwrap();
 
     let producer = kafka::producer(&app.settings.kafka, "test").unwrap();
-    let headers = OwnedHeaders::new().insert(Header { key: "ce_id", value: Some("abc") });
+    let headers = OwnedHeaders::new().insert(Header {
+        key: "ce_id",
+        value: Some("abc"),
+    });
     let delivery = producer
         .send(
-            FutureRecord::to(&topic).key("dev-1").payload(&b"\x00hello"[..]).headers(headers),
+            FutureRecord::to(&topic)
+                .key("dev-1")
+                .payload(&b"\x00hello"[..])
+                .headers(headers),
             Duration::from_secs(10),
         )
         .await
@@ -33,8 +46,9 @@ async fn a_record_produced_with_the_preset_is_read_back_with_the_consumer_preset
         .unwrap();
     assert_eq!((delivery.partition, delivery.offset), (0, 0));
 
-    let consumer: StreamConsumer =
-        kafka::consumer_config(&app.settings.kafka, &unique_name("g")).create().unwrap();
+    let consumer: StreamConsumer = kafka::consumer_config(&app.settings.kafka, &unique_name("g"))
+        .create()
+        .unwrap();
     consumer.subscribe(&[&topic]).unwrap();
     let msg = tokio::time::timeout(Duration::from_secs(30), consumer.recv())
         .await
@@ -49,12 +63,14 @@ async fn a_record_produced_with_the_preset_is_read_back_with_the_consumer_preset
 #[tokio::test]
 async fn migrations_ran_on_a_fresh_database() {
     let app = spawn_app().await;
-    let applied: i64 =
-        sqlx::query_scalar("SELECT count(*) FROM _sqlx_migrations WHERE success")
-            .fetch_one(&app.pool)
-            .await
-            .unwrap();
-    assert_eq!(applied as usize, fleetlog_runtime::db::MIGRATOR.iter().count());
+    let applied: i64 = sqlx::query_scalar("SELECT count(*) FROM _sqlx_migrations WHERE success")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(
+        applied as usize,
+        fleetlog_runtime::db::MIGRATOR.iter().count()
+    );
     let generation: String =
         sqlx::query_scalar("SELECT value FROM fleetlog_meta WHERE key = 'schema_generation'")
             .fetch_one(&app.pool)
@@ -65,20 +81,41 @@ async fn migrations_ran_on_a_fresh_database() {
 
 #[test]
 fn help_lists_every_subcommand_of_the_architecture() {
-    let out = fleetlog(&fleetlog_runtime::Settings::default()).arg("--help").output().unwrap();
+    let out = fleetlog(&fleetlog_runtime::Settings::default())
+        .arg("--help")
+        .output()
+        .unwrap();
     assert!(out.status.success());
     let help = String::from_utf8_lossy(&out.stdout);
     for cmd in [
-        "up", "gateway", "decoder", "commands", "projector", "api", "registry", "topics",
-        "simulate", "projections", "export", "trace", "admin",
+        "up",
+        "gateway",
+        "decoder",
+        "commands",
+        "projector",
+        "api",
+        "registry",
+        "topics",
+        "simulate",
+        "projections",
+        "export",
+        "trace",
+        "admin",
     ] {
-        assert!(help.lines().any(|l| l.trim_start().starts_with(&format!("{cmd} "))), "{cmd}");
+        assert!(
+            help.lines()
+                .any(|l| l.trim_start().starts_with(&format!("{cmd} "))),
+            "{cmd}"
+        );
     }
 }
 
 #[test]
 fn a_subcommand_not_built_yet_says_so_and_exits_non_zero() {
-    let out = fleetlog(&fleetlog_runtime::Settings::default()).arg("export").output().unwrap();
+    let out = fleetlog(&fleetlog_runtime::Settings::default())
+        .arg("export")
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(3));
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("not built yet"));
@@ -91,14 +128,36 @@ async fn topics_create_is_idempotent() {
     let mut settings = fleetlog_runtime::Settings::default();
     settings.kafka.brokers = broker.address();
     isolate_ports(&mut settings);
-    let first = fleetlog(&settings).args(["topics", "create"]).output().unwrap();
-    assert!(first.status.success(), "{}", String::from_utf8_lossy(&first.stderr));
+    let first = fleetlog(&settings)
+        .args(["topics", "create"])
+        .output()
+        .unwrap();
+    assert!(
+        first.status.success(),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
     let first = String::from_utf8_lossy(&first.stdout).into_owned();
-    assert_eq!(first.lines().filter(|l| l.trim_start().starts_with("created")).count(), 14);
-    let second = fleetlog(&settings).args(["topics", "create"]).output().unwrap();
+    assert_eq!(
+        first
+            .lines()
+            .filter(|l| l.trim_start().starts_with("created"))
+            .count(),
+        14
+    );
+    let second = fleetlog(&settings)
+        .args(["topics", "create"])
+        .output()
+        .unwrap();
     assert!(second.status.success());
     let second = String::from_utf8_lossy(&second.stdout).into_owned();
-    assert_eq!(second.lines().filter(|l| l.trim_start().starts_with("exists")).count(), 14);
+    assert_eq!(
+        second
+            .lines()
+            .filter(|l| l.trim_start().starts_with("exists"))
+            .count(),
+        14
+    );
 }
 
 #[tokio::test]
@@ -116,13 +175,27 @@ async fn readiness_follows_the_broker_without_restarting_fleetlog() {
     let readyz = format!("http://{}/readyz", settings.http.api_addr);
     let healthz = format!("http://{}/healthz", settings.http.api_addr);
 
-    assert_eq!(wait_for_status(&readyz, 200, Duration::from_secs(30)).await, Some(200));
+    assert_eq!(
+        wait_for_status(&readyz, 200, Duration::from_secs(30)).await,
+        Some(200)
+    );
     broker.kill();
-    assert_eq!(wait_for_status(&readyz, 503, Duration::from_secs(30)).await, Some(503));
-    assert_eq!(wait_for_status(&healthz, 200, Duration::from_secs(5)).await, Some(200));
+    assert_eq!(
+        wait_for_status(&readyz, 503, Duration::from_secs(30)).await,
+        Some(503)
+    );
+    assert_eq!(
+        wait_for_status(&healthz, 200, Duration::from_secs(5)).await,
+        Some(200)
+    );
     broker.restart();
-    assert_eq!(wait_for_status(&readyz, 200, Duration::from_secs(30)).await, Some(200));
+    assert_eq!(
+        wait_for_status(&readyz, 200, Duration::from_secs(30)).await,
+        Some(200)
+    );
 
-    let status = up.terminate(Duration::from_secs(15)).expect("fleetlog up stops on SIGTERM");
+    let status = up
+        .terminate(Duration::from_secs(15))
+        .expect("fleetlog up stops on SIGTERM");
     assert!(status.success(), "clean exit, got {status:?}");
 }

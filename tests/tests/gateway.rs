@@ -53,9 +53,13 @@ async fn read_exact_within(stream: &mut TcpStream, n: usize, wait: Duration) -> 
 
 async fn frames_of(services: &Services, device: &str, want: usize) -> Vec<RawFrame> {
     let codec = services.codec();
-    let messages = read_key_until(&services.settings, topics::FRAMES, device, Duration::from_secs(30), |m| {
-        m.len() >= want
-    })
+    let messages = read_key_until(
+        &services.settings,
+        topics::FRAMES,
+        device,
+        Duration::from_secs(30),
+        |m| m.len() >= want,
+    )
     .await;
     let mut frames = Vec::new();
     for message in messages {
@@ -67,7 +71,10 @@ async fn frames_of(services: &Services, device: &str, want: usize) -> Vec<RawFra
 
 async fn teltonika_login(services: &Services, device: &str) -> TcpStream {
     let mut stream = TcpStream::connect(services.teltonika).await.unwrap();
-    stream.write_all(&teltonika::device::login_packet(device).unwrap()).await.unwrap();
+    stream
+        .write_all(&teltonika::device::login_packet(device).unwrap())
+        .await
+        .unwrap();
     let reply = read_exact_within(&mut stream, 1, Duration::from_secs(30)).await;
     assert_eq!(reply, Some(vec![0x01]), "login accepted");
     stream
@@ -90,7 +97,11 @@ async fn a_teltonika_device_gets_its_record_count_and_the_same_bytes_are_on_the_
     let last = bad.len() - 1;
     bad[last] ^= 0xFF;
     stream.write_all(&bad).await.unwrap();
-    assert_eq!(read_exact_within(&mut stream, 1, Duration::from_secs(2)).await, None, "no ACK");
+    assert_eq!(
+        read_exact_within(&mut stream, 1, Duration::from_secs(2)).await,
+        None,
+        "no ACK"
+    );
 
     let frames = frames_of(&services, &device, 3).await;
     let data: Vec<_> = frames.iter().filter(|f| f.raw.len() > 20).collect();
@@ -99,7 +110,11 @@ async fn a_teltonika_device_gets_its_record_count_and_the_same_bytes_are_on_the_
     assert_eq!(data[0].status, FrameStatus::Ok);
     assert_eq!(data[1].raw, bad);
     assert_eq!(data[1].status, FrameStatus::BadChecksum);
-    assert!(frames.iter().all(|f| f.device_id.as_deref() == Some(device.as_str())));
+    assert!(
+        frames
+            .iter()
+            .all(|f| f.device_id.as_deref() == Some(device.as_str()))
+    );
 }
 
 #[tokio::test]
@@ -110,8 +125,14 @@ async fn an_unknown_teltonika_device_is_refused_under_the_reject_policy() {
     })
     .await;
     let mut stream = TcpStream::connect(services.teltonika).await.unwrap();
-    stream.write_all(&teltonika::device::login_packet(&imei()).unwrap()).await.unwrap();
-    assert_eq!(read_exact_within(&mut stream, 1, Duration::from_secs(10)).await, Some(vec![0]));
+    stream
+        .write_all(&teltonika::device::login_packet(&imei()).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(
+        read_exact_within(&mut stream, 1, Duration::from_secs(10)).await,
+        Some(vec![0])
+    );
     let mut rest = Vec::new();
     let closed = tokio::time::timeout(Duration::from_secs(5), stream.read_to_end(&mut rest)).await;
     assert!(matches!(closed, Ok(Ok(0))), "closed after the refusal");
@@ -123,10 +144,21 @@ async fn unknown_devices_are_quarantined_by_default_and_their_frames_marked() {
     let services = Services::start(&app, |_| {}).await;
     let device = imei();
     let mut stream = teltonika_login(&services, &device).await;
-    stream.write_all(&teltonika::device::codec8e_packet(&records(1)).unwrap()).await.unwrap();
-    assert_eq!(read_exact_within(&mut stream, 4, Duration::from_secs(30)).await, Some(vec![0, 0, 0, 1]));
+    stream
+        .write_all(&teltonika::device::codec8e_packet(&records(1)).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(
+        read_exact_within(&mut stream, 4, Duration::from_secs(30)).await,
+        Some(vec![0, 0, 0, 1])
+    );
     let frames = frames_of(&services, &device, 2).await;
-    assert!(frames.iter().all(|f| f.status == FrameStatus::UnknownDevice), "{frames:?}");
+    assert!(
+        frames
+            .iter()
+            .all(|f| f.status == FrameStatus::UnknownDevice),
+        "{frames:?}"
+    );
 }
 
 #[tokio::test]
@@ -136,12 +168,18 @@ async fn omni_and_gt06_devices_get_their_own_acks_after_the_append() {
 
     let device = imei();
     let mut omni_stream = TcpStream::connect(services.omni).await.unwrap();
-    omni_stream.write_all(&omni::device::checkin(&device, 3900, 80, 20).unwrap()).await.unwrap();
+    omni_stream
+        .write_all(&omni::device::checkin(&device, 3900, 80, 20).unwrap())
+        .await
+        .unwrap();
     let alarm = omni::device::alarm(&device, 1).unwrap();
     omni_stream.write_all(&alarm).await.unwrap();
     let expected = format!("*SCOS,OM,{device},W0#\n");
     let mut ack = vec![0; expected.len() + 2];
-    tokio::time::timeout(Duration::from_secs(30), omni_stream.read_exact(&mut ack)).await.unwrap().unwrap();
+    tokio::time::timeout(Duration::from_secs(30), omni_stream.read_exact(&mut ack))
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(&ack[..2], &[0xFF, 0xFF]);
     assert_eq!(String::from_utf8_lossy(&ack[2..]), expected);
     let frames = frames_of(&services, &device, 2).await;
@@ -150,16 +188,23 @@ async fn omni_and_gt06_devices_get_their_own_acks_after_the_append() {
 
     let terminal = format!("0{}", &imei()[..15]);
     let mut gt = TcpStream::connect(services.gt06).await.unwrap();
-    gt.write_all(&gt06::device::login(&terminal, 1).unwrap()).await.unwrap();
+    gt.write_all(&gt06::device::login(&terminal, 1).unwrap())
+        .await
+        .unwrap();
     let login_reply = gt06::reply(0x01, 1);
     let got = read_exact_within(&mut gt, login_reply.len(), Duration::from_secs(30)).await;
     assert_eq!(got.as_deref(), Some(&login_reply[..]));
-    gt.write_all(&gt06::device::heartbeat(&records(1)[0], 2).unwrap()).await.unwrap();
+    gt.write_all(&gt06::device::heartbeat(&records(1)[0], 2).unwrap())
+        .await
+        .unwrap();
     let hb_reply = gt06::reply(0x13, 2);
     let got = read_exact_within(&mut gt, hb_reply.len(), Duration::from_secs(30)).await;
     assert_eq!(got.as_deref(), Some(&hb_reply[..]));
     let terminal_id = frames_of_any_key(&services, &terminal).await;
-    assert!(terminal_id >= 2, "login and heartbeat stored under the terminal id");
+    assert!(
+        terminal_id >= 2,
+        "login and heartbeat stored under the terminal id"
+    );
 }
 
 async fn frames_of_any_key(services: &Services, key: &str) -> usize {
@@ -180,8 +225,14 @@ async fn with_the_broker_down_no_ack_goes_out_and_the_resent_frame_is_stored_and
     let mut settings = app.settings.clone();
     settings.kafka.brokers = broker.address();
     let admin = kafka::admin(&settings.kafka).unwrap();
-    kafka::create_topics(&admin, &topics::all(1, 1), 1).await.unwrap();
-    let app = fleetlog_tests::TestApp { settings, pool: app.pool.clone(), database: app.database.clone() };
+    kafka::create_topics(&admin, &topics::all(1, 1), 1)
+        .await
+        .unwrap();
+    let app = fleetlog_tests::TestApp {
+        settings,
+        pool: app.pool.clone(),
+        database: app.database.clone(),
+    };
     let services = Services::start(&app, |_| {}).await;
     let device = imei();
     let mut stream = teltonika_login(&services, &device).await;
@@ -189,12 +240,20 @@ async fn with_the_broker_down_no_ack_goes_out_and_the_resent_frame_is_stored_and
     broker.kill();
     let packet = teltonika::device::codec8e_packet(&records(2)).unwrap();
     stream.write_all(&packet).await.unwrap();
-    assert_eq!(read_exact_within(&mut stream, 1, Duration::from_secs(3)).await, None, "no ACK while down");
+    assert_eq!(
+        read_exact_within(&mut stream, 1, Duration::from_secs(3)).await,
+        None,
+        "no ACK while down"
+    );
 
     broker.restart();
     stream.write_all(&packet).await.unwrap(); // the device re-sends
     let acks = read_exact_within(&mut stream, 8, Duration::from_secs(60)).await;
-    assert_eq!(acks, Some(vec![0, 0, 0, 2, 0, 0, 0, 2]), "both sends ACKed once stored");
+    assert_eq!(
+        acks,
+        Some(vec![0, 0, 0, 2, 0, 0, 0, 2]),
+        "both sends ACKed once stored"
+    );
     let frames = frames_of(&services, &device, 3).await;
     let copies = frames.iter().filter(|f| f.raw == packet.to_vec()).count();
     assert_eq!(copies, 2, "stored once per send");
@@ -218,11 +277,20 @@ async fn send_downlink(services: &Services, command: &DownlinkCommand) {
         .unwrap();
 }
 
-async fn outcomes(services: &Services, device: &str, command: uuid::Uuid, want: usize) -> Vec<ReplyOutcome> {
+async fn outcomes(
+    services: &Services,
+    device: &str,
+    command: uuid::Uuid,
+    want: usize,
+) -> Vec<ReplyOutcome> {
     let codec = services.codec();
-    let messages = read_key_until(&services.settings, topics::REPLIES, device, Duration::from_secs(40), |m| {
-        m.len() >= want
-    })
+    let messages = read_key_until(
+        &services.settings,
+        topics::REPLIES,
+        device,
+        Duration::from_secs(40),
+        |m| m.len() >= want,
+    )
     .await;
     let mut seen = Vec::new();
     for message in messages {
@@ -252,10 +320,16 @@ async fn a_downlink_unlock_reaches_the_connected_device_and_its_reply_is_on_the_
     send_downlink(&services, &command).await;
 
     let mut buf = vec![0; 512];
-    let n = tokio::time::timeout(Duration::from_secs(30), stream.read(&mut buf)).await.unwrap().unwrap();
+    let n = tokio::time::timeout(Duration::from_secs(30), stream.read(&mut buf))
+        .await
+        .unwrap()
+        .unwrap();
     let message = teltonika::codec12::parse(&buf[..n]).unwrap();
     assert_eq!(message.text(), "sclockctrl 0");
-    stream.write_all(&teltonika::device::command_response("sclockctrl: unlocked").unwrap()).await.unwrap();
+    stream
+        .write_all(&teltonika::device::command_response("sclockctrl: unlocked").unwrap())
+        .await
+        .unwrap();
 
     let seen = outcomes(&services, &device, command.command_id, 2).await;
     assert!(seen.contains(&ReplyOutcome::Delivered), "{seen:?}");
@@ -291,14 +365,25 @@ async fn silent_and_garbage_clients_are_cut_off_while_a_real_device_keeps_workin
     let mut garbage = TcpStream::connect(services.teltonika).await.unwrap();
     let junk = vec![b'A'; 10 * 1024 * 1024];
     let sent = tokio::time::timeout(Duration::from_secs(20), garbage.write_all(&junk)).await;
-    assert!(matches!(sent, Ok(Err(_))), "the gateway stops reading and closes: {sent:?}");
+    assert!(
+        matches!(sent, Ok(Err(_))),
+        "the gateway stops reading and closes: {sent:?}"
+    );
 
     let mut rest = Vec::new();
     let closed = tokio::time::timeout(Duration::from_secs(5), silent.read_to_end(&mut rest)).await;
-    assert!(matches!(closed, Ok(Ok(0))), "silent client closed after the handshake timeout");
+    assert!(
+        matches!(closed, Ok(Ok(0))),
+        "silent client closed after the handshake timeout"
+    );
 
-    good.write_all(&teltonika::device::codec8e_packet(&records(1)).unwrap()).await.unwrap();
-    assert_eq!(read_exact_within(&mut good, 4, Duration::from_secs(30)).await, Some(vec![0, 0, 0, 1]));
+    good.write_all(&teltonika::device::codec8e_packet(&records(1)).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(
+        read_exact_within(&mut good, 4, Duration::from_secs(30)).await,
+        Some(vec![0, 0, 0, 1])
+    );
 }
 
 #[tokio::test]
@@ -310,7 +395,16 @@ async fn at_the_connection_limit_new_connections_are_refused_and_the_others_keep
     let mut second = TcpStream::connect(services.teltonika).await.unwrap();
     let mut rest = Vec::new();
     let closed = tokio::time::timeout(Duration::from_secs(5), second.read_to_end(&mut rest)).await;
-    assert!(matches!(closed, Ok(Ok(0)) | Ok(Err(_))), "refused: {closed:?}");
-    first.write_all(&teltonika::device::codec8e_packet(&records(1)).unwrap()).await.unwrap();
-    assert_eq!(read_exact_within(&mut first, 4, Duration::from_secs(30)).await, Some(vec![0, 0, 0, 1]));
+    assert!(
+        matches!(closed, Ok(Ok(0)) | Ok(Err(_))),
+        "refused: {closed:?}"
+    );
+    first
+        .write_all(&teltonika::device::codec8e_packet(&records(1)).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(
+        read_exact_within(&mut first, 4, Duration::from_secs(30)).await,
+        Some(vec![0, 0, 0, 1])
+    );
 }

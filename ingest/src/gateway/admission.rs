@@ -35,7 +35,10 @@ impl AdmissionControl {
             .filter(|s| !s.is_empty())
             .map(str::to_owned)
             .collect();
-        Self { known, policy: settings.admission }
+        Self {
+            known,
+            policy: settings.admission,
+        }
     }
 
     /// Decide for `device_id`.
@@ -66,6 +69,9 @@ mod tests {
         assert_eq!(control.decide("356307042441013"), Admission::Admit);
         assert_eq!(control.decide("999"), Admission::Reject);
         settings.admission = AdmissionPolicy::Quarantine;
-        assert_eq!(AdmissionControl::from_settings(&settings).decide("999"), Admission::Quarantine);
+        assert_eq!(
+            AdmissionControl::from_settings(&settings).decide("999"),
+            Admission::Quarantine
+        );
     }
 }

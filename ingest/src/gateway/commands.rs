@@ -65,8 +65,11 @@ impl CommandState {
         device_id: &str,
         request: &DownlinkRequest,
     ) -> Result<Bytes, String> {
-        let command =
-            device_command(protocol, request.command.kind, request.command.params.as_deref())?;
+        let command = device_command(
+            protocol,
+            request.command.kind,
+            request.command.params.as_deref(),
+        )?;
         self.next_request_id = self.next_request_id.wrapping_add(1).max(1);
         self.serial = self.serial.wrapping_add(1);
         let ctx = CommandContext {
@@ -86,13 +89,20 @@ impl CommandState {
     }
 
     /// A reply frame arrived; `None` if it answers nothing in flight.
-    pub(crate) fn on_reply(&mut self, protocol: Protocol, reply: &CommandReply) -> Option<ReplyMatch> {
+    pub(crate) fn on_reply(
+        &mut self,
+        protocol: Protocol,
+        reply: &CommandReply,
+    ) -> Option<ReplyMatch> {
         let (_, request_id) = self.current.as_ref()?;
         if protocol == Protocol::Gt06 && reply.correlation.is_some_and(|c| c != *request_id) {
             return None;
         }
         if let Some(follow_up) = &reply.follow_up {
-            return Some(ReplyMatch { finished: None, follow_up: Some(follow_up.clone()) });
+            return Some(ReplyMatch {
+                finished: None,
+                follow_up: Some(follow_up.clone()),
+            });
         }
         let (request, _) = self.current.take()?;
         let outcome = if reply.success == Some(false) {
@@ -109,7 +119,11 @@ impl CommandState {
     /// The command in flight, if it expired at `now_ms` without an answer.
     pub(crate) fn take_expired(&mut self, now_ms: i64) -> Option<DownlinkRequest> {
         let expired = self.current.as_ref()?.0.command.expires_at_ms <= now_ms;
-        if expired { self.current.take().map(|(r, _)| r) } else { None }
+        if expired {
+            self.current.take().map(|(r, _)| r)
+        } else {
+            None
+        }
     }
 
     /// The command in flight, when the connection closes.

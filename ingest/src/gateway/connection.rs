@@ -95,10 +95,15 @@ impl Connection {
     }
 
     fn finish(&mut self, close: &Close) {
-        let Some(device_id) = self.device_id.clone() else { return };
+        let Some(device_id) = self.device_id.clone() else {
+            return;
+        };
         self.gw.router.unregister(&device_id, self.conn_id);
         if let Some(request) = self.commands.take_current() {
-            let text = format!("connection closed ({}) before the device answered", close.label());
+            let text = format!(
+                "connection closed ({}) before the device answered",
+                close.label()
+            );
             self.gw.report(request, ReplyOutcome::TimedOut, Some(text));
         }
         session_events::disconnected(&self.gw, &device_id, self.conn_id, close, self.frames);
@@ -157,7 +162,10 @@ impl Connection {
     }
 
     fn command_deadline(&self) -> Instant {
-        let ms = self.commands.deadline_ms().map_or(60_000, |at| (at - now_ms()).max(0));
+        let ms = self
+            .commands
+            .deadline_ms()
+            .map_or(60_000, |at| (at - now_ms()).max(0));
         Instant::now() + Duration::from_millis(u64::try_from(ms).unwrap_or(0))
     }
 
@@ -167,7 +175,9 @@ impl Connection {
         inflight: &mut VecDeque<Pending>,
         wr: &mut WriteHalf<'_>,
     ) -> Result<(), Close> {
-        let Some(pending) = inflight.pop_front() else { return Ok(()) };
+        let Some(pending) = inflight.pop_front() else {
+            return Ok(());
+        };
         if let Err(err) = done {
             metrics::counter!(m::APPEND_ERRORS, "protocol" => self.protocol.as_str()).increment(1);
             return Err(Close::AppendFailed(err));
@@ -211,7 +221,10 @@ impl Connection {
             return Err(Close::RateLimited);
         }
         self.frames += 1;
-        let inbound = self.session.on_frame(&frame).map_err(|e| Close::Protocol(e.to_string()))?;
+        let inbound = self
+            .session
+            .on_frame(&frame)
+            .map_err(|e| Close::Protocol(e.to_string()))?;
         let mut ack = inbound.ack.clone();
         if let Some(login) = &inbound.login {
             if !self.admit(&login.device_id) {
@@ -244,7 +257,11 @@ impl Connection {
             None
         };
         if delivery.is_some() || ack.is_some() {
-            inflight.push_back(Pending { delivery, ack, read_at });
+            inflight.push_back(Pending {
+                delivery,
+                ack,
+                read_at,
+            });
         }
         Ok(())
     }
@@ -262,7 +279,12 @@ impl Connection {
         }
         self.quarantined = decision == Admission::Quarantine;
         self.device_id = Some(device_id.to_owned());
-        self.gw.router.register(device_id, self.conn_id, self.wake.clone(), self.stop.clone());
+        self.gw.router.register(
+            device_id,
+            self.conn_id,
+            self.wake.clone(),
+            self.stop.clone(),
+        );
         session_events::connected(&self.gw, device_id, self.conn_id, self.protocol, self.peer);
         true
     }
@@ -290,15 +312,30 @@ impl Connection {
         }
     }
 
-    async fn append_oversize(&mut self, buf: &BytesMut, max: usize, inflight: &mut VecDeque<Pending>) {
-        let Some(device_id) = self.device_id.clone() else { return };
+    async fn append_oversize(
+        &mut self,
+        buf: &BytesMut,
+        max: usize,
+        inflight: &mut VecDeque<Pending>,
+    ) {
+        let Some(device_id) = self.device_id.clone() else {
+            return;
+        };
         metrics::counter!(m::FRAMES, "protocol" => self.protocol.as_str(), "status" => "oversize")
             .increment(1);
         let keep = buf.len().min(max);
-        let raw = self.raw_frame(buf.get(..keep).unwrap_or_default(), StoredStatus::Oversize, &device_id);
+        let raw = self.raw_frame(
+            buf.get(..keep).unwrap_or_default(),
+            StoredStatus::Oversize,
+            &device_id,
+        );
         if let Ok(delivery) = self.gw.publisher.append_frame(raw, &device_id).await {
             // Not ACKed; the append completes in the background once the task ends.
-            inflight.push_back(Pending { delivery: Some(delivery), ack: None, read_at: Instant::now() });
+            inflight.push_back(Pending {
+                delivery: Some(delivery),
+                ack: None,
+                read_at: Instant::now(),
+            });
         }
     }
 
@@ -321,12 +358,24 @@ impl Connection {
     }
 
     /// Send waiting downlink commands, one at a time; Teltonika only once its data is ACKed.
-    async fn send_commands(&mut self, wr: &mut WriteHalf<'_>, data_acked: bool) -> Result<(), Close> {
-        let Some(device_id) = self.device_id.clone() else { return Ok(()) };
+    async fn send_commands(
+        &mut self,
+        wr: &mut WriteHalf<'_>,
+        data_acked: bool,
+    ) -> Result<(), Close> {
+        let Some(device_id) = self.device_id.clone() else {
+            return Ok(());
+        };
         while !self.commands.busy() && (data_acked || self.protocol != Protocol::Teltonika) {
-            let Some(request) = self.gw.router.take(&device_id) else { return Ok(()) };
+            let Some(request) = self.gw.router.take(&device_id) else {
+                return Ok(());
+            };
             if request.command.expires_at_ms <= now_ms() {
-                self.gw.report(request, ReplyOutcome::Undeliverable, Some("expired before delivery".into()));
+                self.gw.report(
+                    request,
+                    ReplyOutcome::Undeliverable,
+                    Some("expired before delivery".into()),
+                );
                 continue;
             }
             match self.commands.start(self.protocol, &device_id, &request) {
@@ -334,7 +383,9 @@ impl Connection {
                     write(wr, &bytes).await?;
                     self.gw.report(request, ReplyOutcome::Delivered, None);
                 }
-                Err(reason) => self.gw.report(request, ReplyOutcome::Rejected, Some(reason)),
+                Err(reason) => self
+                    .gw
+                    .report(request, ReplyOutcome::Rejected, Some(reason)),
             }
         }
         Ok(())
@@ -342,8 +393,12 @@ impl Connection {
 }
 
 async fn next_delivery(inflight: &mut VecDeque<Pending>) -> Result<(), String> {
-    let Some(front) = inflight.front_mut() else { return Ok(()) };
-    let Some(delivery) = front.delivery.as_mut() else { return Ok(()) };
+    let Some(front) = inflight.front_mut() else {
+        return Ok(());
+    };
+    let Some(delivery) = front.delivery.as_mut() else {
+        return Ok(());
+    };
     match delivery.await {
         Ok(Ok(_)) => Ok(()),
         Ok(Err((err, _))) => Err(err.to_string()),

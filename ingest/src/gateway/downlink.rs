@@ -39,7 +39,8 @@ pub async fn run(
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
     let group = format!("fleetlog-gateway-{}", gw.settings.gateway_id);
-    let consumer: StreamConsumer = fleetlog_runtime::kafka::consumer_config(kafka, &group).create()?;
+    let consumer: StreamConsumer =
+        fleetlog_runtime::kafka::consumer_config(kafka, &group).create()?;
     consumer.subscribe(&[topics::DOWNLINK])?;
     let started_ms = now_ms();
     let mut sweep = tokio::time::interval(SWEEP_EVERY);
@@ -68,7 +69,10 @@ pub async fn run(
 
 async fn route(gw: &Gateway, codec: &WireCodec, message: &BorrowedMessage<'_>, started_ms: i64) {
     let Some(headers) = message.headers() else {
-        tracing::warn!(offset = message.offset(), "downlink record without headers skipped");
+        tracing::warn!(
+            offset = message.offset(),
+            "downlink record without headers skipped"
+        );
         return;
     };
     let envelope = match Envelope::from_headers(headers) {
@@ -78,7 +82,10 @@ async fn route(gw: &Gateway, codec: &WireCodec, message: &BorrowedMessage<'_>, s
             return;
         }
     };
-    let command = match codec.decode::<DownlinkCommand>(message.payload().unwrap_or_default()).await {
+    let command = match codec
+        .decode::<DownlinkCommand>(message.payload().unwrap_or_default())
+        .await
+    {
         Ok((command, _)) => command,
         Err(err) => {
             tracing::warn!(offset = message.offset(), error = %err, "downlink value undecodable");

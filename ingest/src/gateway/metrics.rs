@@ -30,6 +30,9 @@ pub fn describe() {
         metrics::Unit::Seconds,
         "Time from reading a frame to writing its ACK (after the broker acked the append)"
     );
-    metrics::describe_counter!(APPEND_ERRORS, "Frame appends the broker did not acknowledge");
+    metrics::describe_counter!(
+        APPEND_ERRORS,
+        "Frame appends the broker did not acknowledge"
+    );
     metrics::describe_counter!(DOWNLINK_OUTCOMES, "Downlink command outcomes");
 }

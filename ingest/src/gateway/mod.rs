@@ -54,7 +54,11 @@ pub struct Gateway {
 
 impl Gateway {
     /// A gateway appending through `producer`, encoding with `codec`.
-    pub fn new(settings: &GatewaySettings, producer: FutureProducer, codec: Arc<WireCodec>) -> Arc<Self> {
+    pub fn new(
+        settings: &GatewaySettings,
+        producer: FutureProducer,
+        codec: Arc<WireCodec>,
+    ) -> Arc<Self> {
         metrics::describe();
         Arc::new(Self {
             publisher: Publisher::new(producer, codec, &settings.gateway_id),
@@ -113,7 +117,9 @@ impl Listeners {
     /// When an address cannot be bound.
     pub async fn bind(settings: &GatewaySettings) -> anyhow::Result<Self> {
         let bind = |addr: String| async move {
-            TcpListener::bind(&addr).await.with_context(|| format!("binding {addr}"))
+            TcpListener::bind(&addr)
+                .await
+                .with_context(|| format!("binding {addr}"))
         };
         Ok(Self {
             teltonika: bind(settings.teltonika_addr.clone()).await?,
@@ -127,7 +133,11 @@ impl Listeners {
     /// # Errors
     /// When a socket has no local address.
     pub fn local_addrs(&self) -> std::io::Result<(SocketAddr, SocketAddr, SocketAddr)> {
-        Ok((self.teltonika.local_addr()?, self.omni.local_addr()?, self.gt06.local_addr()?))
+        Ok((
+            self.teltonika.local_addr()?,
+            self.omni.local_addr()?,
+            self.gt06.local_addr()?,
+        ))
     }
 }
 
@@ -150,7 +160,13 @@ pub async fn run(
         (Protocol::Gt06, listeners.gt06),
     ] {
         tracing::info!(protocol = protocol.as_str(), addr = ?listener.local_addr().ok(), "gateway listening");
-        tracker.spawn(accept_loop(gw.clone(), protocol, listener, tracker.clone(), shutdown.clone()));
+        tracker.spawn(accept_loop(
+            gw.clone(),
+            protocol,
+            listener,
+            tracker.clone(),
+            shutdown.clone(),
+        ));
     }
     let downlink = downlink::run(gw.clone(), &settings.kafka, codec, shutdown.clone()).await;
     shutdown.cancel();
@@ -175,7 +191,8 @@ async fn accept_loop(
             Ok((stream, peer)) => match gw.slots.clone().try_acquire_owned() {
                 Ok(permit) => {
                     let _ = stream.set_nodelay(true);
-                    let conn = connection::Connection::new(gw.clone(), protocol, peer, shutdown.clone());
+                    let conn =
+                        connection::Connection::new(gw.clone(), protocol, peer, shutdown.clone());
                     tracker.spawn(async move {
                         conn.serve(stream).await;
                         drop(permit);

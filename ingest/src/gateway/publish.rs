@@ -36,7 +36,11 @@ pub struct Publisher {
 impl Publisher {
     /// A publisher for gateway `gateway_id`.
     pub fn new(producer: FutureProducer, codec: Arc<WireCodec>, gateway_id: &str) -> Self {
-        Self { producer, codec, source: format!("/fleetlog/gateway/{gateway_id}") }
+        Self {
+            producer,
+            codec,
+            source: format!("/fleetlog/gateway/{gateway_id}"),
+        }
     }
 
     /// The `ce_source` of this gateway's events.
@@ -57,7 +61,8 @@ impl Publisher {
         let envelope = Envelope::new_root(event_type::FRAME, &self.source, device_id);
         frame.frame_id = envelope.id;
         let payload = self.codec.encode(topics::FRAMES, &frame).await?;
-        self.send(topics::FRAMES, device_id, &payload, &envelope).await
+        self.send(topics::FRAMES, device_id, &payload, &envelope)
+            .await
     }
 
     /// Append a session event (root of its own chain); waits for the broker.
@@ -67,7 +72,9 @@ impl Publisher {
     pub async fn session(&self, event: &SessionEvent) -> Result<(), PublishError> {
         let envelope = Envelope::new_root(event_type::SESSION, &self.source, &event.device_id);
         let payload = self.codec.encode(topics::SESSIONS, event).await?;
-        let delivery = self.send(topics::SESSIONS, &event.device_id, &payload, &envelope).await?;
+        let delivery = self
+            .send(topics::SESSIONS, &event.device_id, &payload, &envelope)
+            .await?;
         wait(delivery).await
     }
 
@@ -78,7 +85,9 @@ impl Publisher {
     pub async fn reply(&self, cause: &Envelope, reply: &DeviceReply) -> Result<(), PublishError> {
         let envelope = Envelope::child(cause, event_type::REPLY, &self.source, &reply.device_id);
         let payload = self.codec.encode(topics::REPLIES, reply).await?;
-        let delivery = self.send(topics::REPLIES, &reply.device_id, &payload, &envelope).await?;
+        let delivery = self
+            .send(topics::REPLIES, &reply.device_id, &payload, &envelope)
+            .await?;
         wait(delivery).await
     }
 

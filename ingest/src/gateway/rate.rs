@@ -15,7 +15,11 @@ pub(crate) struct RateLimit {
 impl RateLimit {
     /// `limit` frames per second (0 disables the limit).
     pub(crate) fn per_second(limit: u32) -> Self {
-        Self { limit, window_start: None, count: 0 }
+        Self {
+            limit,
+            window_start: None,
+            count: 0,
+        }
     }
 
     /// Count one frame at `now`; `false` when it exceeds the limit.

@@ -45,7 +45,9 @@ impl Router {
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
         // A panic while holding the lock cannot leave the maps inconsistent (single
         // inserts/removes), so a poisoned lock is still usable.
-        self.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+        self.state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// Connection `conn_id` now holds `device_id`; an older connection of the same device
@@ -58,11 +60,21 @@ impl Router {
         replaced: CancellationToken,
     ) {
         let mut state = self.lock();
-        let waiting = state.mailboxes.get(device_id).is_some_and(|m| !m.is_empty());
+        let waiting = state
+            .mailboxes
+            .get(device_id)
+            .is_some_and(|m| !m.is_empty());
         if waiting {
             wake.notify_one();
         }
-        let old = state.holders.insert(device_id.to_owned(), Holder { conn_id, wake, replaced });
+        let old = state.holders.insert(
+            device_id.to_owned(),
+            Holder {
+                conn_id,
+                wake,
+                replaced,
+            },
+        );
         if let Some(old) = old {
             old.replaced.cancel();
         }
@@ -71,7 +83,11 @@ impl Router {
     /// Connection `conn_id` no longer holds `device_id` (no-op if a newer one does).
     pub fn unregister(&self, device_id: &str, conn_id: u64) {
         let mut state = self.lock();
-        if state.holders.get(device_id).is_some_and(|h| h.conn_id == conn_id) {
+        if state
+            .holders
+            .get(device_id)
+            .is_some_and(|h| h.conn_id == conn_id)
+        {
             state.holders.remove(device_id);
         }
     }
@@ -80,7 +96,11 @@ impl Router {
     pub fn route(&self, request: DownlinkRequest) -> bool {
         let mut state = self.lock();
         let device = request.command.device_id.clone();
-        state.mailboxes.entry(device.clone()).or_default().push_back(request);
+        state
+            .mailboxes
+            .entry(device.clone())
+            .or_default()
+            .push_back(request);
         match state.holders.get(&device) {
             Some(holder) => {
                 holder.wake.notify_one();

@@ -3,7 +3,9 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use fleetlog_schemas::events::{SessionChange, SessionConnected, SessionDisconnected, SessionEvent};
+use fleetlog_schemas::events::{
+    SessionChange, SessionConnected, SessionDisconnected, SessionEvent,
+};
 
 use super::Gateway;
 use super::close::Close;
@@ -36,7 +38,13 @@ pub(crate) fn connected(
 }
 
 /// Connection `conn_id` of the device ended.
-pub(crate) fn disconnected(gw: &Arc<Gateway>, device_id: &str, conn_id: u64, close: &Close, frames: i64) {
+pub(crate) fn disconnected(
+    gw: &Arc<Gateway>,
+    device_id: &str,
+    conn_id: u64,
+    close: &Close,
+    frames: i64,
+) {
     let event = SessionEvent {
         session_id: session_id(gw, conn_id),
         device_id: device_id.to_owned(),
