@@ -3,6 +3,7 @@
 //! `main` only parses arguments, sets up logs, loads settings and hands over to the
 //! subcommand (see `src/cli/`); the services themselves live in the workspace crates.
 
+mod bench;
 mod cli;
 
 use std::process::ExitCode;

@@ -67,11 +67,22 @@ pub(crate) enum Command {
         /// A frame, command or event id.
         id: String,
     },
+    /// Benchmarks of the hot paths, each with a baseline measured in the same run.
+    Bench {
+        #[command(subcommand)]
+        command: BenchCommand,
+    },
     /// Operator accounts.
     Admin {
         #[command(subcommand)]
         command: AdminCommand,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum BenchCommand {
+    /// Gateway throughput, ACK latency, CPU and RSS versus a bare rdkafka producer.
+    Ingest(crate::bench::ingest::IngestBenchArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -121,6 +132,11 @@ pub(crate) async fn dispatch(command: Command, settings: Settings) -> anyhow::Re
             command: TopicsCommand::Create,
         } => topics::create(&settings).await.map(|()| ExitCode::SUCCESS),
         Command::Migrate => migrate::run(&settings).await.map(|()| ExitCode::SUCCESS),
+        Command::Bench {
+            command: BenchCommand::Ingest(args),
+        } => crate::bench::ingest::run(settings, args)
+            .await
+            .map(|()| ExitCode::SUCCESS),
         Command::Config => {
             println!("{}", serde_json::to_string_pretty(&settings)?);
             Ok(ExitCode::SUCCESS)

@@ -1,0 +1,6 @@
+//! `fleetlog bench …`: benchmarks of the hot paths against the real broker and database,
+//! each printing its figures beside a baseline measured in the same run.
+
+pub(crate) mod ingest;
+mod load;
+mod proc_stats;
