@@ -13,6 +13,25 @@ use tokio_util::sync::CancellationToken;
 
 use crate::TestApp;
 
+/// The schema registry alone on a free port over the test's database; its URL and the
+/// token that stops it. Schemas are not registered.
+///
+/// # Panics
+/// When it cannot bind.
+pub async fn registry(app: &TestApp) -> (String, CancellationToken) {
+    let token = CancellationToken::new();
+    let listener = TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind registry");
+    let url = format!("http://{}", listener.local_addr().expect("addr"));
+    tokio::spawn(fleetlog_schemas::registry::serve(
+        listener,
+        app.pool.clone(),
+        token.clone(),
+    ));
+    (url, token)
+}
+
 /// Services started by a test; stopped when dropped.
 pub struct Services {
     /// Settings the services run with (registry URL and listener addresses filled in).

@@ -1,8 +1,16 @@
-//! Values in Confluent wire format through `schema_registry_converter`, against an
-//! in-memory registry.
+//! Values in Confluent wire format through `schema_registry_converter`, against the real
+//! registry (fleetlog's own, on a fresh PostgreSQL database).
 
-mod fake_registry;
+#[path = "../../schemas/tests/fixtures/mod.rs"]
 mod fixtures;
+
+/// The registry of a fresh test database; its URL.
+async fn start_registry() -> String {
+    let app = fleetlog_tests::spawn_app().await;
+    // Dropping the token does not stop the registry: it serves until the test ends.
+    let (url, _token) = fleetlog_tests::stack::registry(&app).await;
+    url
+}
 
 use fleetlog_schemas::catalog;
 use fleetlog_schemas::events::{
@@ -33,7 +41,7 @@ fn bytes_without_the_magic_byte_or_id_are_not_wire_format() {
 
 #[tokio::test]
 async fn registering_every_topic_twice_gives_the_same_ids() {
-    let url = fake_registry::start().await;
+    let url = start_registry().await;
     let first = register_all(&url).await.expect("registers");
     let subjects: Vec<String> = first.iter().map(|(s, _)| s.clone()).collect();
     let expected: Vec<String> = topics::PRIMARY
@@ -46,7 +54,7 @@ async fn registering_every_topic_twice_gives_the_same_ids() {
 
 #[tokio::test]
 async fn every_topic_value_survives_encode_and_decode() {
-    let url = fake_registry::start().await;
+    let url = start_registry().await;
     let ids = register_all(&url).await.expect("registers");
     let id_of = |topic: &str| {
         let subject = catalog::value_subject(topic);
@@ -129,7 +137,7 @@ async fn every_topic_value_survives_encode_and_decode() {
 
 #[tokio::test]
 async fn encoding_before_registration_fails_and_succeeds_once_registered() {
-    let url = fake_registry::start().await;
+    let url = start_registry().await;
     let codec = WireCodec::new(&url);
     let err = codec
         .encode(topics::TELEMETRY, &fixtures::telemetry())
@@ -151,7 +159,7 @@ async fn encoding_before_registration_fails_and_succeeds_once_registered() {
 
 #[tokio::test]
 async fn a_value_of_the_wrong_type_is_refused_on_both_sides() {
-    let url = fake_registry::start().await;
+    let url = start_registry().await;
     register_all(&url).await.expect("registers");
     let codec = WireCodec::new(&url);
     let err = codec
