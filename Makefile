@@ -23,7 +23,7 @@ check: ## formatting and lints, as CI runs them
 ci: check test ## what .ci/run does
 
 down: ## stop a broker or fleetlog left running by an interrupted `make run`
-	@source scripts/lib.sh && stop_pidfile .data/fleetlog.pid && stop_pidfile .data/broker/tansu.pid
+	@source scripts/lib.sh && stop_pidfile .data/simulate.pid && stop_pidfile .data/fleetlog.pid && stop_pidfile .data/broker/tansu.pid
 
 clean: down ## stop everything and delete local data (.data/)
 	rm -rf .data

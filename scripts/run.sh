@@ -6,6 +6,7 @@ source "$(dirname "$0")/lib.sh"
 DATA="$ROOT/.data"
 BROKER_PORT="${BROKER_PORT:-9092}"
 PROFILE="${PROFILE:-debug}"
+SCOOTERS="${SCOOTERS:-30}"
 
 ensure_build_deps
 ensure_tansu
@@ -17,6 +18,7 @@ FLEETLOG="$ROOT/target/$PROFILE/fleetlog"
 
 cleanup() {
   trap - EXIT INT TERM
+  stop_pidfile "$DATA/simulate.pid"
   stop_pidfile "$DATA/fleetlog.pid"
   stop_pidfile "$DATA/broker/tansu.pid"
   say "stopped"
@@ -41,10 +43,16 @@ for _ in $(seq 1 100); do
   sleep 0.2
 done
 
+# A small fleet speaking all three protocols, moving around Seoul.
+"$FLEETLOG" simulate --protocol mixed --scooters "$SCOOTERS" --interval 5 &
+echo $! >"$DATA/simulate.pid"
+
 cat >&2 <<BANNER
 
   fleetlog is running (Ctrl-C stops everything).
 
+    fleet       $SCOOTERS simulated scooters (Teltonika :5027, Omni :5028, GT06 :5023)
+    registry    http://127.0.0.1:8081/subjects
     readiness   $api/readyz
     metrics     $api/metrics
     broker      $KAFKA_BROKERS   (data in .data/broker)

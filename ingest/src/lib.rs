@@ -5,6 +5,8 @@
 //!   the gateway, the decoder and the simulator.
 //! - [`gateway`]: the TCP listeners; appends every frame to `scooter.frames.v1` and ACKs
 //!   the device only after the broker acknowledged it; delivers `scooter.downlink.v1`.
+//! - [`simulator`]: `fleetlog simulate`, a fleet of scooters speaking the device protocols
+//!   to a gateway (login, periodic reports, ACK-driven re-sends, lock/unlock commands).
 //! - [`decoder`]: stored frames → one `Telemetry` event per record, deterministic ids.
 //!
 //! In the flow: `scooter ──TCP──▶ gateway ──append──▶ scooter.frames.v1 ──▶ decoder ──▶
@@ -13,3 +15,4 @@
 pub mod decoder;
 pub mod gateway;
 pub mod protocol;
+pub mod simulator;

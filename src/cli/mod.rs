@@ -54,7 +54,7 @@ pub(crate) enum Command {
     /// Print the effective settings (defaults plus environment) as JSON.
     Config,
     /// A fleet of simulated scooters speaking the real device protocols.
-    Simulate,
+    Simulate(fleetlog_ingest::simulator::SimulateArgs),
     /// Projection operations: status, rebuild, reset, verify.
     Projections {
         #[command(subcommand)]
@@ -144,7 +144,9 @@ pub(crate) async fn dispatch(command: Command, settings: Settings) -> anyhow::Re
         Command::Decoder => up::run_decoder(settings).await.map(|()| ExitCode::SUCCESS),
         Command::Commands => Ok(not_built::report("commands", 6)),
         Command::Projector { name } => Ok(not_built::report(&format!("projector {name}"), 5)),
-        Command::Simulate => Ok(not_built::report("simulate", 4)),
+        Command::Simulate(args) => up::run_simulator(settings, args)
+            .await
+            .map(|()| ExitCode::SUCCESS),
         Command::Projections { .. } => Ok(not_built::report("projections", 8)),
         Command::Export => Ok(not_built::report("export", 8)),
         Command::Trace { .. } => Ok(not_built::report("trace", 5)),

@@ -58,3 +58,18 @@ pub(crate) async fn run_decoder(settings: Settings) -> anyhow::Result<()> {
     services::spawn_api(&mut shutdown, &settings, pool).await?;
     shutdown.run().await
 }
+
+/// A simulated fleet until Ctrl-C or `--duration`; prints its statistics at the end.
+pub(crate) async fn run_simulator(
+    settings: Settings,
+    args: fleetlog_ingest::simulator::SimulateArgs,
+) -> anyhow::Result<()> {
+    let mut shutdown = supervisor(&settings);
+    let token = shutdown.token();
+    shutdown.spawn("simulator", async move {
+        let stats = fleetlog_ingest::simulator::run(args, token).await?;
+        println!("{stats}");
+        Ok(())
+    });
+    shutdown.run().await
+}

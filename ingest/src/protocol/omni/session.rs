@@ -22,7 +22,7 @@ impl Session {
     }
 
     /// Handles one frame. Every device message is appended; L0/L1/W0/E0/E1 get an ACK;
-    /// R0/L0/L1 and a D0 with trigger 0 are command replies.
+    /// R0/L0/L1, V0 and a D0 with trigger 0 are command replies.
     pub fn on_frame(&mut self, frame: &Frame) -> Result<Inbound, SessionError> {
         if frame.kind != FrameKind::OmniMessage {
             return Err(SessionError::WrongProtocol);
@@ -62,6 +62,8 @@ fn command_reply(msg: &Message) -> Option<CommandReply> {
         }
         ("L0" | "L1", status) => (Some(status == Some("0")), None),
         ("D0", Some("0")) => (Some(true), None),
+        // Beep / find-me answer (`V0,<mode>`).
+        ("V0", _) => (Some(true), None),
         _ => return None,
     };
     Some(CommandReply {

@@ -3,6 +3,7 @@
 use std::collections::BTreeMap;
 
 use super::{CODEC_8, CODEC_8E, CODEC_12, CODEC_13, CODEC_14, CODEC_16, split_packet};
+use crate::protocol::LockState;
 use crate::protocol::cursor::Reader;
 use crate::protocol::{Alarm, DecodeError, IoValue, Record};
 
@@ -180,6 +181,15 @@ fn apply_known_io(rec: &mut Record) {
     rec.battery_pct = get(io_id::BATTERY_LEVEL).map(small);
     rec.ignition = get(io_id::IGNITION).map(|v| v != 0);
     rec.movement = get(io_id::MOVEMENT).map(|v| v != 0);
+    // TST100 scooter firmware reports the scooter's power state as ignition: on while
+    // unlocked (rideable), off once `sclockctrl 1` locked it.
+    rec.lock_state = rec.ignition.map(|on| {
+        if on {
+            LockState::Unlocked
+        } else {
+            LockState::Locked
+        }
+    });
     if !rec.position_valid
         && let Some(speed) = get(io_id::SPEED)
     {
