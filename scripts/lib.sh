@@ -73,8 +73,9 @@ start_broker() {
   fi
   port_open "$port" && die "port $port is taken by another process; stop it or set BROKER_PORT"
   say "starting Tansu on 127.0.0.1:$port (storage $dir/tansu.db)"
-  # Tansu resolves sqlite:// paths against its working directory.
-  (cd "$dir" && exec "$TANSU_BIN" broker \
+  # Tansu resolves sqlite:// paths against its working directory. Its own session keeps
+  # the terminal's Ctrl-C from reaching it: it is stopped last, after fleetlog.
+  (cd "$dir" && exec setsid "$TANSU_BIN" broker \
       --listener-url "tcp://127.0.0.1:$port" \
       --advertised-listener-url "tcp://127.0.0.1:$port" \
       --storage-engine "sqlite://tansu.db" >>"$dir/tansu.log" 2>&1) &
