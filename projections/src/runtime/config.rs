@@ -1,0 +1,110 @@
+//! How one projector runs: batch limits, retries, the partitions it owns, lag refresh.
+//!
+//! Built from [`fleetlog_runtime::Settings`] (`FLEETLOG_PROJECTIONS__*`), plus the
+//! options only the caller knows, such as the partition subset of a scaled-out projector.
+
+use std::time::Duration;
+
+use fleetlog_runtime::Settings;
+use fleetlog_runtime::settings::KafkaSettings;
+
+/// The configuration of one running projection.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RuntimeConfig {
+    /// Broker connection (client presets come from `fleetlog_runtime::kafka`).
+    pub kafka: KafkaSettings,
+    /// Most records applied in one transaction (at least 1).
+    pub batch_max_records: usize,
+    /// Longest a batch waits to fill once its first record arrived.
+    pub batch_max_wait: Duration,
+    /// Attempts at a batch that fails with a poison error before the poison record is
+    /// isolated (at least 1).
+    pub max_retries: u32,
+    /// Partitions this process consumes, of every topic of the projection; `None` means
+    /// all of them (read from the broker's metadata).
+    ///
+    /// Scale-out: run one projector per disjoint subset (e.g. `[0, 1]` and `[2, 3]` of a
+    /// four-partition topic). There is no consumer-group rebalancing: every partition
+    /// must be owned by exactly one process, and a process that dies is restarted by its
+    /// supervisor, resuming from the offsets stored in PostgreSQL.
+    pub partitions: Option<Vec<i32>>,
+    /// How often the lag table and the lag metrics are refreshed.
+    pub lag_interval: Duration,
+    /// Longest wait for the broker's acknowledgement of a dead-letter record.
+    pub dlq_timeout: Duration,
+}
+
+impl RuntimeConfig {
+    /// Defaults from `settings`: all partitions, lag every 2 s.
+    pub fn from_settings(settings: &Settings) -> Self {
+        let p = &settings.projections;
+        Self {
+            kafka: settings.kafka.clone(),
+            batch_max_records: p.batch_max_records.max(1),
+            batch_max_wait: Duration::from_millis(p.batch_max_wait_ms),
+            max_retries: p.max_retries.max(1),
+            partitions: None,
+            lag_interval: Duration::from_secs(2),
+            dlq_timeout: Duration::from_secs(30),
+        }
+    }
+
+    /// Consume only `partitions` of each topic (see [`RuntimeConfig::partitions`]).
+    #[must_use]
+    pub fn with_partitions(mut self, partitions: Vec<i32>) -> Self {
+        self.partitions = Some(partitions);
+        self
+    }
+
+    /// Refresh lag every `interval`.
+    #[must_use]
+    pub fn with_lag_interval(mut self, interval: Duration) -> Self {
+        self.lag_interval = interval;
+        self
+    }
+
+    /// The consumer group used for advisory Kafka commits (lag tooling only).
+    pub(crate) fn group_id(&self, name: &str, version: u32) -> String {
+        format!("fleetlog-projection-{name}-v{version}")
+    }
+
+    /// Which of `count` partitions to consume.
+    pub(crate) fn select_partitions(&self, count: i32) -> Vec<i32> {
+        match &self.partitions {
+            None => (0..count).collect(),
+            Some(subset) => {
+                let mut chosen: Vec<i32> = subset
+                    .iter()
+                    .copied()
+                    .filter(|p| (0..count).contains(p))
+                    .collect();
+                chosen.sort_unstable();
+                chosen.dedup();
+                chosen
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_partition_subset_keeps_only_existing_partitions_once_in_order() {
+        let config =
+            RuntimeConfig::from_settings(&Settings::default()).with_partitions(vec![3, 1, 9, 1]);
+        assert_eq!(config.select_partitions(4), vec![1, 3]);
+        let all = RuntimeConfig::from_settings(&Settings::default());
+        assert_eq!(all.select_partitions(3), vec![0, 1, 2]);
+    }
+
+    #[test]
+    fn zero_limits_from_settings_are_raised_to_one() {
+        let mut settings = Settings::default();
+        settings.projections.batch_max_records = 0;
+        settings.projections.max_retries = 0;
+        let config = RuntimeConfig::from_settings(&settings);
+        assert_eq!((config.batch_max_records, config.max_retries), (1, 1));
+    }
+}

@@ -1,0 +1,155 @@
+//! The Kafka side: a `BaseConsumer` with manual partition assignment (no group
+//! rebalancing), positioned at the offsets stored in PostgreSQL, polled on a blocking
+//! thread that hands batches to the async side over a channel of one.
+//!
+//! Measured choice: one blocking thread polling `BaseConsumer` fills the next batch while
+//! the previous one is being written to PostgreSQL, without a wake-up per record.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
+use rdkafka::{Offset, TopicPartitionList};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use super::config::RuntimeConfig;
+use super::error::RuntimeError;
+use super::offsets::{Advance, StoredOffsets, TopicPartition};
+use super::projection::SourceRecord;
+
+const METADATA_TIMEOUT: Duration = Duration::from_secs(10);
+const IDLE_POLL: Duration = Duration::from_millis(100);
+
+/// A consumer with its assignment.
+pub(crate) struct Assigned {
+    pub(crate) consumer: Arc<BaseConsumer>,
+    pub(crate) partitions: Vec<TopicPartition>,
+}
+
+/// Build the consumer, read each topic's partition count, and assign the selected
+/// partitions at their stored offsets (the beginning where nothing is stored).
+#[tracing::instrument(skip_all, fields(group = %group_id))]
+pub(crate) async fn assign(
+    config: &RuntimeConfig,
+    group_id: &str,
+    topics: &[&'static str],
+    stored: &StoredOffsets,
+) -> Result<Assigned, RuntimeError> {
+    let consumer: BaseConsumer =
+        fleetlog_runtime::kafka::consumer_config(&config.kafka, group_id).create()?;
+    let consumer = Arc::new(consumer);
+    let mut partitions = Vec::new();
+    for topic in topics {
+        let count = partition_count(&consumer, topic).await?;
+        for p in config.select_partitions(count) {
+            partitions.push(((*topic).to_owned(), p));
+        }
+    }
+    let mut tpl = TopicPartitionList::new();
+    for (topic, p) in &partitions {
+        let offset = stored
+            .get(&(topic.clone(), *p))
+            .map_or(Offset::Beginning, |o| Offset::Offset(*o));
+        tpl.add_partition_offset(topic, *p, offset)?;
+    }
+    consumer.assign(&tpl)?;
+    tracing::info!(partitions = ?partitions, "assigned at stored offsets");
+    Ok(Assigned {
+        consumer,
+        partitions,
+    })
+}
+
+async fn partition_count(consumer: &Arc<BaseConsumer>, topic: &str) -> Result<i32, RuntimeError> {
+    let consumer = Arc::clone(consumer);
+    let name = topic.to_owned();
+    let count = tokio::task::spawn_blocking(move || {
+        let metadata = consumer.fetch_metadata(Some(&name), METADATA_TIMEOUT)?;
+        let count = metadata
+            .topics()
+            .iter()
+            .find(|t| t.name() == name && t.error().is_none())
+            .map_or(0, |t| t.partitions().len());
+        Ok::<_, RuntimeError>(count)
+    })
+    .await
+    .map_err(|_| RuntimeError::ConsumerStopped)??;
+    match i32::try_from(count) {
+        Ok(n) if n > 0 => Ok(n),
+        _ => Err(RuntimeError::MissingTopic(topic.to_owned())),
+    }
+}
+
+/// Batch limits of the fetch thread.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct BatchLimits {
+    pub(crate) max_records: usize,
+    pub(crate) max_wait: Duration,
+}
+
+/// Start the fetch thread. It stops when `stop` is cancelled or the receiver is dropped.
+pub(crate) fn spawn_fetcher(
+    consumer: Arc<BaseConsumer>,
+    limits: BatchLimits,
+    stop: CancellationToken,
+) -> (
+    mpsc::Receiver<Vec<SourceRecord>>,
+    tokio::task::JoinHandle<()>,
+) {
+    let (tx, rx) = mpsc::channel(1);
+    let handle = tokio::task::spawn_blocking(move || {
+        while !stop.is_cancelled() {
+            let batch = next_batch(&consumer, limits, &stop);
+            if !batch.is_empty() && tx.blocking_send(batch).is_err() {
+                return;
+            }
+        }
+    });
+    (rx, handle)
+}
+
+/// Poll until `max_records` arrived or `max_wait` passed since the first one.
+fn next_batch(
+    consumer: &BaseConsumer,
+    limits: BatchLimits,
+    stop: &CancellationToken,
+) -> Vec<SourceRecord> {
+    let mut batch = Vec::new();
+    let mut deadline: Option<Instant> = None;
+    while batch.len() < limits.max_records && !stop.is_cancelled() {
+        let timeout = match deadline {
+            None => IDLE_POLL,
+            Some(d) => match d.checked_duration_since(Instant::now()) {
+                Some(left) if !left.is_zero() => left,
+                _ => break,
+            },
+        };
+        match consumer.poll(timeout) {
+            Some(Ok(msg)) => {
+                batch.push(SourceRecord::from_message(&msg));
+                deadline.get_or_insert_with(|| Instant::now() + limits.max_wait);
+            }
+            Some(Err(err)) => tracing::warn!(error = %err, "consumer error"),
+            None => {}
+        }
+    }
+    batch
+}
+
+/// Advisory Kafka commit of what PostgreSQL now holds, for lag tooling: asynchronous,
+/// errors ignored.
+pub(crate) fn commit_advisory(consumer: &BaseConsumer, advances: &[Advance]) {
+    let mut tpl = TopicPartitionList::new();
+    for a in advances {
+        if tpl
+            .add_partition_offset(&a.topic, a.partition, Offset::Offset(a.next_offset))
+            .is_err()
+        {
+            return;
+        }
+    }
+    if let Err(err) = consumer.commit(&tpl, CommitMode::Async) {
+        tracing::debug!(error = %err, "advisory commit failed (ignored)");
+    }
+}

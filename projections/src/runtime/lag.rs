@@ -1,0 +1,98 @@
+//! Lag: every few seconds, per assigned partition, the broker's high watermark against the
+//! stored next offset, written to `projection_lag` and exported as metrics.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use sqlx::PgPool;
+use tokio_util::sync::CancellationToken;
+
+use super::error::RuntimeError;
+use super::metrics as names;
+use super::offsets::TopicPartition;
+use super::schema::version_i32;
+
+const WATERMARK_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Refreshes the lag of one running projection.
+pub(crate) struct LagReporter {
+    pub(crate) pool: PgPool,
+    pub(crate) consumer: Arc<BaseConsumer>,
+    pub(crate) projection: &'static str,
+    pub(crate) version: u32,
+    pub(crate) partitions: Vec<TopicPartition>,
+    pub(crate) interval: Duration,
+}
+
+type LagRow = (String, i32, i64, Option<f64>);
+
+impl LagReporter {
+    /// Refresh until `stop` is cancelled; failures are logged and retried next tick.
+    pub(crate) async fn run(self, stop: CancellationToken) {
+        let mut ticker = tokio::time::interval(self.interval);
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                () = stop.cancelled() => return,
+                _ = ticker.tick() => {
+                    if let Err(err) = self.refresh().await {
+                        tracing::warn!(error = %err, projection = self.projection, "lag refresh failed");
+                    }
+                }
+            }
+        }
+    }
+
+    /// One refresh: watermarks, `projection_lag`, gauges.
+    #[tracing::instrument(skip(self), fields(projection = self.projection))]
+    pub(crate) async fn refresh(&self) -> Result<(), RuntimeError> {
+        let watermarks = self.watermarks().await?;
+        let rows: Vec<LagRow> = sqlx::query_as(include_str!("../../sql/refresh_lag.sql"))
+            .bind(self.projection)
+            .bind(version_i32(self.version))
+            .bind(watermarks.iter().map(|w| w.0.as_str()).collect::<Vec<_>>())
+            .bind(watermarks.iter().map(|w| w.1).collect::<Vec<_>>())
+            .bind(watermarks.iter().map(|w| w.2).collect::<Vec<_>>())
+            .bind(watermarks.iter().map(|w| w.3).collect::<Vec<_>>())
+            .fetch_all(&self.pool)
+            .await?;
+        for (topic, partition, lag_records, lag_seconds) in rows {
+            let labels = [
+                ("projection", self.projection.to_owned()),
+                ("topic", topic),
+                ("partition", partition.to_string()),
+            ];
+            metrics::gauge!(names::LAG_RECORDS, &labels).set(lag_records as f64);
+            if let Some(seconds) = lag_seconds {
+                metrics::gauge!(names::LAG_SECONDS, &labels).set(seconds.max(0.0));
+            }
+        }
+        let parked: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM projection_parked WHERE projection = $1 AND version = $2",
+        )
+        .bind(self.projection)
+        .bind(version_i32(self.version))
+        .fetch_one(&self.pool)
+        .await?;
+        metrics::gauge!(names::PARKED_KEYS, "projection" => self.projection).set(parked as f64);
+        Ok(())
+    }
+
+    /// `(topic, partition, low, high)` per assigned partition, from the broker.
+    async fn watermarks(&self) -> Result<Vec<(String, i32, i64, i64)>, RuntimeError> {
+        let consumer = Arc::clone(&self.consumer);
+        let partitions = self.partitions.clone();
+        tokio::task::spawn_blocking(move || {
+            partitions
+                .into_iter()
+                .map(|(topic, p)| {
+                    let (low, high) = consumer.fetch_watermarks(&topic, p, WATERMARK_TIMEOUT)?;
+                    Ok((topic, p, low, high))
+                })
+                .collect()
+        })
+        .await
+        .map_err(|_| RuntimeError::ConsumerStopped)?
+    }
+}

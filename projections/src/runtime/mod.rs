@@ -1,0 +1,50 @@
+//! The projection runtime: keeps a [`Projection`]'s PostgreSQL read model up to date from
+//! its topics, exactly once.
+//!
+//! # Guarantees
+//! - **Offsets live in PostgreSQL.** The read-model change of a batch and the next offset
+//!   of each of its partitions (`projection_offsets`) are written in one transaction. On
+//!   start the consumer is assigned its partitions at the stored offsets, so after a crash
+//!   at any point (kill -9 included) it resumes exactly after the last committed batch.
+//!   Kafka offset commits are advisory (async, errors ignored), for lag tooling.
+//! - **Manual assignment.** No consumer-group rebalancing: partition counts come from the
+//!   broker's metadata and every partition is consumed, or the subset in
+//!   [`RuntimeConfig::partitions`] — run one process per disjoint subset to scale out. A
+//!   partition accidentally owned twice is detected ([`RuntimeError::OffsetConflict`]).
+//! - **Batches** of at most `batch_max_records`, waiting at most `batch_max_wait_ms` once
+//!   the first record arrived, applied set-wise by the projection. A transient failure
+//!   retries the same batch with backoff, never skips it. Shutdown stops between batches.
+//! - **Poison records.** A batch that fails with [`ProjectionError::Poison`]
+//!   `max_retries` times is split (around the named record, or in halves) until the poison
+//!   records are isolated; everything else is applied. Each poison record goes to
+//!   `<topic>.dlq.v1` with error headers (see [`dlq_headers`]), acknowledged before the
+//!   offsets move past it, and its key is parked: later records of the key wait in
+//!   `projection_parked_records` until [`release`] or [`skip`]; other keys keep flowing.
+//!   A poison record without a key is dead-lettered and nothing is parked.
+//! - **Versions.** Version N of projection `name` writes into schema `proj_<name>_v<N>`,
+//!   registered in `projection_versions`; [`live_schema`] (or the SQL function
+//!   `projection_live_schema(name)`) names the schema readers use.
+//! - **Lag** per partition in `projection_lag` and in the metrics of [`metrics`],
+//!   refreshed every [`RuntimeConfig::lag_interval`].
+
+mod batch;
+mod config;
+mod consumer;
+mod dlq;
+mod error;
+mod lag;
+pub mod metrics;
+mod offsets;
+mod operator;
+mod parking;
+mod projection;
+mod schema;
+mod service;
+
+pub use config::RuntimeConfig;
+pub use dlq::headers as dlq_headers;
+pub use error::RuntimeError;
+pub use operator::{ParkedKey, ReleaseMode, Released, parked, release, skip};
+pub use projection::{Projection, ProjectionError, RecordId, SourceRecord};
+pub use schema::{live_schema, qualify, schema_name};
+pub use service::{ProjectionRuntime, run};

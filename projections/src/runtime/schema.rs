@@ -1,0 +1,129 @@
+//! Versioned read models: each projection version writes into its own PostgreSQL schema
+//! `proj_<name>_v<N>`, registered in `projection_versions`; readers find the live one
+//! with [`live_schema`] (or the SQL function `projection_live_schema(name)`).
+
+use sqlx::PgPool;
+
+use super::error::RuntimeError;
+use super::projection::Projection;
+
+/// `proj_<name>_v<version>`, after checking that `name` is `^[a-z][a-z0-9_]*$`, so the
+/// result can be written into SQL as an identifier.
+///
+/// # Errors
+/// [`RuntimeError::InvalidName`] for any other name.
+pub fn schema_name(name: &str, version: u32) -> Result<String, RuntimeError> {
+    if !is_identifier(name) {
+        return Err(RuntimeError::InvalidName(name.to_owned()));
+    }
+    Ok(format!("proj_{name}_v{version}"))
+}
+
+/// `^[a-z][a-z0-9_]*$`, and short enough for a PostgreSQL identifier with the
+/// `proj_` prefix and a version suffix.
+pub(crate) fn is_identifier(name: &str) -> bool {
+    let mut chars = name.chars();
+    let first_ok = chars.next().is_some_and(|c| c.is_ascii_lowercase());
+    first_ok
+        && name.len() <= 40
+        && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+}
+
+/// Replace `{schema}` in `sql` with a schema name checked by [`schema_name`].
+///
+/// # Errors
+/// [`RuntimeError::InvalidName`] when `schema` is not a plain identifier.
+pub fn qualify(sql: &str, schema: &str) -> Result<String, RuntimeError> {
+    if !is_identifier(schema) {
+        return Err(RuntimeError::InvalidName(schema.to_owned()));
+    }
+    Ok(sql.replace("{schema}", schema))
+}
+
+/// The schema readers of projection `name` should read from, if a version is live.
+///
+/// # Errors
+/// When the database fails or `name` is not a valid projection name.
+#[tracing::instrument(skip(pool))]
+pub async fn live_schema(pool: &PgPool, name: &str) -> Result<Option<String>, RuntimeError> {
+    let version: Option<i32> = sqlx::query_scalar(
+        "SELECT version FROM projection_versions WHERE projection = $1 AND state = 'live'",
+    )
+    .bind(name)
+    .fetch_optional(pool)
+    .await?;
+    version
+        .map(|v| schema_name(name, u32::try_from(v).unwrap_or_default()))
+        .transpose()
+}
+
+/// Create the schema, register the version (live when no other version is, otherwise
+/// `rebuilding`) and run the projection's `migrate`, all in one transaction serialised
+/// per projection by an advisory lock. Returns the schema name.
+#[tracing::instrument(skip_all, fields(projection = projection.name(), version = projection.version()))]
+pub(crate) async fn prepare<P: Projection>(
+    pool: &PgPool,
+    projection: &P,
+) -> Result<String, RuntimeError> {
+    let name = projection.name();
+    let version = projection.version();
+    let schema = schema_name(name, version)?;
+    let mut tx = pool.begin().await?;
+    sqlx::query("SELECT pg_advisory_xact_lock(hashtext('fleetlog-projection:' || $1))")
+        .bind(name)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query(&format!("CREATE SCHEMA IF NOT EXISTS {schema}"))
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query(include_str!("../../sql/register_version.sql"))
+        .bind(name)
+        .bind(version_i32(version))
+        .execute(&mut *tx)
+        .await?;
+    let state: String = sqlx::query_scalar(
+        "SELECT state FROM projection_versions WHERE projection = $1 AND version = $2",
+    )
+    .bind(name)
+    .bind(version_i32(version))
+    .fetch_one(&mut *tx)
+    .await?;
+    if state == "retired" {
+        return Err(RuntimeError::Retired {
+            projection: name.to_owned(),
+            version,
+        });
+    }
+    projection
+        .migrate(&mut tx, &schema)
+        .await
+        .map_err(|e| RuntimeError::projection(name, e))?;
+    tx.commit().await?;
+    tracing::info!(%schema, %state, "projection schema ready");
+    Ok(schema)
+}
+
+/// Versions are stored as `integer`; anything above `i32::MAX` is clamped.
+pub(crate) fn version_i32(version: u32) -> i32 {
+    i32::try_from(version).unwrap_or(i32::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_valid_name_makes_a_versioned_schema_name() {
+        assert_eq!(schema_name("fleet", 3).unwrap(), "proj_fleet_v3");
+        assert_eq!(schema_name("rides_2", 1).unwrap(), "proj_rides_2_v1");
+    }
+
+    #[test]
+    fn names_that_are_not_plain_identifiers_are_refused() {
+        for bad in ["", "Fleet", "1fleet", "fleet-x", "fleet; drop table x", "ä"] {
+            assert!(schema_name(bad, 1).is_err(), "{bad:?}");
+        }
+        assert!(qualify("SELECT 1 FROM {schema}.t", "x\"y").is_err());
+        assert_eq!(qualify("{schema}.t", "proj_a_v1").unwrap(), "proj_a_v1.t");
+    }
+}

@@ -1,0 +1,248 @@
+//! The projector's life: prepare the versioned schema, read the stored offsets, assign the
+//! partitions there, then consume batch after batch until shutdown — each batch committed
+//! with its offsets in one transaction, retried (never skipped) while it fails.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::Context as _;
+use fleetlog_runtime::Settings;
+use rdkafka::consumer::BaseConsumer;
+use sqlx::PgPool;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use super::batch::{self, BatchContext, BatchOutcome};
+use super::config::RuntimeConfig;
+use super::consumer::{self, Assigned, BatchLimits};
+use super::dlq::DlqSender;
+use super::error::RuntimeError;
+use super::lag::LagReporter;
+use super::metrics as names;
+use super::offsets::{self, StoredOffsets};
+use super::projection::{Projection, SourceRecord};
+use super::schema;
+
+const MAX_BACKOFF: Duration = Duration::from_secs(5);
+
+/// Run `projection` with the settings' batch limits on all partitions of its topics until
+/// `shutdown` is cancelled (it stops between batches).
+///
+/// # Errors
+/// When the schema cannot be prepared, a topic is missing, or the stored offsets move
+/// under this process. Database or broker outages are waited out, not returned.
+pub async fn run<P: Projection>(
+    projection: P,
+    settings: &Settings,
+    pool: PgPool,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
+    let name = projection.name();
+    ProjectionRuntime::new(projection, RuntimeConfig::from_settings(settings), pool)
+        .run(shutdown)
+        .await
+        .with_context(|| format!("projection {name}"))
+}
+
+/// A projection with its configuration, ready to run; use it instead of [`run`] to set a
+/// partition subset or other [`RuntimeConfig`] options.
+pub struct ProjectionRuntime<P> {
+    projection: P,
+    config: RuntimeConfig,
+    pool: PgPool,
+}
+
+/// What the consume loop works with, built once on start.
+struct Running<'a, P> {
+    ctx: BatchContext<'a, P>,
+    consumer: Arc<BaseConsumer>,
+    shutdown: &'a CancellationToken,
+}
+
+impl<P: Projection> ProjectionRuntime<P> {
+    /// A runtime for `projection` writing through `pool`.
+    pub fn new(projection: P, config: RuntimeConfig, pool: PgPool) -> Self {
+        Self {
+            projection,
+            config,
+            pool,
+        }
+    }
+
+    /// Run until `shutdown` is cancelled. Start-up waits out database and broker outages
+    /// like the batches do.
+    ///
+    /// # Errors
+    /// See [`run`].
+    #[tracing::instrument(skip_all, fields(projection = self.projection.name(), version = self.projection.version()))]
+    pub async fn run(self, shutdown: CancellationToken) -> Result<(), RuntimeError> {
+        names::describe();
+        let Some(started) = self.start_with_retries(&shutdown).await? else {
+            return Ok(());
+        };
+        let Started {
+            schema,
+            mut stored,
+            assigned,
+            dlq,
+        } = started;
+        let stop = shutdown.child_token();
+        let limits = BatchLimits {
+            max_records: self.config.batch_max_records,
+            max_wait: self.config.batch_max_wait,
+        };
+        let (rx, fetcher) =
+            consumer::spawn_fetcher(Arc::clone(&assigned.consumer), limits, stop.clone());
+        let lag = tokio::spawn(
+            LagReporter {
+                pool: self.pool.clone(),
+                consumer: Arc::clone(&assigned.consumer),
+                projection: self.projection.name(),
+                version: self.projection.version(),
+                partitions: assigned.partitions,
+                interval: self.config.lag_interval,
+            }
+            .run(stop.clone()),
+        );
+        let running = Running {
+            ctx: BatchContext {
+                projection: &self.projection,
+                schema: &schema,
+                pool: &self.pool,
+                dlq: &dlq,
+                max_retries: self.config.max_retries,
+            },
+            consumer: assigned.consumer,
+            shutdown: &shutdown,
+        };
+        tracing::info!(%schema, "projection running");
+        let result = running.consume(rx, &mut stored).await;
+        stop.cancel();
+        let _ = fetcher.await;
+        let _ = lag.await;
+        tracing::info!(ok = result.is_ok(), "projection stopped");
+        result
+    }
+
+    /// [`Self::start`], retried with backoff while it fails transiently; `None` when
+    /// shutdown came first.
+    async fn start_with_retries(
+        &self,
+        shutdown: &CancellationToken,
+    ) -> Result<Option<Started>, RuntimeError> {
+        let mut backoff = Duration::from_millis(100);
+        loop {
+            match self.start().await {
+                Ok(started) => return Ok(Some(started)),
+                Err(err) if err.is_transient() => {
+                    tracing::warn!(error = %err, retry_in = ?backoff, "start failed; retrying");
+                    tokio::select! {
+                        () = shutdown.cancelled() => return Ok(None),
+                        () = tokio::time::sleep(backoff) => {}
+                    }
+                    backoff = (backoff * 2).min(MAX_BACKOFF);
+                }
+                Err(err) => return Err(err),
+            }
+        }
+    }
+
+    /// Prepare the schema, read the stored offsets, assign the partitions there.
+    async fn start(&self) -> Result<Started, RuntimeError> {
+        let (name, version) = (self.projection.name(), self.projection.version());
+        let schema = schema::prepare(&self.pool, &self.projection).await?;
+        let stored = offsets::load(&self.pool, name, version).await?;
+        let group = self.config.group_id(name, version);
+        let assigned =
+            consumer::assign(&self.config, &group, self.projection.topics(), &stored).await?;
+        let producer =
+            fleetlog_runtime::kafka::producer(&self.config.kafka, &format!("projection-{name}"))?;
+        Ok(Started {
+            schema,
+            stored,
+            assigned,
+            dlq: DlqSender::new(producer, name, self.config.dlq_timeout),
+        })
+    }
+}
+
+/// Everything [`ProjectionRuntime::start`] sets up.
+struct Started {
+    schema: String,
+    stored: StoredOffsets,
+    assigned: Assigned,
+    dlq: DlqSender,
+}
+
+impl<P: Projection> Running<'_, P> {
+    async fn consume(
+        &self,
+        mut rx: mpsc::Receiver<Vec<SourceRecord>>,
+        stored: &mut StoredOffsets,
+    ) -> Result<(), RuntimeError> {
+        loop {
+            let batch = tokio::select! {
+                biased;
+                () = self.shutdown.cancelled() => return Ok(()),
+                batch = rx.recv() => match batch {
+                    Some(batch) => batch,
+                    None if self.shutdown.is_cancelled() => return Ok(()),
+                    None => return Err(RuntimeError::ConsumerStopped),
+                },
+            };
+            if !self.commit_with_retries(&batch, stored).await? {
+                return Ok(());
+            }
+        }
+    }
+
+    /// Process `batch` until it commits; `Ok(false)` when shutdown came first.
+    async fn commit_with_retries(
+        &self,
+        batch: &[SourceRecord],
+        stored: &mut StoredOffsets,
+    ) -> Result<bool, RuntimeError> {
+        let mut backoff = Duration::from_millis(100);
+        loop {
+            let started = Instant::now();
+            match batch::process(&self.ctx, batch, stored).await {
+                Ok(outcome) => {
+                    self.committed(&outcome, started.elapsed(), stored);
+                    return Ok(true);
+                }
+                Err(err @ RuntimeError::OffsetConflict { .. }) => return Err(err),
+                Err(err) => {
+                    tracing::warn!(error = %err, retry_in = ?backoff, "batch failed; retrying");
+                    tokio::select! {
+                        () = self.shutdown.cancelled() => return Ok(false),
+                        () = tokio::time::sleep(backoff) => {}
+                    }
+                    backoff = (backoff * 2).min(MAX_BACKOFF);
+                }
+            }
+        }
+    }
+
+    fn committed(&self, outcome: &BatchOutcome, elapsed: Duration, stored: &mut StoredOffsets) {
+        let name = self.ctx.projection.name();
+        for a in &outcome.advances {
+            stored.insert((a.topic.clone(), a.partition), a.next_offset);
+        }
+        consumer::commit_advisory(&self.consumer, &outcome.advances);
+        metrics::counter!(names::RECORDS_APPLIED, "projection" => name)
+            .increment(u64::try_from(outcome.applied).unwrap_or(u64::MAX));
+        metrics::histogram!(names::BATCH_SECONDS, "projection" => name)
+            .record(elapsed.as_secs_f64());
+        if outcome.dead_lettered > 0 {
+            metrics::counter!(names::DLQ, "projection" => name)
+                .increment(u64::try_from(outcome.dead_lettered).unwrap_or(u64::MAX));
+        }
+        tracing::debug!(
+            applied = outcome.applied,
+            parked = outcome.parked,
+            dead_lettered = outcome.dead_lettered,
+            ms = elapsed.as_millis(),
+            "batch committed"
+        );
+    }
+}
