@@ -191,7 +191,11 @@ pub struct ProjectionSettings {
 
 impl Default for ProjectionSettings {
     fn default() -> Self {
-        Self { batch_max_records: 5000, batch_max_wait_ms: 50, max_retries: 3 }
+        Self {
+            batch_max_records: 5000,
+            batch_max_wait_ms: 50,
+            max_retries: 3,
+        }
     }
 }
 
@@ -234,6 +238,10 @@ impl Settings {
 }
 
 #[cfg(test)]
+#[allow(
+    clippy::result_large_err,
+    reason = "figment's Jail API returns its own error type"
+)]
 mod tests {
     use super::*;
 

@@ -41,7 +41,10 @@ pub fn headers<H: Headers>(
     let mut out = OwnedHeaders::new();
     if let Some(original) = original {
         for h in original.iter() {
-            out = out.insert(Header { key: h.key, value: h.value });
+            out = out.insert(Header {
+                key: h.key,
+                value: h.value,
+            });
         }
     }
     let partition = origin.partition.to_string();
@@ -55,7 +58,10 @@ pub fn headers<H: Headers>(
         (header::OFFSET, offset.as_str()),
         (header::AT, at.as_str()),
     ] {
-        out = out.insert(Header { key, value: Some(value) });
+        out = out.insert(Header {
+            key,
+            value: Some(value),
+        });
     }
     out
 }
@@ -66,12 +72,24 @@ mod tests {
 
     #[test]
     fn original_headers_are_kept_and_the_reason_is_added() {
-        let original = OwnedHeaders::new().insert(Header { key: "ce_id", value: Some("x") });
-        let origin = Origin { topic: "scooter.frames.v1", partition: 2, offset: 7 };
+        let original = OwnedHeaders::new().insert(Header {
+            key: "ce_id",
+            value: Some("x"),
+        });
+        let origin = Origin {
+            topic: "scooter.frames.v1",
+            partition: 2,
+            offset: 7,
+        };
         let h = headers(Some(&original), "decoder", "unknown codec 0x99", origin);
         let pairs: Vec<(String, String)> = h
             .iter()
-            .map(|h| (h.key.to_owned(), String::from_utf8_lossy(h.value.unwrap_or_default()).into()))
+            .map(|h| {
+                (
+                    h.key.to_owned(),
+                    String::from_utf8_lossy(h.value.unwrap_or_default()).into(),
+                )
+            })
             .collect();
         assert_eq!(pairs[0], ("ce_id".into(), "x".into()));
         assert!(pairs.contains(&("dlq_error".into(), "unknown codec 0x99".into())));
