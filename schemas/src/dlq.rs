@@ -2,7 +2,7 @@
 //! they were, plus headers saying who gave up on it and why.
 
 use chrono::{SecondsFormat, Utc};
-use rdkafka::message::{Header, Headers, OwnedHeaders};
+use rdkafka::message::{Header, OwnedHeaders};
 
 /// Header names added to a dead-letter record.
 pub mod header {
@@ -31,21 +31,16 @@ pub struct Origin<'a> {
     pub offset: i64,
 }
 
-/// The original headers (if any) followed by the `dlq_*` headers.
-pub fn headers<H: Headers>(
-    original: Option<&H>,
+/// The original headers (`(name, value)` in their order) followed by the `dlq_*` headers.
+pub fn headers<'a>(
+    original: impl IntoIterator<Item = (&'a str, &'a [u8])>,
     processor: &str,
     error: &str,
     origin: Origin<'_>,
 ) -> OwnedHeaders {
     let mut out = OwnedHeaders::new();
-    if let Some(original) = original {
-        for h in original.iter() {
-            out = out.insert(Header {
-                key: h.key,
-                value: h.value,
-            });
-        }
+    for (key, value) in original {
+        out = out.insert(Header { key, value: Some(value) });
     }
     let partition = origin.partition.to_string();
     let offset = origin.offset.to_string();
@@ -69,19 +64,17 @@ pub fn headers<H: Headers>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rdkafka::message::Headers;
 
     #[test]
     fn original_headers_are_kept_and_the_reason_is_added() {
-        let original = OwnedHeaders::new().insert(Header {
-            key: "ce_id",
-            value: Some("x"),
-        });
+        let original = [("ce_id", &b"x"[..])];
         let origin = Origin {
             topic: "scooter.frames.v1",
             partition: 2,
             offset: 7,
         };
-        let h = headers(Some(&original), "decoder", "unknown codec 0x99", origin);
+        let h = headers(original, "decoder", "unknown codec 0x99", origin);
         let pairs: Vec<(String, String)> = h
             .iter()
             .map(|h| {

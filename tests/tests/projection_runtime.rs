@@ -428,7 +428,7 @@ async fn a_poison_record_is_dead_lettered_and_parks_its_key_while_other_keys_flo
         "{}",
         header(a, dlq_headers::ERROR)
     );
-    assert_eq!(header(a, dlq_headers::PROJECTION), "counting");
+    assert_eq!(header(a, dlq_headers::PROCESSOR), "counting");
     assert_eq!(header(a, dlq_headers::TOPIC), topic);
     assert_eq!(header(a, dlq_headers::PARTITION), "0");
     assert_eq!(header(a, dlq_headers::OFFSET), "1");

@@ -11,7 +11,7 @@ use fleetlog_schemas::events::{FrameStatus, Protocol as StoredProtocol, RawFrame
 use fleetlog_schemas::topics;
 use fleetlog_schemas::wire::{WireCodec, WireError};
 use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
-use rdkafka::message::{Message, OwnedMessage};
+use rdkafka::message::{Headers, Message, OwnedMessage};
 use rdkafka::producer::{DeliveryFuture, FutureProducer, FutureRecord};
 use rdkafka::{Offset, TopicPartitionList};
 use tokio_util::sync::CancellationToken;
@@ -116,7 +116,10 @@ impl Decoder {
             partition: message.partition(),
             offset: message.offset(),
         };
-        let headers = dlq::headers(message.headers(), "decoder", reason, origin);
+        let original = message.headers().into_iter().flat_map(|h| {
+            h.iter().map(|h| (h.key, h.value.unwrap_or_default())).collect::<Vec<_>>()
+        });
+        let headers = dlq::headers(original, "decoder", reason, origin);
         let key = String::from_utf8_lossy(message.key().unwrap_or_default()).into_owned();
         let dlq_topic = topics::dlq(topics::FRAMES);
         let payload = message.payload().unwrap_or_default();

@@ -1,35 +1,17 @@
 //! Dead-letter records: a poison record goes to `<topic>.dlq.v1` with its key, payload
-//! and headers, plus `dlq_error`, `dlq_projection` (and `dlq_processor`), `dlq_topic`,
-//! `dlq_partition`, `dlq_offset` and `dlq_at` (RFC 3339). The broker must acknowledge it (`acks=all`)
+//! and headers, plus the `dlq_*` headers of `fleetlog_schemas::dlq` (processor = the
+//! projection name). The broker must acknowledge it (`acks=all`)
 //! before the batch that skips the record commits its offsets.
 
 use std::time::Duration;
 
 use futures::future::join_all;
-use rdkafka::message::{Header, OwnedHeaders};
+use fleetlog_schemas::dlq::Origin;
+use rdkafka::message::OwnedHeaders;
 use rdkafka::producer::{FutureProducer, FutureRecord};
 
 use super::error::RuntimeError;
 use super::projection::SourceRecord;
-
-/// Header names added to a dead-letter record.
-pub mod headers {
-    /// Why the record could not be applied.
-    pub const ERROR: &str = "dlq_error";
-    /// The projection that gave up on it.
-    pub const PROJECTION: &str = "dlq_projection";
-    /// The processor that gave up on it: the projection name again, under the name every
-    /// fleetlog processor uses (the decoder too).
-    pub const PROCESSOR: &str = "dlq_processor";
-    /// Its original topic.
-    pub const TOPIC: &str = "dlq_topic";
-    /// Its original partition (decimal).
-    pub const PARTITION: &str = "dlq_partition";
-    /// Its original offset (decimal).
-    pub const OFFSET: &str = "dlq_offset";
-    /// When it was dead-lettered (RFC 3339, UTC).
-    pub const AT: &str = "dlq_at";
-}
 
 /// Sends poison records to their dead-letter topics.
 pub(crate) struct DlqSender {
@@ -64,10 +46,9 @@ impl DlqSender {
             .iter()
             .map(|(r, _)| fleetlog_schemas::topics::dlq(&r.topic))
             .collect();
-        let at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
         let sends = poison.iter().zip(&topics).map(|((record, error), topic)| {
             let mut fr =
-                FutureRecord::<[u8], [u8]>::to(topic).headers(self.headers(record, error, &at));
+                FutureRecord::<[u8], [u8]>::to(topic).headers(self.headers(record, error));
             if let Some(key) = &record.key {
                 fr = fr.key(key.as_slice());
             }
@@ -89,31 +70,10 @@ impl DlqSender {
         Ok(())
     }
 
-    fn headers(&self, record: &SourceRecord, error: &str, at: &str) -> OwnedHeaders {
-        let mut headers = OwnedHeaders::new_with_capacity(record.headers.len() + 7);
-        for (name, value) in &record.headers {
-            headers = headers.insert(Header {
-                key: name,
-                value: Some(value.as_slice()),
-            });
-        }
-        let partition = record.partition.to_string();
-        let offset = record.offset.to_string();
-        for (key, value) in [
-            (headers::ERROR, error),
-            (headers::PROJECTION, self.projection),
-            (headers::PROCESSOR, self.projection),
-            (headers::TOPIC, record.topic.as_str()),
-            (headers::PARTITION, partition.as_str()),
-            (headers::OFFSET, offset.as_str()),
-            (headers::AT, at),
-        ] {
-            headers = headers.insert(Header {
-                key,
-                value: Some(value),
-            });
-        }
-        headers
+    fn headers(&self, record: &SourceRecord, error: &str) -> OwnedHeaders {
+        let original = record.headers.iter().map(|(k, v)| (k.as_str(), v.as_slice()));
+        let origin = Origin { topic: &record.topic, partition: record.partition, offset: record.offset };
+        fleetlog_schemas::dlq::headers(original, self.projection, error, origin)
     }
 }
 

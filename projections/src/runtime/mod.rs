@@ -42,7 +42,7 @@ mod schema;
 mod service;
 
 pub use config::RuntimeConfig;
-pub use dlq::headers as dlq_headers;
+pub use fleetlog_schemas::dlq::header as dlq_headers;
 pub use error::RuntimeError;
 pub use operator::{ParkedKey, ReleaseMode, Released, parked, release, skip};
 pub use projection::{Projection, ProjectionError, RecordId, SourceRecord};
