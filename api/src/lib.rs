@@ -1,9 +1,21 @@
-//! HTTP for fleetlog: the query side and the operational endpoints.
+//! HTTP for fleetlog: the query side, accounts and the operational endpoints.
 //!
 //! In the flow it is both ends: `api (POST)` appends commands, `api (GET)` serves the
 //! read models. Today it serves the operational endpoints every process exposes
-//! ([`ops`]: `/healthz`, `/readyz`, `/metrics`); rider, operator, GBFS, MDS, trace and
-//! SSE routes join the same router as they land.
+//! ([`ops`]: `/healthz`, `/readyz`, `/metrics`) and accounts ([`auth`]: sign-up, login
+//! with optional TOTP, JWT access and rotating refresh tokens, MDS provider tokens), all
+//! composed by [`router`]. Errors have one JSON shape ([`ApiError`]); JSON bodies are read
+//! with [`json::ApiJson`]. Rider, operator, GBFS, MDS, trace and SSE routes join the same
+//! router as they land.
 
+pub mod auth;
+pub mod error;
+pub mod json;
 pub mod ops;
+pub mod routes;
 pub mod server;
+pub mod state;
+
+pub use error::ApiError;
+pub use routes::router;
+pub use state::ApiState;

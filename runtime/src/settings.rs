@@ -9,6 +9,8 @@ use figment::Figment;
 use figment::providers::{Env, Serialized};
 use serde::{Deserialize, Serialize};
 
+pub use crate::auth_settings::AuthSettings;
+
 /// Every setting of every fleetlog service. Passed down explicitly, never global.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -27,6 +29,8 @@ pub struct Settings {
     pub gateway: GatewaySettings,
     /// The projection runtime.
     pub projections: ProjectionSettings,
+    /// Accounts and tokens of the API.
+    pub auth: AuthSettings,
     /// How long running work may take to finish after a shutdown signal, in milliseconds.
     pub shutdown_grace_ms: u64,
 }
@@ -81,6 +85,7 @@ impl Default for Settings {
             log: LogSettings::default(),
             gateway: GatewaySettings::default(),
             projections: ProjectionSettings::default(),
+            auth: AuthSettings::default(),
             shutdown_grace_ms: 10_000,
         }
     }

@@ -1,9 +1,12 @@
 //! Subcommands of `fleetlog` (architecture §6).
 
+mod admin;
 mod migrate;
 mod not_built;
+mod projector;
 mod services;
 mod topics;
+mod trace;
 mod up;
 
 use std::process::ExitCode;
@@ -66,6 +69,9 @@ pub(crate) enum Command {
     Trace {
         /// A frame, command or event id.
         id: String,
+        /// Print JSON instead of the tree.
+        #[arg(long)]
+        json: bool,
     },
     /// Benchmarks of the hot paths, each with a baseline measured in the same run.
     Bench {
@@ -118,7 +124,7 @@ pub(crate) enum ProjectionsCommand {
 #[derive(Debug, Subcommand)]
 pub(crate) enum AdminCommand {
     /// Create an operator account.
-    Create,
+    Create(admin::AdminCreateArgs),
 }
 
 /// Run one subcommand to completion.
@@ -143,13 +149,19 @@ pub(crate) async fn dispatch(command: Command, settings: Settings) -> anyhow::Re
         }
         Command::Decoder => up::run_decoder(settings).await.map(|()| ExitCode::SUCCESS),
         Command::Commands => Ok(not_built::report("commands", 6)),
-        Command::Projector { name } => Ok(not_built::report(&format!("projector {name}"), 5)),
+        Command::Projector { name } => projector::run(settings, &name)
+            .await
+            .map(|()| ExitCode::SUCCESS),
         Command::Simulate(args) => up::run_simulator(settings, args)
             .await
             .map(|()| ExitCode::SUCCESS),
         Command::Projections { .. } => Ok(not_built::report("projections", 8)),
         Command::Export => Ok(not_built::report("export", 8)),
-        Command::Trace { .. } => Ok(not_built::report("trace", 5)),
-        Command::Admin { .. } => Ok(not_built::report("admin create", 6)),
+        Command::Trace { id, json } => trace::run(settings, &id, json).await,
+        Command::Admin {
+            command: AdminCommand::Create(args),
+        } => admin::create(&settings, args)
+            .await
+            .map(|()| ExitCode::SUCCESS),
     }
 }

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use fleetlog_api::ops::{self, OpsState};
+use fleetlog_api::ops::OpsState;
 use fleetlog_runtime::health::Readiness;
 use fleetlog_runtime::kafka::{self, BrokerProbe};
 use fleetlog_runtime::{Settings, Shutdown, db, telemetry};
@@ -29,14 +29,16 @@ pub(crate) async fn spawn_api(
     pool: sqlx::PgPool,
 ) -> anyhow::Result<()> {
     let probe = BrokerProbe::new(&settings.kafka).context("building the broker probe")?;
-    let state = OpsState {
-        readiness: Readiness::new(pool, probe, Duration::from_secs(2)),
+    let ops = OpsState {
+        readiness: Readiness::new(pool.clone(), probe, Duration::from_secs(2)),
         metrics: telemetry::metrics_handle(),
     };
+    let state = fleetlog_api::ApiState::new(pool, ops, settings.auth.clone())
+        .context("setting up authentication (see FLEETLOG_AUTH__*)")?;
     let listener = bind(&settings.http.api_addr, "API").await?;
     shutdown.spawn(
         "api",
-        fleetlog_api::server::run(listener, ops::router(state), shutdown.token()),
+        fleetlog_api::server::run(listener, fleetlog_api::router(state), shutdown.token()),
     );
     Ok(())
 }

@@ -1,0 +1,186 @@
+//! `/v1/auth/*` (signup, login, refresh, logout) and `/v1/me`.
+
+use std::time::Instant;
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use super::accounts::{self, Account, Credentials};
+use super::extract::{AuthUser, ClientIp};
+use super::jwt::now_unix;
+use super::{AuthError, Role, password, refresh, totp};
+use crate::error::ApiError;
+use crate::json::ApiJson;
+use crate::state::ApiState;
+
+/// The public auth routes and `/v1/me`.
+pub fn router() -> Router<ApiState> {
+    Router::new()
+        .route("/v1/auth/signup", post(signup))
+        .route("/v1/auth/login", post(login))
+        .route("/v1/auth/refresh", post(refresh))
+        .route("/v1/auth/logout", post(logout))
+        .route("/v1/me", get(me))
+}
+
+#[derive(Deserialize)]
+struct SignupRequest {
+    email: String,
+    password: String,
+}
+
+#[derive(Serialize)]
+struct SignupResponse {
+    user_id: Uuid,
+    email: String,
+    role: Role,
+}
+
+#[derive(Deserialize)]
+struct LoginRequest {
+    email: String,
+    password: String,
+    #[serde(default)]
+    totp: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct RefreshRequest {
+    refresh_token: String,
+}
+
+#[derive(Serialize)]
+struct TokenResponse {
+    access_token: String,
+    refresh_token: String,
+    token_type: &'static str,
+    expires_in: u64,
+}
+
+#[tracing::instrument(skip_all)]
+async fn signup(
+    State(state): State<ApiState>,
+    ApiJson(req): ApiJson<SignupRequest>,
+) -> Result<(StatusCode, Json<SignupResponse>), ApiError> {
+    let email = password::normalise_email(&req.email)?;
+    password::check_policy(&req.password)?;
+    let hash = state.auth.hash_password(req.password).await?;
+    let account = accounts::insert(&state.pool, &email, &hash, Role::Rider, None).await?;
+    tracing::info!(user_id = %account.user_id, "rider signed up");
+    Ok((
+        StatusCode::CREATED,
+        Json(SignupResponse {
+            user_id: account.user_id,
+            email: account.email,
+            role: account.role,
+        }),
+    ))
+}
+
+#[tracing::instrument(skip_all, fields(ip = ?ip))]
+async fn login(
+    State(state): State<ApiState>,
+    ClientIp(ip): ClientIp,
+    ApiJson(req): ApiJson<LoginRequest>,
+) -> Result<Json<TokenResponse>, ApiError> {
+    let email = password::login_key(&req.email);
+    let limiter = state.auth.limiter();
+    limiter
+        .check(&email, ip, Instant::now())
+        .map_err(AuthError::RateLimited)?;
+    match authenticate(&state, &email, req).await {
+        Ok(creds) => {
+            limiter.succeeded(&email);
+            tracing::info!(user_id = %creds.id, role = %creds.role, "logged in");
+            Ok(Json(issue_tokens(&state, creds.id, creds.role).await?))
+        }
+        Err(err) => {
+            if matches!(err, AuthError::InvalidCredentials | AuthError::InvalidTotp) {
+                limiter.failed(&email, ip, Instant::now());
+                tracing::info!(reason = %err, "login refused");
+            }
+            Err(err.into())
+        }
+    }
+}
+
+/// Check password then (when the account has one) the TOTP code. The TOTP answers come
+/// only after a right password, so they reveal nothing about other accounts.
+async fn authenticate(
+    state: &ApiState,
+    email: &str,
+    req: LoginRequest,
+) -> Result<Credentials, AuthError> {
+    let creds = accounts::credentials(&state.pool, email).await?;
+    let phc = creds.as_ref().map(|c| c.password_hash.clone());
+    let matched = state.auth.verify_password(req.password, phc).await?;
+    let creds = match creds {
+        Some(creds) if matched => creds,
+        _ => return Err(AuthError::InvalidCredentials),
+    };
+    if let Some(secret) = &creds.totp_secret {
+        let code = req
+            .totp
+            .as_deref()
+            .filter(|code| !code.trim().is_empty())
+            .ok_or(AuthError::TotpRequired)?;
+        let now = u64::try_from(now_unix()).unwrap_or_default();
+        let step = totp::matching_step(secret, code, now)?.ok_or(AuthError::InvalidTotp)?;
+        if !accounts::consume_totp_step(&state.pool, creds.id, step).await? {
+            return Err(AuthError::InvalidTotp);
+        }
+    }
+    Ok(creds)
+}
+
+/// A new access token and the first refresh token of a new family.
+async fn issue_tokens(state: &ApiState, id: Uuid, role: Role) -> Result<TokenResponse, AuthError> {
+    let settings = state.auth.settings();
+    let refresh_token =
+        refresh::issue(&state.pool, id, Uuid::now_v7(), settings.refresh_ttl()).await?;
+    Ok(TokenResponse {
+        access_token: state.auth.access_token(id, role)?,
+        refresh_token,
+        token_type: "Bearer",
+        expires_in: settings.access_ttl_s,
+    })
+}
+
+#[tracing::instrument(skip_all)]
+async fn refresh(
+    State(state): State<ApiState>,
+    ApiJson(req): ApiJson<RefreshRequest>,
+) -> Result<Json<TokenResponse>, ApiError> {
+    let settings = state.auth.settings();
+    let rotated = refresh::rotate(&state.pool, &req.refresh_token, settings.refresh_ttl()).await?;
+    Ok(Json(TokenResponse {
+        access_token: state.auth.access_token(rotated.account_id, rotated.role)?,
+        refresh_token: rotated.refresh_token,
+        token_type: "Bearer",
+        expires_in: settings.access_ttl_s,
+    }))
+}
+
+#[tracing::instrument(skip_all)]
+async fn logout(
+    State(state): State<ApiState>,
+    ApiJson(req): ApiJson<RefreshRequest>,
+) -> Result<StatusCode, ApiError> {
+    refresh::revoke(&state.pool, &req.refresh_token).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[tracing::instrument(skip_all, fields(user_id = %user.user_id))]
+async fn me(State(state): State<ApiState>, user: AuthUser) -> Result<Json<Account>, ApiError> {
+    if user.role == Role::Provider {
+        return Err(AuthError::Forbidden.into());
+    }
+    let account = accounts::find(&state.pool, user.user_id)
+        .await?
+        .ok_or(AuthError::NotFound)?;
+    Ok(Json(account))
+}

@@ -1,0 +1,34 @@
+//! `ApiState`: what every `/v1` handler shares.
+
+use std::sync::Arc;
+
+use sqlx::PgPool;
+
+use crate::auth::{Auth, AuthError, AuthSettings};
+use crate::ops::OpsState;
+
+/// The API's shared state: the database, authentication, and the operational endpoints'
+/// dependencies. Cheap to clone.
+#[derive(Clone)]
+pub struct ApiState {
+    /// The PostgreSQL pool (accounts, tokens, read models).
+    pub pool: PgPool,
+    /// Keys, limits and caches of authentication.
+    pub auth: Arc<Auth>,
+    /// What `/healthz`, `/readyz` and `/metrics` need.
+    pub ops: OpsState,
+}
+
+impl ApiState {
+    /// State over `pool` with `auth` settings.
+    ///
+    /// # Errors
+    /// When the auth settings are unusable (e.g. a JWT secret shorter than 32 bytes).
+    pub fn new(pool: PgPool, ops: OpsState, auth: AuthSettings) -> Result<Self, AuthError> {
+        Ok(Self {
+            pool,
+            auth: Arc::new(Auth::new(auth)?),
+            ops,
+        })
+    }
+}

@@ -1,0 +1,113 @@
+//! `AuthSettings`: token lifetimes, the JWT secret and login limits.
+//!
+//! The `auth` section of [`crate::Settings`], overridden by
+//! `FLEETLOG_AUTH__JWT_SECRET`, `FLEETLOG_AUTH__ACCESS_TTL_S`, `FLEETLOG_AUTH__REFRESH_TTL_S`,
+//! `FLEETLOG_AUTH__TOTP_ISSUER`, `FLEETLOG_AUTH__LOGIN_MAX_FAILURES_PER_EMAIL`,
+//! `FLEETLOG_AUTH__LOGIN_MAX_FAILURES_PER_IP`, `FLEETLOG_AUTH__LOGIN_FAILURE_WINDOW_S`,
+//! `FLEETLOG_AUTH__PROVIDER_TOKEN_CACHE_S` and `FLEETLOG_AUTH__PROVIDER_TOKEN_DEFAULT_DAYS`.
+
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+/// Authentication settings. `Debug` and serialisation never show the JWT secret.
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuthSettings {
+    /// HS256 key for access tokens, at least 32 bytes. Unset: a random key per process
+    /// (logged as a warning) — tokens then die with the process and are not accepted by
+    /// other API processes. Set it in any deployment with more than one API process.
+    #[serde(skip_serializing)]
+    pub jwt_secret: Option<String>,
+    /// Access token lifetime, in seconds (default 900).
+    pub access_ttl_s: u64,
+    /// Refresh token lifetime, in seconds (default 30 days), renewed on each rotation.
+    pub refresh_ttl_s: u64,
+    /// Issuer shown by authenticator apps for TOTP accounts.
+    pub totp_issuer: String,
+    /// Failed logins per email within the window before 429 (per process).
+    pub login_max_failures_per_email: u32,
+    /// Failed logins per client address within the window before 429 (per process).
+    pub login_max_failures_per_ip: u32,
+    /// The sliding window of the login limits, in seconds (default 900).
+    pub login_failure_window_s: u64,
+    /// How long a provider token lookup is cached, in seconds: a revocation takes up to
+    /// this long to reach other API processes.
+    pub provider_token_cache_s: u64,
+    /// Lifetime of a provider token when the request gives none, in days.
+    pub provider_token_default_days: u32,
+}
+
+impl Default for AuthSettings {
+    fn default() -> Self {
+        Self {
+            jwt_secret: None,
+            access_ttl_s: 15 * 60,
+            refresh_ttl_s: 30 * 24 * 3600,
+            totp_issuer: "fleetlog".into(),
+            login_max_failures_per_email: 5,
+            login_max_failures_per_ip: 20,
+            login_failure_window_s: 15 * 60,
+            provider_token_cache_s: 30,
+            provider_token_default_days: 365,
+        }
+    }
+}
+
+impl AuthSettings {
+    /// Access token lifetime.
+    pub fn access_ttl(&self) -> Duration {
+        Duration::from_secs(self.access_ttl_s)
+    }
+
+    /// Refresh token lifetime.
+    pub fn refresh_ttl(&self) -> Duration {
+        Duration::from_secs(self.refresh_ttl_s)
+    }
+
+    /// The login limits' window.
+    pub fn login_failure_window(&self) -> Duration {
+        Duration::from_secs(self.login_failure_window_s)
+    }
+}
+
+impl std::fmt::Debug for AuthSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AuthSettings")
+            .field(
+                "jwt_secret",
+                &self.jwt_secret.as_ref().map(|_| "<redacted>"),
+            )
+            .field("access_ttl_s", &self.access_ttl_s)
+            .field("refresh_ttl_s", &self.refresh_ttl_s)
+            .field("totp_issuer", &self.totp_issuer)
+            .field(
+                "login_max_failures_per_email",
+                &self.login_max_failures_per_email,
+            )
+            .field("login_max_failures_per_ip", &self.login_max_failures_per_ip)
+            .field("login_failure_window_s", &self.login_failure_window_s)
+            .field("provider_token_cache_s", &self.provider_token_cache_s)
+            .field(
+                "provider_token_default_days",
+                &self.provider_token_default_days,
+            )
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_secret_is_neither_printed_nor_serialised() {
+        let settings = AuthSettings {
+            jwt_secret: Some("s3cret-s3cret-s3cret-s3cret-s3cret".into()),
+            ..AuthSettings::default()
+        };
+        assert!(!format!("{settings:?}").contains("s3cret"));
+        let json = serde_json::to_string(&settings).expect("serialises");
+        assert!(!json.contains("s3cret"), "{json}");
+    }
+}
