@@ -65,7 +65,10 @@ pub(crate) async fn drive(
     until: Instant,
 ) -> anyhow::Result<Vec<u32>> {
     let mut latencies = Vec::new();
-    let mut next = tokio::time::Instant::now();
+    // Spread the connections' send times over the interval (golden-ratio offsets), as
+    // real devices are not synchronised.
+    let phase = (n as f64 * 0.618_033_988_75).fract();
+    let mut next = tokio::time::Instant::now() + every.map_or(Duration::ZERO, |e| e.mul_f64(phase));
     let mut t_ms = 1_764_000_000_000 + n as i64;
     let mut ack = [0u8; 4];
     while Instant::now() < until {
