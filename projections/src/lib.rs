@@ -4,12 +4,63 @@
 //! The [`runtime`] consumes a [`Projection`]'s topics with offsets stored in the same
 //! transaction as the read-model change, dead-letters poison records and parks their
 //! keys, and writes each read-model version into its own schema `proj_<name>_v<N>`.
-//! [`testing`] holds a small counting projection for tests and examples; the fleet, rides
-//! and lineage read models come next.
+//! [`testing`] holds a small counting projection for tests and examples. The read models:
+//!
+//! - [`fleet`] — the latest state of every device and vehicle and each device's record
+//!   history (`proj_fleet_v1`), from telemetry, sessions and fleet events;
+//! - [`lineage`] — every event on every topic by its envelope (`proj_lineage_v1`), and
+//!   [`lineage::trace`] to walk the chain of one frame or command;
+//! - [`spawn`] / [`spawn_all`] start them under a process's [`fleetlog_runtime::Shutdown`].
 
+pub mod fleet;
+pub mod lineage;
 pub mod runtime;
 pub mod testing;
 
 pub use runtime::{
     Projection, ProjectionError, ProjectionRuntime, RuntimeConfig, SourceRecord, run,
 };
+
+use fleetlog_runtime::{Settings, Shutdown};
+
+/// The projections `fleetlog projector <name>` runs.
+pub const NAMES: [&str; 2] = [fleet::NAME, lineage::NAME];
+
+/// A projection name that is not one of [`NAMES`].
+#[derive(Debug, thiserror::Error)]
+#[error("unknown projection {0:?}: expected one of {names}", names = NAMES.join(", "))]
+pub struct UnknownProjection(pub String);
+
+/// Spawn projection `name` (one of [`NAMES`]) on `shutdown`, with the settings' batch
+/// limits, its schema registry and all partitions of its topics.
+///
+/// # Errors
+/// [`UnknownProjection`] for any other name (nothing is spawned).
+pub fn spawn(
+    shutdown: &mut Shutdown,
+    settings: &Settings,
+    pool: sqlx::PgPool,
+    name: &str,
+) -> Result<(), UnknownProjection> {
+    let token = shutdown.token();
+    let settings = settings.clone();
+    match name {
+        fleet::NAME => shutdown.spawn("projection-fleet", async move {
+            let projection = fleet::FleetProjection::new(&settings.schema_registry_url);
+            run(projection, &settings, pool, token).await
+        }),
+        lineage::NAME => shutdown.spawn("projection-lineage", async move {
+            run(lineage::LineageProjection, &settings, pool, token).await
+        }),
+        other => return Err(UnknownProjection(other.to_owned())),
+    }
+    Ok(())
+}
+
+/// Spawn every projection of [`NAMES`] on `shutdown` (for `fleetlog up`).
+pub fn spawn_all(shutdown: &mut Shutdown, settings: &Settings, pool: sqlx::PgPool) {
+    for name in NAMES {
+        // Every name of NAMES is known to `spawn`.
+        let _ = spawn(shutdown, settings, pool.clone(), name);
+    }
+}

@@ -1,0 +1,79 @@
+-- The fleet read model (schema from the runtime, e.g. proj_fleet_v1).
+
+-- One row per device: its latest known state. Every part moves only forward: the record
+-- part by (device_time_ms, record_index); position, battery, lock state and odometer each by
+-- the device time of the record that reported them (*_time_ms); online by the session
+-- event's (at_ms, event id); vehicle_id by the registration's (occurred_at_ms, event id).
+-- No secondary index, so the frequent updates stay HOT.
+CREATE TABLE IF NOT EXISTS {schema}.devices (
+    device_id        text        PRIMARY KEY,
+    protocol         text,
+    vehicle_id       uuid,
+    vehicle_since_ms bigint,
+    vehicle_event_id uuid,
+    lat_e7           integer,
+    lon_e7           integer,
+    position_time_ms bigint,
+    speed_kmh        integer,
+    heading_deg      integer,
+    battery_pct      integer,
+    battery_time_ms  bigint,
+    lock_state       text,
+    lock_time_ms     bigint,
+    odometer_m       bigint,
+    odometer_time_ms bigint,
+    alarms           text[]      NOT NULL DEFAULT '{}',
+    device_time_ms   bigint,
+    record_index     integer,
+    received_at_ms   bigint,
+    online           boolean     NOT NULL DEFAULT false,
+    online_since_ms  bigint,
+    session_event_id uuid,
+    gateway_id       text,
+    last_event_id    uuid        NOT NULL,
+    updated_at       timestamptz NOT NULL DEFAULT now()
+) WITH (fillfactor = 70);
+
+-- One row per device record, once per device-record identity: a device re-sending a frame
+-- (new frame and event ids, same records) adds nothing.
+CREATE TABLE IF NOT EXISTS {schema}.telemetry_history (
+    device_id      text    NOT NULL,
+    device_time_ms bigint  NOT NULL,
+    record_index   integer NOT NULL,
+    day            date    NOT NULL,
+    lat_e7         integer NOT NULL,
+    lon_e7         integer NOT NULL,
+    position_valid boolean NOT NULL,
+    speed_kmh      integer NOT NULL,
+    heading_deg    integer NOT NULL,
+    battery_pct    integer,
+    lock_state     text,
+    odometer_m     bigint,
+    alarms         text[]  NOT NULL,
+    received_at_ms bigint  NOT NULL,
+    event_id       uuid    NOT NULL,
+    frame_id       uuid    NOT NULL,
+    PRIMARY KEY (device_id, device_time_ms, record_index)
+);
+CREATE INDEX IF NOT EXISTS telemetry_history_device_day_idx
+    ON {schema}.telemetry_history (device_id, day);
+-- For `fleetlog trace`: the rows an event wrote.
+CREATE INDEX IF NOT EXISTS telemetry_history_event_idx
+    ON {schema}.telemetry_history (event_id);
+
+-- One row per vehicle from fleet.events.v1; state is NULL until its first state change.
+CREATE TABLE IF NOT EXISTS {schema}.vehicles (
+    vehicle_id          uuid        PRIMARY KEY,
+    device_id           text,
+    protocol            text,
+    model               text,
+    qr_code             text,
+    registered_at_ms    bigint,
+    registered_event_id uuid,
+    state               text,
+    state_since_ms      bigint,
+    state_event_id      uuid,
+    last_event_id       uuid        NOT NULL,
+    updated_at          timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX IF NOT EXISTS vehicles_device_idx ON {schema}.vehicles (device_id);

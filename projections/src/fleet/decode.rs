@@ -1,0 +1,91 @@
+//! A batch of log records decoded into the fleet projection's inputs: each value through
+//! the schema registry ([`WireCodec`]), each event id from its `ce_id` header.
+
+use chrono::DateTime;
+use fleetlog_schemas::events::{FleetEvent, SessionEvent, Telemetry};
+use fleetlog_schemas::topics;
+use fleetlog_schemas::wire::{WireCodec, WireError};
+use serde::de::DeserializeOwned;
+use uuid::Uuid;
+
+use crate::lineage::record_event_id;
+use crate::runtime::{ProjectionError, SourceRecord};
+
+/// The batch's events by kind, each with its event id, in batch order.
+#[derive(Debug, Default)]
+pub(crate) struct Decoded {
+    pub(crate) telemetry: Vec<(Uuid, Telemetry)>,
+    pub(crate) sessions: Vec<(Uuid, SessionEvent)>,
+    pub(crate) fleet: Vec<(Uuid, FleetEvent)>,
+}
+
+/// Decode every record of `batch`; records of other topics are ignored.
+///
+/// # Errors
+/// [`ProjectionError::Poison`] naming a record whose value can never be decoded;
+/// [`ProjectionError::Transient`] when the registry cannot be asked.
+pub(crate) async fn decode_batch(
+    codec: &WireCodec,
+    batch: &[SourceRecord],
+) -> Result<Decoded, ProjectionError> {
+    let mut out = Decoded::default();
+    for record in batch {
+        let id = record_event_id(record);
+        match record.topic.as_str() {
+            topics::TELEMETRY => {
+                let t: Telemetry = decode(codec, record).await?;
+                if DateTime::from_timestamp_millis(t.device_time_ms).is_none() {
+                    let reason = format!("device time {} ms is out of range", t.device_time_ms);
+                    return Err(ProjectionError::poison(record, reason));
+                }
+                out.telemetry.push((id, t));
+            }
+            topics::SESSIONS => out.sessions.push((id, decode(codec, record).await?)),
+            topics::FLEET_EVENTS => out.fleet.push((id, decode(codec, record).await?)),
+            _ => {}
+        }
+    }
+    Ok(out)
+}
+
+async fn decode<T: DeserializeOwned>(
+    codec: &WireCodec,
+    record: &SourceRecord,
+) -> Result<T, ProjectionError> {
+    let Some(payload) = record.payload.as_deref() else {
+        return Err(ProjectionError::poison(record, "no value (tombstone)"));
+    };
+    match codec.decode::<T>(payload).await {
+        Ok((value, _)) => Ok(value),
+        Err(err) if is_permanent(&err) => {
+            Err(ProjectionError::poison(record, format!("value: {err}")))
+        }
+        Err(err) => Err(ProjectionError::transient(err)),
+    }
+}
+
+/// Whether the value itself is wrong (not wire format, does not match its schema or the
+/// type), as opposed to the registry failing to answer — which is retried, so that a
+/// registry or database outage never sends good records to the dead-letter topic.
+fn is_permanent(err: &WireError) -> bool {
+    match err {
+        WireError::NotWireFormat { .. } | WireError::Mismatch { .. } => true,
+        WireError::Decode { source, .. } => {
+            !source.retriable
+                && (source.error.starts_with("Could not transform bytes")
+                    || source.error.starts_with("Could not resolve Avro schema"))
+        }
+        WireError::Encode { .. } => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bytes_that_are_not_wire_format_are_permanent_failures() {
+        let err = fleetlog_schemas::wire::schema_id(b"{}").unwrap_err();
+        assert!(is_permanent(&err));
+    }
+}

@@ -1,0 +1,344 @@
+//! The fleet projection end to end: scooters over the real gateway, the decoder and the
+//! projection against the real broker and PostgreSQL show up in `devices` with their
+//! decoded values; re-sent and older records change nothing; sessions flip `online` only
+//! forward; and applying a batch twice (or cut differently) leaves the same rows. Tests
+//! with a broker have their own, so the fixed topic names hold only their records.
+
+#![allow(
+    clippy::unwrap_used,
+    reason = "helpers of end-to-end tests: a failed unwrap is a failed test"
+)]
+
+#[path = "fleet_projection/apply.rs"]
+mod apply;
+
+use std::time::{Duration, Instant};
+
+use fleetlog_ingest::protocol::{LockState, Protocol as DeviceProtocol, Record, teltonika};
+use fleetlog_ingest::simulator::{Scooter, SimScooter};
+use fleetlog_projections::fleet::FleetProjection;
+use fleetlog_projections::{ProjectionRuntime, RuntimeConfig};
+use fleetlog_runtime::kafka;
+use fleetlog_schemas::envelope::{Envelope, event_type};
+use fleetlog_schemas::events::{
+    DisconnectReason, Protocol, SessionChange, SessionConnected, SessionDisconnected, SessionEvent,
+};
+use fleetlog_schemas::topics;
+use fleetlog_tests::broker::TestBroker;
+use fleetlog_tests::stack::Services;
+use fleetlog_tests::{spawn_app, unique_name};
+use rdkafka::producer::FutureRecord;
+use serde_json::Value;
+use sqlx::PgPool;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+/// A test's broker, database, registry + gateway, decoder and fleet projection.
+struct Stack {
+    services: Services,
+    pool: PgPool,
+    stop: CancellationToken,
+    _broker: TestBroker,
+}
+
+impl Drop for Stack {
+    fn drop(&mut self) {
+        self.stop.cancel();
+    }
+}
+
+async fn stack() -> Stack {
+    let broker = TestBroker::start();
+    let mut app = spawn_app().await;
+    app.settings.kafka.brokers = broker.address();
+    app.settings.kafka.client_id = unique_name("fleetlog");
+    let admin = kafka::admin(&app.settings.kafka).unwrap();
+    kafka::create_topics(&admin, &topics::all(2, 1), 1)
+        .await
+        .unwrap();
+    let services = Services::start(&app, |_| {}).await;
+    let stop = CancellationToken::new();
+    let (settings, token) = (services.settings.clone(), stop.clone());
+    tokio::spawn(async move { fleetlog_ingest::decoder::run(&settings, token).await });
+    let projection = FleetProjection::new(&services.settings.schema_registry_url);
+    let config = RuntimeConfig::from_settings(&services.settings);
+    let runtime = ProjectionRuntime::new(projection, config, app.pool.clone());
+    tokio::spawn(runtime.run(stop.clone()));
+    Stack {
+        services,
+        pool: app.pool,
+        stop,
+        _broker: broker,
+    }
+}
+
+fn imei() -> String {
+    let n = u64::from_str_radix(&unique_name("x")[2..14], 16).unwrap() % 1_000_000_000_000;
+    format!("359{n:012}")
+}
+
+/// Records of `topic` the fleet projection has committed.
+async fn applied(pool: &PgPool, topic: &str) -> i64 {
+    sqlx::query_scalar::<_, Option<i64>>(
+        "SELECT sum(next_offset)::bigint FROM projection_offsets \
+         WHERE projection = 'fleet' AND topic = $1",
+    )
+    .bind(topic)
+    .fetch_one(pool)
+    .await
+    .ok()
+    .flatten()
+    .unwrap_or(0)
+}
+
+async fn wait_applied(pool: &PgPool, topic: &str, want: i64) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while applied(pool, topic).await < want {
+        assert!(
+            Instant::now() < deadline,
+            "{topic}: fewer than {want} applied"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn device(pool: &PgPool, id: &str) -> Option<Value> {
+    sqlx::query_scalar("SELECT to_jsonb(d) FROM proj_fleet_v1.devices d WHERE device_id = $1")
+        .bind(id)
+        .fetch_optional(pool)
+        .await
+        .ok()
+        .flatten()
+}
+
+/// The device row once `ready` says so.
+async fn device_when(pool: &PgPool, id: &str, ready: impl Fn(&Value) -> bool) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        if let Some(row) = device(pool, id).await.filter(|r| ready(r)) {
+            return row;
+        }
+        assert!(Instant::now() < deadline, "device {id} never got ready");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn history(pool: &PgPool, id: &str) -> Vec<Value> {
+    sqlx::query_scalar(
+        "SELECT to_jsonb(h) FROM proj_fleet_v1.telemetry_history h WHERE device_id = $1 \
+         ORDER BY device_time_ms, record_index",
+    )
+    .bind(id)
+    .fetch_all(pool)
+    .await
+    .unwrap()
+}
+
+fn e7(deg: f64) -> i64 {
+    (deg * 1e7).round() as i64
+}
+
+async fn report(scooter: &mut SimScooter, addr: std::net::SocketAddr) -> Scooter {
+    scooter.connect(&addr.to_string()).await.unwrap();
+    scooter.login().await.unwrap();
+    let outcome = scooter.send_report().await.unwrap();
+    assert!(outcome.is_ok(), "{outcome:?}");
+    scooter.state().clone()
+}
+
+#[tokio::test]
+async fn frames_from_simulated_scooters_show_up_in_devices_with_their_decoded_values() {
+    let stack = stack().await;
+    let riding = Scooter {
+        lock: LockState::Unlocked,
+        speed_kmh: 15.0,
+        battery_pct: 63.0,
+        odometer_m: 5_000.0,
+        ..Scooter::at(37.5665, 126.978)
+    };
+    let (telt_id, omni_id) = (imei(), imei());
+    let mut telt = SimScooter::new(DeviceProtocol::Teltonika, &telt_id, 1).with_state(riding);
+    let sent = report(&mut telt, stack.services.teltonika).await;
+    let mut omni =
+        SimScooter::new(DeviceProtocol::Omni, &omni_id, 2).with_state(Scooter::at(37.55, 126.99));
+    let omni_sent = report(&mut omni, stack.services.omni).await;
+
+    let row = device_when(&stack.pool, &telt_id, |r| {
+        !r["device_time_ms"].is_null() && r["online"] == true
+    })
+    .await;
+    assert_eq!(row["lat_e7"], e7(sent.lat_deg));
+    assert_eq!(row["lon_e7"], e7(sent.lon_deg));
+    assert_eq!(row["speed_kmh"], sent.speed_kmh.round() as i64);
+    assert_eq!(row["battery_pct"], sent.battery_pct.round() as i64);
+    assert_eq!(row["lock_state"], "UNLOCKED");
+    assert_eq!(row["odometer_m"], sent.odometer_m as i64);
+    assert_eq!(row["protocol"], "TELTONIKA");
+    assert_eq!(row["online"], true);
+    assert_eq!(history(&stack.pool, &telt_id).await.len(), 1);
+
+    let row = device_when(&stack.pool, &omni_id, |r| {
+        !r["lat_e7"].is_null() && !r["battery_pct"].is_null() && !r["protocol"].is_null()
+    })
+    .await;
+    assert!((row["lat_e7"].as_i64().unwrap() - e7(omni_sent.lat_deg)).abs() <= 2);
+    assert!((row["lon_e7"].as_i64().unwrap() - e7(omni_sent.lon_deg)).abs() <= 2);
+    assert_eq!(row["battery_pct"], omni_sent.battery_pct.round() as i64);
+    assert_eq!(row["lock_state"], "LOCKED");
+    assert_eq!(row["protocol"], "OMNI");
+}
+
+fn record(time_ms: i64, lat_e7: i32) -> Record {
+    Record {
+        message: "avl".into(),
+        device_time_ms: Some(time_ms),
+        lat_e7: Some(lat_e7),
+        lon_e7: Some(1_269_780_000),
+        speed_kmh: Some(12.0),
+        heading_deg: Some(90),
+        satellites: Some(9),
+        position_valid: true,
+        battery_pct: Some(80),
+        odometer_m: Some(10_000),
+        ..Record::default()
+    }
+}
+
+/// A logged-in Teltonika connection.
+async fn teltonika(stack: &Stack, device: &str) -> TcpStream {
+    let mut stream = TcpStream::connect(stack.services.teltonika).await.unwrap();
+    let login = teltonika::device::login_packet(device).unwrap();
+    stream.write_all(&login).await.unwrap();
+    assert_eq!(read(&mut stream, 1).await, vec![1], "login accepted");
+    stream
+}
+
+async fn read(stream: &mut TcpStream, n: usize) -> Vec<u8> {
+    let mut buf = vec![0; n];
+    tokio::time::timeout(Duration::from_secs(30), stream.read_exact(&mut buf))
+        .await
+        .unwrap()
+        .unwrap();
+    buf
+}
+
+async fn send(stream: &mut TcpStream, records: &[Record]) {
+    let packet = teltonika::device::codec8e_packet(records).unwrap();
+    stream.write_all(&packet).await.unwrap();
+    let count = u32::try_from(records.len()).unwrap();
+    assert_eq!(read(stream, 4).await, count.to_be_bytes().to_vec());
+}
+
+#[tokio::test]
+async fn a_frame_sent_twice_leaves_the_read_model_as_if_it_came_once() {
+    let stack = stack().await;
+    let id = imei();
+    let mut stream = teltonika(&stack, &id).await;
+    let records = [
+        record(1_764_000_000_000, 375_665_000),
+        record(1_764_000_001_000, 375_665_100),
+    ];
+    send(&mut stream, &records).await;
+    wait_applied(&stack.pool, topics::SESSIONS, 1).await;
+    wait_applied(&stack.pool, topics::TELEMETRY, 2).await;
+    let once = (
+        device(&stack.pool, &id).await,
+        history(&stack.pool, &id).await,
+    );
+
+    // No ACK seen: the device sends the same bytes again (a new frame on the log).
+    send(&mut stream, &records).await;
+    wait_applied(&stack.pool, topics::TELEMETRY, 4).await;
+    let twice = (
+        device(&stack.pool, &id).await,
+        history(&stack.pool, &id).await,
+    );
+    assert_eq!(twice, once);
+    assert_eq!(once.1.len(), 2);
+    assert_eq!(once.0.unwrap()["lat_e7"], 375_665_100);
+}
+
+#[tokio::test]
+async fn a_record_with_an_older_device_time_does_not_move_the_scooter_backwards() {
+    let stack = stack().await;
+    let id = imei();
+    let mut stream = teltonika(&stack, &id).await;
+    send(&mut stream, &[record(1_764_000_010_000, 375_660_000)]).await;
+    wait_applied(&stack.pool, topics::TELEMETRY, 1).await;
+    let before = device(&stack.pool, &id).await.unwrap();
+
+    send(&mut stream, &[record(1_764_000_005_000, 375_000_000)]).await;
+    wait_applied(&stack.pool, topics::TELEMETRY, 2).await;
+    let after = device(&stack.pool, &id).await.unwrap();
+    assert_eq!(after, before);
+    assert_eq!(after["lat_e7"], 375_660_000);
+    assert_eq!(after["device_time_ms"], 1_764_000_010_000_i64);
+    assert_eq!(
+        history(&stack.pool, &id).await.len(),
+        2,
+        "history keeps both"
+    );
+}
+
+async fn produce_session(stack: &Stack, device: &str, at_ms: i64, connected: bool) {
+    let change = if connected {
+        SessionChange::SessionConnected(SessionConnected {
+            protocol: Protocol::Teltonika,
+            remote_addr: "127.0.0.1:9".into(),
+        })
+    } else {
+        SessionChange::SessionDisconnected(SessionDisconnected {
+            reason: DisconnectReason::IdleTimeout,
+            detail: None,
+            frames: 0,
+        })
+    };
+    let event = SessionEvent {
+        session_id: Uuid::now_v7(),
+        device_id: device.into(),
+        gateway_id: "gw-test".into(),
+        at_ms,
+        change,
+    };
+    let payload = stack
+        .services
+        .codec()
+        .encode(topics::SESSIONS, &event)
+        .await
+        .unwrap();
+    let envelope = Envelope::new_root(event_type::SESSION, "/fleetlog/test", device);
+    let producer = kafka::producer(&stack.services.settings.kafka, "test").unwrap();
+    let record = FutureRecord::to(topics::SESSIONS)
+        .key(device)
+        .payload(&payload)
+        .headers(envelope.to_headers());
+    producer
+        .send(record, Duration::from_secs(10))
+        .await
+        .map_err(|(e, _)| e)
+        .unwrap();
+}
+
+#[tokio::test]
+async fn sessions_flip_online_and_an_old_disconnect_processed_late_does_not_flip_it_back() {
+    let stack = stack().await;
+    let id = imei();
+    let stream = teltonika(&stack, &id).await;
+    let row = device_when(&stack.pool, &id, |r| r["online"] == true).await;
+    assert_eq!(
+        row["gateway_id"],
+        stack.services.settings.gateway.gateway_id
+    );
+    drop(stream);
+    let row = device_when(&stack.pool, &id, |r| r["online"] == false).await;
+    let offline_since = row["online_since_ms"].as_i64().unwrap();
+
+    produce_session(&stack, &id, offline_since + 100_000, true).await;
+    produce_session(&stack, &id, offline_since + 50_000, false).await;
+    wait_applied(&stack.pool, topics::SESSIONS, 4).await;
+    let row = device(&stack.pool, &id).await.unwrap();
+    assert_eq!(row["online"], true);
+    assert_eq!(row["online_since_ms"], offline_since + 100_000);
+}
