@@ -49,7 +49,7 @@ pub(crate) struct IngestBenchArgs {
     idle: usize,
 }
 
-struct GatewayProcess {
+pub(crate) struct GatewayProcess {
     child: Child,
     teltonika: SocketAddr,
 }
@@ -120,7 +120,10 @@ pub(crate) async fn run(settings: Settings, args: IngestBenchArgs) -> anyhow::Re
     Ok(())
 }
 
-async fn start_registry(settings: &Settings, token: CancellationToken) -> anyhow::Result<String> {
+pub(crate) async fn start_registry(
+    settings: &Settings,
+    token: CancellationToken,
+) -> anyhow::Result<String> {
     db::ensure_database(&settings.database_url)
         .await
         .context("PostgreSQL (DATABASE_URL)")?;
@@ -181,7 +184,10 @@ async fn bare_producer(settings: &Settings, payload: &[u8], n: usize) -> anyhow:
     Ok(n as f64 / start.elapsed().as_secs_f64())
 }
 
-fn spawn_gateway(settings: &Settings, registry_url: &str) -> anyhow::Result<GatewayProcess> {
+pub(crate) fn spawn_gateway(
+    settings: &Settings,
+    registry_url: &str,
+) -> anyhow::Result<GatewayProcess> {
     let teltonika = free_addr()?;
     let child = Command::new(std::env::current_exe()?)
         .arg("gateway")
@@ -220,7 +226,7 @@ struct Phase {
     rss_kib: u64,
 }
 
-async fn connect_all(
+pub(crate) async fn connect_all(
     gateway: &GatewayProcess,
     base: usize,
     n: usize,

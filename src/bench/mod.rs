@@ -1,6 +1,8 @@
 //! `fleetlog bench …`: benchmarks of the hot paths against the real broker and database,
 //! each printing its figures beside a baseline measured in the same run.
 
+mod copy_binary;
 pub(crate) mod ingest;
 mod load;
 mod proc_stats;
+pub(crate) mod projection;

@@ -89,6 +89,8 @@ pub(crate) enum Command {
 pub(crate) enum BenchCommand {
     /// Gateway throughput, ACK latency, CPU and RSS versus a bare rdkafka producer.
     Ingest(crate::bench::ingest::IngestBenchArgs),
+    /// Fleet projection throughput and end-to-end latency versus a naive projector and COPY.
+    Projection(crate::bench::projection::ProjectionBenchArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -141,6 +143,11 @@ pub(crate) async fn dispatch(command: Command, settings: Settings) -> anyhow::Re
         Command::Bench {
             command: BenchCommand::Ingest(args),
         } => crate::bench::ingest::run(settings, args)
+            .await
+            .map(|()| ExitCode::SUCCESS),
+        Command::Bench {
+            command: BenchCommand::Projection(args),
+        } => crate::bench::projection::run(settings, args)
             .await
             .map(|()| ExitCode::SUCCESS),
         Command::Config => {

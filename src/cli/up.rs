@@ -17,6 +17,7 @@ pub(crate) async fn run(settings: Settings) -> anyhow::Result<()> {
     services::spawn_registry(&mut shutdown, &settings, pool.clone()).await?;
     services::spawn_gateway(&mut shutdown, &settings).await?;
     services::spawn_decoder(&mut shutdown, &settings);
+    fleetlog_projections::spawn_all(&mut shutdown, &settings, pool.clone());
     services::spawn_api(&mut shutdown, &settings, pool).await?;
     tracing::info!(api = %settings.http.api_addr, brokers = %settings.kafka.brokers, "fleetlog up");
     shutdown.run().await
