@@ -40,7 +40,10 @@ pub fn headers<'a>(
 ) -> OwnedHeaders {
     let mut out = OwnedHeaders::new();
     for (key, value) in original {
-        out = out.insert(Header { key, value: Some(value) });
+        out = out.insert(Header {
+            key,
+            value: Some(value),
+        });
     }
     let partition = origin.partition.to_string();
     let offset = origin.offset.to_string();

@@ -117,7 +117,9 @@ impl Decoder {
             offset: message.offset(),
         };
         let original = message.headers().into_iter().flat_map(|h| {
-            h.iter().map(|h| (h.key, h.value.unwrap_or_default())).collect::<Vec<_>>()
+            h.iter()
+                .map(|h| (h.key, h.value.unwrap_or_default()))
+                .collect::<Vec<_>>()
         });
         let headers = dlq::headers(original, "decoder", reason, origin);
         let key = String::from_utf8_lossy(message.key().unwrap_or_default()).into_owned();

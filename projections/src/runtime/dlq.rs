@@ -5,8 +5,8 @@
 
 use std::time::Duration;
 
-use futures::future::join_all;
 use fleetlog_schemas::dlq::Origin;
+use futures::future::join_all;
 use rdkafka::message::OwnedHeaders;
 use rdkafka::producer::{FutureProducer, FutureRecord};
 
@@ -47,8 +47,7 @@ impl DlqSender {
             .map(|(r, _)| fleetlog_schemas::topics::dlq(&r.topic))
             .collect();
         let sends = poison.iter().zip(&topics).map(|((record, error), topic)| {
-            let mut fr =
-                FutureRecord::<[u8], [u8]>::to(topic).headers(self.headers(record, error));
+            let mut fr = FutureRecord::<[u8], [u8]>::to(topic).headers(self.headers(record, error));
             if let Some(key) = &record.key {
                 fr = fr.key(key.as_slice());
             }
@@ -71,8 +70,15 @@ impl DlqSender {
     }
 
     fn headers(&self, record: &SourceRecord, error: &str) -> OwnedHeaders {
-        let original = record.headers.iter().map(|(k, v)| (k.as_str(), v.as_slice()));
-        let origin = Origin { topic: &record.topic, partition: record.partition, offset: record.offset };
+        let original = record
+            .headers
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_slice()));
+        let origin = Origin {
+            topic: &record.topic,
+            partition: record.partition,
+            offset: record.offset,
+        };
         fleetlog_schemas::dlq::headers(original, self.projection, error, origin)
     }
 }

@@ -42,8 +42,8 @@ mod schema;
 mod service;
 
 pub use config::RuntimeConfig;
-pub use fleetlog_schemas::dlq::header as dlq_headers;
 pub use error::RuntimeError;
+pub use fleetlog_schemas::dlq::header as dlq_headers;
 pub use operator::{ParkedKey, ReleaseMode, Released, parked, release, skip};
 pub use projection::{Projection, ProjectionError, RecordId, SourceRecord};
 pub use schema::{live_schema, qualify, schema_name};
