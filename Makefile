@@ -5,7 +5,7 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
-.PHONY: help run test check ci down clean
+.PHONY: help run test check ci bench down clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -15,6 +15,9 @@ run: ## run fleetlog (embedded: everything in one process) with a small simulate
 
 test: ## set up the stack and run every test against the real broker and PostgreSQL
 	@scripts/test.sh
+
+bench: ## the hot-path benchmarks (release build, a fresh broker for each)
+	@scripts/bench.sh
 
 check: ## formatting and lints, as CI runs them
 	cargo fmt --all -- --check
