@@ -33,7 +33,11 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(cli::dispatch(args.command, settings)) {
+    let outcome = runtime.block_on(cli::dispatch(args.command, settings));
+    // Blocking calls still waiting on the broker (metadata, watermarks) must not hold the
+    // exit: the services have already stopped.
+    runtime.shutdown_timeout(std::time::Duration::from_secs(1));
+    match outcome {
         Ok(code) => code,
         Err(err) => {
             eprintln!("fleetlog: error: {err:#}");

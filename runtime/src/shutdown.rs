@@ -15,6 +15,7 @@ use tokio_util::sync::CancellationToken;
 pub struct Shutdown {
     token: CancellationToken,
     tasks: JoinSet<(String, anyhow::Result<()>)>,
+    running: std::collections::BTreeMap<String, usize>,
     grace: Duration,
 }
 
@@ -24,6 +25,7 @@ impl Shutdown {
         Self {
             token: CancellationToken::new(),
             tasks: JoinSet::new(),
+            running: std::collections::BTreeMap::new(),
             grace,
         }
     }
@@ -39,6 +41,7 @@ impl Shutdown {
         F: Future<Output = anyhow::Result<()>> + Send + 'static,
     {
         let name = name.into();
+        *self.running.entry(name.clone()).or_default() += 1;
         self.tasks.spawn(async move { (name, task.await) });
     }
 
@@ -61,6 +64,7 @@ impl Shutdown {
                 joined = self.tasks.join_next() => match joined {
                     None => break,
                     Some(result) => {
+                        finished(&mut self.running, &result);
                         if let Some(err) = task_outcome(result) {
                             first_error.get_or_insert(err);
                             self.token.cancel();
@@ -72,6 +76,7 @@ impl Shutdown {
         self.token.cancel();
         let drained = tokio::time::timeout(self.grace, async {
             while let Some(result) = self.tasks.join_next().await {
+                finished(&mut self.running, &result);
                 if let Some(err) = task_outcome(result) {
                     first_error.get_or_insert(err);
                 }
@@ -79,13 +84,28 @@ impl Shutdown {
         })
         .await;
         if drained.is_err() {
-            let left = self.tasks.len();
-            self.tasks.abort_all();
+            let left: Vec<&str> = self.running.keys().map(String::as_str).collect();
             first_error.get_or_insert(anyhow!(
-                "{left} task(s) did not stop within the grace period"
+                "{} did not stop within the grace period",
+                left.join(", ")
             ));
+            self.tasks.abort_all();
         }
         first_error.map_or(Ok(()), Err)
+    }
+}
+
+fn finished(
+    running: &mut std::collections::BTreeMap<String, usize>,
+    result: &Result<(String, anyhow::Result<()>), tokio::task::JoinError>,
+) {
+    if let Ok((name, _)) = result
+        && let Some(count) = running.get_mut(name)
+    {
+        *count -= 1;
+        if *count == 0 {
+            running.remove(name);
+        }
     }
 }
 

@@ -167,6 +167,10 @@ async fn readiness_follows_the_broker_without_restarting_fleetlog() {
     let mut settings = app.settings.clone();
     settings.kafka.brokers = broker.address();
     isolate_ports(&mut settings);
+    let admin = kafka::admin(&settings.kafka).unwrap();
+    kafka::create_topics(&admin, &fleetlog_schemas::topics::all(2, 1), 1)
+        .await
+        .unwrap();
     let mut up = ChildGuard::spawn({
         let mut cmd = fleetlog(&settings);
         cmd.arg("up");

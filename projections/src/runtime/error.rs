@@ -16,8 +16,11 @@ pub enum RuntimeError {
     /// The broker failed or rejected a call.
     #[error("kafka: {0}")]
     Kafka(#[from] KafkaError),
-    /// A topic of the projection does not exist (the runtime never creates topics).
-    #[error("topic {0} does not exist or has no partitions")]
+    /// A topic of the projection does not exist (the runtime never creates topics); it
+    /// waits for `fleetlog topics create`.
+    #[error(
+        "topic {0} does not exist or has no partitions (create it with `fleetlog topics create`)"
+    )]
     MissingTopic(String),
     /// The projection's `migrate` or `apply` failed.
     #[error("projection {projection}: {source}")]
@@ -71,7 +74,9 @@ impl RuntimeError {
     /// projection said so).
     pub fn is_transient(&self) -> bool {
         match self {
-            Self::Database(_) | Self::Kafka(_) | Self::Dlq { .. } => true,
+            // A missing topic is retried too: topics may be created after the projector
+            // started (or the broker answers metadata before its storage is ready).
+            Self::Database(_) | Self::Kafka(_) | Self::Dlq { .. } | Self::MissingTopic(_) => true,
             Self::Projection { source, .. } => !source.is_poison(),
             _ => false,
         }

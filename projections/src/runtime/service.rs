@@ -119,7 +119,9 @@ impl<P: Projection> ProjectionRuntime<P> {
         let result = running.consume(rx, &mut stored).await;
         stop.cancel();
         let _ = fetcher.await;
-        let _ = lag.await;
+        // The lag reporter may sit in a blocking watermark request (seconds per partition
+        // while the broker is slow); it has nothing to flush, so it is not waited for.
+        lag.abort();
         tracing::info!(ok = result.is_ok(), "projection stopped");
         result
     }
