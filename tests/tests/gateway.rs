@@ -413,3 +413,72 @@ async fn at_the_connection_limit_new_connections_are_refused_and_the_others_keep
         Some(vec![0, 0, 0, 1])
     );
 }
+
+/// The simulator's own scooter (not a hand-written peer) logs in, gets an unlock from
+/// `scooter.downlink.v1`, obeys it and answers in its protocol; the gateway puts the
+/// answer on `scooter.replies.v1`.
+async fn simulated_scooter_obeys_an_unlock(
+    protocol: fleetlog_ingest::protocol::Protocol,
+    device: &str,
+) {
+    use fleetlog_ingest::protocol::LockState;
+    let app = spawn_app().await;
+    let services = Services::start(&app, |_| {}).await;
+    let addr = match protocol {
+        fleetlog_ingest::protocol::Protocol::Teltonika => services.teltonika,
+        fleetlog_ingest::protocol::Protocol::Omni => services.omni,
+        fleetlog_ingest::protocol::Protocol::Gt06 => services.gt06,
+    }
+    .to_string();
+    let mut scooter = fleetlog_ingest::simulator::connect(protocol, &addr, device)
+        .await
+        .unwrap();
+    scooter.login().await.unwrap();
+    assert!(scooter.send_report().await.unwrap().is_ok());
+    assert_eq!(scooter.state().lock, LockState::Locked);
+    let device_id = scooter.device_id().to_owned();
+    let command = DownlinkCommand {
+        command_id: uuid::Uuid::now_v7(),
+        device_id: device_id.clone(),
+        vehicle_id: None,
+        kind: DownlinkKind::Unlock,
+        params: None,
+        expires_at_ms: chrono::Utc::now().timestamp_millis() + 30_000,
+    };
+    send_downlink(&services, &command).await;
+    // Omni unlocks in two steps (R0 → key, then L0), the others in one.
+    for _ in 0..2 {
+        if scooter.state().lock == LockState::Unlocked {
+            break;
+        }
+        let next = scooter.next_command(Duration::from_secs(30)).await.unwrap();
+        scooter
+            .obey(next.expect("a command from the gateway"))
+            .await
+            .unwrap();
+    }
+    assert_eq!(
+        scooter.state().lock,
+        LockState::Unlocked,
+        "the scooter unlocked"
+    );
+    let seen = outcomes(&services, &device_id, command.command_id, 2).await;
+    assert!(seen.contains(&ReplyOutcome::Delivered), "{seen:?}");
+    assert!(seen.contains(&ReplyOutcome::Answered), "{seen:?}");
+}
+
+#[tokio::test]
+async fn a_simulated_teltonika_scooter_unlocks_on_a_downlink_command_and_its_reply_is_logged() {
+    simulated_scooter_obeys_an_unlock(fleetlog_ingest::protocol::Protocol::Teltonika, &imei())
+        .await;
+}
+
+#[tokio::test]
+async fn a_simulated_omni_scooter_unlocks_through_the_key_exchange_and_its_reply_is_logged() {
+    simulated_scooter_obeys_an_unlock(fleetlog_ingest::protocol::Protocol::Omni, &imei()).await;
+}
+
+#[tokio::test]
+async fn a_simulated_gt06_scooter_unlocks_with_the_server_flag_echoed_and_its_reply_is_logged() {
+    simulated_scooter_obeys_an_unlock(fleetlog_ingest::protocol::Protocol::Gt06, &imei()).await;
+}
