@@ -55,7 +55,19 @@ pub(crate) struct GatewayProcess {
 }
 
 impl Drop for GatewayProcess {
+    /// SIGTERM and up to 10 s to stop cleanly (closing its broker connections), then SIGKILL.
     fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(self.child.id().to_string())
+            .status();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
     }

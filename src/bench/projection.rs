@@ -38,7 +38,7 @@ pub(crate) struct ProjectionBenchArgs {
     /// Connections of the end-to-end phase.
     #[arg(long, default_value_t = 500)]
     connections: usize,
-    /// Seconds of the end-to-end phase.
+    /// Seconds of the end-to-end phase (0 skips it).
     #[arg(long, default_value_t = 10)]
     seconds: u64,
     /// Telemetry events for the throughput phases.
@@ -69,20 +69,25 @@ pub(crate) async fn run(mut settings: Settings, args: ProjectionBenchArgs) -> an
         settings.kafka.brokers
     );
 
-    let gateway = ingest::spawn_gateway(&settings, &settings.schema_registry_url)?;
-    spawn_pipeline(&settings, &pool, &token);
-    let (p50, p99, samples) = end_to_end(&gateway, &pool, &args).await?;
-    println!(
-        "end to end (gateway → broker → decoder → broker → projection), {} frames/s: p50 {p50:.0} ms  p99 {p99:.0} ms  ({samples} samples)",
-        args.rate
-    );
-    drop(gateway);
-    let settled = wait_settled(&pool, Duration::from_secs(3), Duration::from_secs(120)).await?;
-
-    // Throughput: the projection is stopped while the events are produced, then started
-    // again and timed from its start until it has applied them all.
-    token.cancel();
-    tokio::time::sleep(Duration::from_secs(1)).await;
+    if args.seconds > 0 {
+        spawn_pipeline(&settings, &pool, &token);
+        let gateway = ingest::spawn_gateway(&settings, &settings.schema_registry_url)?;
+        let (p50, p99, samples) = end_to_end(&gateway, &pool, &args).await?;
+        println!(
+            "end to end (gateway → broker → decoder → broker → projection), {} frames/s: p50 {p50:.0} ms  p99 {p99:.0} ms  ({samples} samples)",
+            args.rate
+        );
+    }
+    let settled = if args.seconds > 0 {
+        let settled = wait_settled(&pool, Duration::from_secs(3), Duration::from_secs(120)).await?;
+        // The projection is stopped while the events are produced, then started again.
+        token.cancel();
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        settled
+    } else {
+        0
+    };
+    // Throughput: timed from the projection's start until it has applied every event.
     let events = telemetry_events(args.events);
     let produced = produce(&settings, &events).await?;
     let token = CancellationToken::new();
