@@ -9,7 +9,7 @@
 use futures::future::BoxFuture;
 use serde::Deserialize;
 
-use crate::runtime::{Projection, ProjectionError, SourceRecord, qualify};
+use crate::runtime::{Projection, ProjectionError, SourceRecord, execute_in_schema, qualify};
 
 /// The payload that is a poison record.
 pub const POISON: &[u8] = b"poison";
@@ -99,12 +99,11 @@ impl Projection for CountingProjection {
         tx: &'a mut sqlx::PgConnection,
         schema: &'a str,
     ) -> BoxFuture<'a, Result<(), ProjectionError>> {
-        Box::pin(async move {
-            let sql = qualify(include_str!("../sql/counting_migrate.sql"), schema)
-                .map_err(ProjectionError::transient)?;
-            sqlx::Executor::execute(&mut *tx, sqlx::raw_sql(&sql)).await?;
-            Ok(())
-        })
+        Box::pin(execute_in_schema(
+            tx,
+            include_str!("../sql/counting_migrate.sql"),
+            schema,
+        ))
     }
 
     fn apply<'a>(

@@ -29,7 +29,7 @@ use fleetlog_schemas::topics;
 use fleetlog_schemas::wire::WireCodec;
 use futures::future::BoxFuture;
 
-use crate::runtime::{Projection, ProjectionError, SourceRecord, qualify};
+use crate::runtime::{Projection, ProjectionError, SourceRecord, execute_in_schema};
 
 /// The projection's name.
 pub const NAME: &str = "fleet";
@@ -71,12 +71,11 @@ impl Projection for FleetProjection {
         tx: &'a mut sqlx::PgConnection,
         schema: &'a str,
     ) -> BoxFuture<'a, Result<(), ProjectionError>> {
-        Box::pin(async move {
-            let sql = qualify(include_str!("../../sql/fleet/migrate.sql"), schema)
-                .map_err(ProjectionError::transient)?;
-            sqlx::Executor::execute(&mut *tx, sqlx::raw_sql(&sql)).await?;
-            Ok(())
-        })
+        Box::pin(execute_in_schema(
+            tx,
+            include_str!("../../sql/fleet/migrate.sql"),
+            schema,
+        ))
     }
 
     fn apply<'a>(

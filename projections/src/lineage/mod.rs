@@ -20,7 +20,7 @@ use std::sync::LazyLock;
 use fleetlog_schemas::topics;
 use futures::future::BoxFuture;
 
-use crate::runtime::{Projection, ProjectionError, SourceRecord, qualify};
+use crate::runtime::{Projection, ProjectionError, SourceRecord, execute_in_schema, qualify};
 use record::EventRow;
 
 pub use record::{SYNTHETIC_ID_NAMESPACE, record_event_id};
@@ -66,12 +66,11 @@ impl Projection for LineageProjection {
         tx: &'a mut sqlx::PgConnection,
         schema: &'a str,
     ) -> BoxFuture<'a, Result<(), ProjectionError>> {
-        Box::pin(async move {
-            let sql = qualify(include_str!("../../sql/lineage/migrate.sql"), schema)
-                .map_err(ProjectionError::transient)?;
-            sqlx::Executor::execute(&mut *tx, sqlx::raw_sql(&sql)).await?;
-            Ok(())
-        })
+        Box::pin(execute_in_schema(
+            tx,
+            include_str!("../../sql/lineage/migrate.sql"),
+            schema,
+        ))
     }
 
     fn apply<'a>(

@@ -46,5 +46,5 @@ pub use error::RuntimeError;
 pub use fleetlog_schemas::dlq::header as dlq_headers;
 pub use operator::{ParkedKey, ReleaseMode, Released, parked, release, skip};
 pub use projection::{Projection, ProjectionError, RecordId, SourceRecord};
-pub use schema::{live_schema, qualify, schema_name};
+pub use schema::{execute_in_schema, live_schema, qualify, schema_name};
 pub use service::{ProjectionRuntime, run};

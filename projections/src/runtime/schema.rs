@@ -29,7 +29,23 @@ pub(crate) fn is_identifier(name: &str) -> bool {
         && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
 }
 
-/// Replace `{schema}` in `sql` with a schema name checked by [`schema_name`].
+/// Run the (multi-statement) `sql` with `{schema}` replaced by `schema` — a projection's
+/// `migrate` in one call.
+///
+/// # Errors
+/// A transient [`super::ProjectionError`] when the name is invalid or the SQL fails.
+pub async fn execute_in_schema(
+    tx: &mut sqlx::PgConnection,
+    sql: &str,
+    schema: &str,
+) -> Result<(), super::ProjectionError> {
+    let sql = qualify(sql, schema).map_err(super::ProjectionError::transient)?;
+    sqlx::Executor::execute(tx, sqlx::raw_sql(&sql)).await?;
+    Ok(())
+}
+
+/// `sql` with every `{schema}` replaced by `schema`, after checking `schema` is a plain
+/// identifier.
 ///
 /// # Errors
 /// [`RuntimeError::InvalidName`] when `schema` is not a plain identifier.
