@@ -90,3 +90,21 @@ impl Drop for TestBroker {
         let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
+
+/// A fresh migrated database (see [`crate::spawn_app`]) wired to a broker of its own with
+/// every topic of the catalogue created and a unique client id, so fixed topic names hold
+/// only this test's records. Keep the broker alive for the test's length.
+///
+/// # Panics
+/// When the broker, the database or the topics cannot be set up.
+pub async fn isolated_app() -> (TestBroker, crate::TestApp) {
+    let broker = TestBroker::start();
+    let mut app = crate::spawn_app().await;
+    app.settings.kafka.brokers = broker.address();
+    app.settings.kafka.client_id = crate::unique_name("fleetlog");
+    let admin = fleetlog_runtime::kafka::admin(&app.settings.kafka).expect("admin client");
+    fleetlog_runtime::kafka::create_topics(&admin, &fleetlog_schemas::topics::all(2, 1), 1)
+        .await
+        .expect("topics created");
+    (broker, app)
+}

@@ -15,33 +15,13 @@ use fleetlog_schemas::dlq::header;
 use fleetlog_schemas::envelope::{Envelope, event_type};
 use fleetlog_schemas::events::{FrameStatus, Protocol, RawFrame, Telemetry};
 use fleetlog_schemas::topics;
-use fleetlog_tests::broker::TestBroker;
 use fleetlog_tests::log::read_key_until;
 use fleetlog_tests::stack::Services;
-use fleetlog_tests::{TestApp, spawn_app, unique_name};
+use fleetlog_tests::unique_name;
 use rdkafka::Message;
 use rdkafka::message::{Headers, OwnedMessage};
 use rdkafka::producer::FutureRecord;
 use tokio_util::sync::CancellationToken;
-
-async fn own_broker(app: TestApp) -> (TestBroker, TestApp) {
-    let broker = TestBroker::start();
-    let mut settings = app.settings.clone();
-    settings.kafka.brokers = broker.address();
-    settings.kafka.client_id = unique_name("fleetlog");
-    let admin = kafka::admin(&settings.kafka).unwrap();
-    kafka::create_topics(&admin, &topics::all(2, 1), 1)
-        .await
-        .unwrap();
-    (
-        broker,
-        TestApp {
-            settings,
-            pool: app.pool,
-            database: app.database,
-        },
-    )
-}
 
 fn start_decoder(services: &Services) -> CancellationToken {
     let token = CancellationToken::new();
@@ -130,7 +110,7 @@ async fn telemetry_of(
 
 #[tokio::test]
 async fn a_frame_becomes_one_telemetry_event_per_record_with_the_frame_as_cause() {
-    let (_broker, app) = own_broker(spawn_app().await).await;
+    let (_broker, app) = fleetlog_tests::broker::isolated_app().await;
     let services = Services::start(&app, |_| {}).await;
     let _decoder = start_decoder(&services);
     let device = "356307042441013";
@@ -161,7 +141,7 @@ async fn a_frame_becomes_one_telemetry_event_per_record_with_the_frame_as_cause(
 
 #[tokio::test]
 async fn a_frame_with_an_unknown_codec_goes_to_the_dlq_and_other_frames_keep_flowing() {
-    let (_broker, app) = own_broker(spawn_app().await).await;
+    let (_broker, app) = fleetlog_tests::broker::isolated_app().await;
     let services = Services::start(&app, |_| {}).await;
     let _decoder = start_decoder(&services);
     let mut unknown = teltonika::device::codec8e_packet(&[record(0)])
@@ -207,7 +187,7 @@ async fn a_frame_with_an_unknown_codec_goes_to_the_dlq_and_other_frames_keep_flo
 
 #[tokio::test]
 async fn decoding_the_same_frames_again_produces_the_same_event_ids() {
-    let (_broker, app) = own_broker(spawn_app().await).await;
+    let (_broker, app) = fleetlog_tests::broker::isolated_app().await;
     let services = Services::start(&app, |_| {}).await;
     let device = "356307042441099";
     let packet = teltonika::device::codec8e_packet(&[record(0), record(1)]).unwrap();

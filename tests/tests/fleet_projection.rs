@@ -26,7 +26,7 @@ use fleetlog_schemas::events::{
 use fleetlog_schemas::topics;
 use fleetlog_tests::broker::TestBroker;
 use fleetlog_tests::stack::Services;
-use fleetlog_tests::{spawn_app, unique_name};
+use fleetlog_tests::unique_name;
 use rdkafka::producer::FutureRecord;
 use serde_json::Value;
 use sqlx::PgPool;
@@ -50,14 +50,7 @@ impl Drop for Stack {
 }
 
 async fn stack() -> Stack {
-    let broker = TestBroker::start();
-    let mut app = spawn_app().await;
-    app.settings.kafka.brokers = broker.address();
-    app.settings.kafka.client_id = unique_name("fleetlog");
-    let admin = kafka::admin(&app.settings.kafka).unwrap();
-    kafka::create_topics(&admin, &topics::all(2, 1), 1)
-        .await
-        .unwrap();
+    let (broker, app) = fleetlog_tests::broker::isolated_app().await;
     let services = Services::start(&app, |_| {}).await;
     let stop = CancellationToken::new();
     let (settings, token) = (services.settings.clone(), stop.clone());

@@ -14,7 +14,6 @@ use fleetlog_ingest::protocol::{Record, teltonika};
 use fleetlog_projections::fleet::FleetProjection;
 use fleetlog_projections::lineage::{self, LineageProjection, SYNTHETIC_ID_NAMESPACE, Trace};
 use fleetlog_projections::{Projection, ProjectionRuntime, RuntimeConfig, SourceRecord};
-use fleetlog_runtime::kafka;
 use fleetlog_schemas::envelope::{Envelope, event_type};
 use fleetlog_schemas::events::RawFrame;
 use fleetlog_schemas::topics;
@@ -74,14 +73,7 @@ fn record(i: i64) -> Record {
 }
 
 async fn start_stack() -> Stack {
-    let broker = TestBroker::start();
-    let mut app = spawn_app().await;
-    app.settings.kafka.brokers = broker.address();
-    app.settings.kafka.client_id = unique_name("fleetlog");
-    let admin = kafka::admin(&app.settings.kafka).unwrap();
-    kafka::create_topics(&admin, &topics::all(2, 1), 1)
-        .await
-        .unwrap();
+    let (broker, app) = fleetlog_tests::broker::isolated_app().await;
     let services = Services::start(&app, |_| {}).await;
     let stop = CancellationToken::new();
     let (settings, token) = (services.settings.clone(), stop.clone());
