@@ -5,10 +5,12 @@
 //! ([`ops`]: `/healthz`, `/readyz`, `/metrics`) and accounts ([`auth`]: sign-up, login
 //! with optional TOTP, JWT access and rotating refresh tokens, MDS provider tokens), all
 //! composed by [`router`]. Errors have one JSON shape ([`ApiError`]); JSON bodies are read
-//! with [`json::ApiJson`]. Rider, operator, GBFS, MDS, trace and SSE routes join the same
-//! router as they land.
+//! with [`json::ApiJson`]. [`commands`] takes riders' and operators' commands (appended to
+//! `app.commands.v1`, answered `202`) and reports their outcome. Rider and operator
+//! queries, GBFS, MDS, trace and SSE routes join the same router as they land.
 
 pub mod auth;
+pub mod commands;
 pub mod error;
 pub mod json;
 pub mod ops;

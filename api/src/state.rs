@@ -5,6 +5,7 @@ use std::sync::Arc;
 use sqlx::PgPool;
 
 use crate::auth::{Auth, AuthError, AuthSettings};
+use crate::commands::CommandLog;
 use crate::ops::OpsState;
 
 /// The API's shared state: the database, authentication, and the operational endpoints'
@@ -17,18 +18,26 @@ pub struct ApiState {
     pub auth: Arc<Auth>,
     /// What `/healthz`, `/readyz` and `/metrics` need.
     pub ops: OpsState,
+    /// Where accepted commands are appended.
+    pub commands: CommandLog,
 }
 
 impl ApiState {
-    /// State over `pool` with `auth` settings.
+    /// State over `pool` with `auth` settings, appending commands through `commands`.
     ///
     /// # Errors
     /// When the auth settings are unusable (e.g. a JWT secret shorter than 32 bytes).
-    pub fn new(pool: PgPool, ops: OpsState, auth: AuthSettings) -> Result<Self, AuthError> {
+    pub fn new(
+        pool: PgPool,
+        ops: OpsState,
+        auth: AuthSettings,
+        commands: CommandLog,
+    ) -> Result<Self, AuthError> {
         Ok(Self {
             pool,
             auth: Arc::new(Auth::new(auth)?),
             ops,
+            commands,
         })
     }
 }

@@ -17,6 +17,8 @@ pub enum RejectionCode {
     Forbidden,
     /// `force` was set without a reason.
     ReasonRequired,
+    /// The device or QR code is already registered to another vehicle.
+    DeviceInUse,
     /// The vehicle has not been registered.
     NotRegistered,
     /// The vehicle is registered already.
@@ -55,10 +57,11 @@ pub enum RejectionCode {
 
 impl RejectionCode {
     /// Every code, in declaration order.
-    pub const ALL: [RejectionCode; 20] = [
+    pub const ALL: [RejectionCode; 21] = [
         Self::InvalidCommand,
         Self::Forbidden,
         Self::ReasonRequired,
+        Self::DeviceInUse,
         Self::NotRegistered,
         Self::AlreadyRegistered,
         Self::OutOfService,
@@ -84,6 +87,7 @@ impl RejectionCode {
             Self::InvalidCommand => "invalid_command",
             Self::Forbidden => "forbidden",
             Self::ReasonRequired => "reason_required",
+            Self::DeviceInUse => "device_in_use",
             Self::NotRegistered => "not_registered",
             Self::AlreadyRegistered => "already_registered",
             Self::OutOfService => "out_of_service",

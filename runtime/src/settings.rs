@@ -31,6 +31,8 @@ pub struct Settings {
     pub projections: ProjectionSettings,
     /// Accounts and tokens of the API.
     pub auth: AuthSettings,
+    /// The commands processor's rules and prices.
+    pub commands: CommandSettings,
     /// How long running work may take to finish after a shutdown signal, in milliseconds.
     pub shutdown_grace_ms: u64,
 }
@@ -86,6 +88,7 @@ impl Default for Settings {
             gateway: GatewaySettings::default(),
             projections: ProjectionSettings::default(),
             auth: AuthSettings::default(),
+            commands: CommandSettings::default(),
             shutdown_grace_ms: 10_000,
         }
     }
@@ -200,6 +203,44 @@ impl Default for ProjectionSettings {
             batch_max_records: 5000,
             batch_max_wait_ms: 50,
             max_retries: 3,
+        }
+    }
+}
+
+/// The commands processor: decider rules, the unlock saga's deadlines, and ride prices
+/// (`FLEETLOG_COMMANDS__*`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CommandSettings {
+    /// Minimum battery to reserve or start a ride, in percent.
+    pub min_battery_pct: i32,
+    /// How long a reservation holds a vehicle, in seconds.
+    pub reservation_ttl_s: u32,
+    /// How long a device may take to confirm an unlock, in seconds.
+    pub unlock_timeout_s: u32,
+    /// How long a device may take to confirm a lock, in seconds.
+    pub lock_timeout_s: u32,
+    /// Charged once per ride, in minor units of `currency`.
+    pub unlock_fee_minor: i64,
+    /// Charged per started minute of ride, in minor units of `currency`.
+    pub per_minute_minor: i64,
+    /// ISO 4217 currency code of the prices.
+    pub currency: String,
+    /// How often due reservations and saga deadlines are checked, in milliseconds.
+    pub tick_interval_ms: u64,
+}
+
+impl Default for CommandSettings {
+    fn default() -> Self {
+        Self {
+            min_battery_pct: 15,
+            reservation_ttl_s: 600,
+            unlock_timeout_s: 30,
+            lock_timeout_s: 30,
+            unlock_fee_minor: 100,
+            per_minute_minor: 25,
+            currency: "EUR".into(),
+            tick_interval_ms: 500,
         }
     }
 }

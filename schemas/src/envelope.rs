@@ -150,6 +150,30 @@ impl Envelope {
         Uuid::new_v5(&parent_id, name)
     }
 
+    /// An envelope from stored parts (e.g. an outbox row), at `time`; the traceparent is
+    /// derived from the ids as always.
+    pub fn from_parts(
+        id: Uuid,
+        correlation_id: Uuid,
+        causation_id: Option<Uuid>,
+        event_type: impl Into<String>,
+        source: impl Into<String>,
+        subject: impl Into<String>,
+        time: DateTime<Utc>,
+    ) -> Self {
+        Self {
+            time,
+            ..Self::build(
+                id,
+                correlation_id,
+                causation_id,
+                event_type.into(),
+                source.into(),
+                subject.into(),
+            )
+        }
+    }
+
     fn build(
         id: Uuid,
         correlation_id: Uuid,

@@ -61,6 +61,23 @@ pub enum WireError {
     },
 }
 
+impl WireError {
+    /// Whether the value itself is wrong (not wire format, does not match its schema or the
+    /// requested type), as opposed to the registry failing to answer — which a consumer
+    /// retries, so that a registry or database outage never dead-letters good records.
+    pub fn is_permanent(&self) -> bool {
+        match self {
+            Self::NotWireFormat { .. } | Self::Mismatch { .. } => true,
+            Self::Decode { source, .. } => {
+                !source.retriable
+                    && (source.error.starts_with("Could not transform bytes")
+                        || source.error.starts_with("Could not resolve Avro schema"))
+            }
+            Self::Encode { .. } => false,
+        }
+    }
+}
+
 /// The schema id of a Confluent-framed value.
 ///
 /// # Errors

@@ -36,7 +36,7 @@ pub(crate) enum Command {
     Gateway,
     /// The decoder alone: scooter.frames.v1 → scooter.telemetry.v1.
     Decoder,
-    /// The command deciders and ride saga alone.
+    /// The commands processor alone: deciders, ride saga, outbox relay, deadlines.
     Commands,
     /// One projection alone (fleet, rides, lineage, …).
     Projector {
@@ -155,7 +155,7 @@ pub(crate) async fn dispatch(command: Command, settings: Settings) -> anyhow::Re
             Ok(ExitCode::SUCCESS)
         }
         Command::Decoder => up::run_decoder(settings).await.map(|()| ExitCode::SUCCESS),
-        Command::Commands => Ok(not_built::report("commands", 6)),
+        Command::Commands => up::run_commands(settings).await.map(|()| ExitCode::SUCCESS),
         Command::Projector { name } => projector::run(settings, &name)
             .await
             .map(|()| ExitCode::SUCCESS),

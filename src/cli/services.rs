@@ -33,7 +33,10 @@ pub(crate) async fn spawn_api(
         readiness: Readiness::new(pool.clone(), probe, Duration::from_secs(2)),
         metrics: telemetry::metrics_handle(),
     };
-    let state = fleetlog_api::ApiState::new(pool, ops, settings.auth.clone())
+    let commands =
+        fleetlog_api::commands::CommandLog::new(&settings.kafka, &settings.schema_registry_url)
+            .context("building the command producer")?;
+    let state = fleetlog_api::ApiState::new(pool, ops, settings.auth.clone(), commands)
         .context("setting up authentication (see FLEETLOG_AUTH__*)")?;
     let listener = bind(&settings.http.api_addr, "API").await?;
     shutdown.spawn(

@@ -17,6 +17,7 @@ pub(crate) async fn run(settings: Settings) -> anyhow::Result<()> {
     services::spawn_registry(&mut shutdown, &settings, pool.clone()).await?;
     services::spawn_gateway(&mut shutdown, &settings).await?;
     services::spawn_decoder(&mut shutdown, &settings);
+    fleetlog_commands::processor::spawn(&mut shutdown, &settings, pool.clone())?;
     fleetlog_projections::spawn_all(&mut shutdown, &settings, pool.clone());
     services::spawn_api(&mut shutdown, &settings, pool).await?;
     tracing::info!(api = %settings.http.api_addr, brokers = %settings.kafka.brokers, "fleetlog up");
@@ -56,6 +57,17 @@ pub(crate) async fn run_decoder(settings: Settings) -> anyhow::Result<()> {
     let mut shutdown = supervisor(&settings);
     services::register_schemas(&settings.schema_registry_url).await?;
     services::spawn_decoder(&mut shutdown, &settings);
+    services::spawn_api(&mut shutdown, &settings, pool).await?;
+    shutdown.run().await
+}
+
+/// Only the commands processor (plus `/healthz`, `/readyz`, `/metrics` on the API
+/// address).
+pub(crate) async fn run_commands(settings: Settings) -> anyhow::Result<()> {
+    let pool = services::database(&settings).await?;
+    let mut shutdown = supervisor(&settings);
+    services::register_schemas(&settings.schema_registry_url).await?;
+    fleetlog_commands::processor::spawn(&mut shutdown, &settings, pool.clone())?;
     services::spawn_api(&mut shutdown, &settings, pool).await?;
     shutdown.run().await
 }

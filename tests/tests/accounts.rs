@@ -50,7 +50,12 @@ async fn spawn_api_with(configure: impl FnOnce(&mut AuthSettings)) -> Api {
         readiness: Readiness::new(app.pool.clone(), probe, Duration::from_secs(1)),
         metrics: fleetlog_runtime::telemetry::metrics_handle(),
     };
-    let state = ApiState::new(app.pool.clone(), ops, auth).expect("api state");
+    let commands = fleetlog_api::commands::CommandLog::new(
+        &app.settings.kafka,
+        &app.settings.schema_registry_url,
+    )
+    .expect("command log");
+    let state = ApiState::new(app.pool.clone(), ops, auth, commands).expect("api state");
     // A route only provider tokens may call, to see who the extractor says the caller is.
     let probe_route = axum::Router::new()
         .route(

@@ -219,6 +219,17 @@ impl Vehicle {
     pub fn position(&self) -> Option<GeoPoint> {
         self.last_fix.map(|f| f.point)
     }
+
+    /// The earliest time, ms, at which something falls due without any input: the
+    /// reservation's expiry or the saga step's deadline. A processor ticks the vehicle then.
+    pub fn next_due_ms(&self) -> Option<i64> {
+        let expiry = match &self.activity {
+            Activity::Reserved(r) => Some(r.expires_at_ms),
+            _ => None,
+        };
+        let deadline = self.saga.as_ref().map(|s| s.deadline_ms);
+        expiry.into_iter().chain(deadline).min()
+    }
 }
 
 #[cfg(test)]
@@ -247,6 +258,8 @@ mod tests {
         };
         assert_eq!(v.operational_state(), VehicleState::OutOfService);
         assert_eq!(v.holder(), Some(Uuid::from_u128(2)));
+        assert_eq!(v.next_due_ms(), Some(0));
+        assert_eq!(Vehicle::default().next_due_ms(), None);
     }
 
     #[test]

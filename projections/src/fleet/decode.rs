@@ -4,7 +4,7 @@
 use chrono::DateTime;
 use fleetlog_schemas::events::{FleetEvent, SessionEvent, Telemetry};
 use fleetlog_schemas::topics;
-use fleetlog_schemas::wire::{WireCodec, WireError};
+use fleetlog_schemas::wire::WireCodec;
 use serde::de::DeserializeOwned;
 use uuid::Uuid;
 
@@ -52,31 +52,7 @@ async fn decode<T: DeserializeOwned>(
     codec: &WireCodec,
     record: &SourceRecord,
 ) -> Result<T, ProjectionError> {
-    let Some(payload) = record.payload.as_deref() else {
-        return Err(ProjectionError::poison(record, "no value (tombstone)"));
-    };
-    match codec.decode::<T>(payload).await {
-        Ok((value, _)) => Ok(value),
-        Err(err) if is_permanent(&err) => {
-            Err(ProjectionError::poison(record, format!("value: {err}")))
-        }
-        Err(err) => Err(ProjectionError::transient(err)),
-    }
-}
-
-/// Whether the value itself is wrong (not wire format, does not match its schema or the
-/// type), as opposed to the registry failing to answer — which is retried, so that a
-/// registry or database outage never sends good records to the dead-letter topic.
-fn is_permanent(err: &WireError) -> bool {
-    match err {
-        WireError::NotWireFormat { .. } | WireError::Mismatch { .. } => true,
-        WireError::Decode { source, .. } => {
-            !source.retriable
-                && (source.error.starts_with("Could not transform bytes")
-                    || source.error.starts_with("Could not resolve Avro schema"))
-        }
-        WireError::Encode { .. } => false,
-    }
+    crate::runtime::decode_value(codec, record).await
 }
 
 #[cfg(test)]
@@ -86,6 +62,6 @@ mod tests {
     #[test]
     fn bytes_that_are_not_wire_format_are_permanent_failures() {
         let err = fleetlog_schemas::wire::schema_id(b"{}").unwrap_err();
-        assert!(is_permanent(&err));
+        assert!(err.is_permanent());
     }
 }

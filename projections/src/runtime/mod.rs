@@ -40,6 +40,7 @@ mod parking;
 mod projection;
 mod schema;
 mod service;
+mod value;
 
 pub use config::RuntimeConfig;
 pub use error::RuntimeError;
@@ -48,3 +49,4 @@ pub use operator::{ParkedKey, ReleaseMode, Released, parked, release, skip};
 pub use projection::{Projection, ProjectionError, RecordId, SourceRecord};
 pub use schema::{execute_in_schema, live_schema, qualify, schema_name};
 pub use service::{ProjectionRuntime, run};
+pub use value::decode_value;

@@ -1,0 +1,218 @@
+//! Command intake: a validated command becomes an [`AppCommand`] with the actor, an
+//! idempotency key and a fresh command id, is recorded in `command_requests`, appended to
+//! `app.commands.v1`, and answered `202` once the broker acknowledged it.
+//!
+//! **Idempotency.** The `Idempotency-Key` header (or, without one, the command id) is
+//! unique per actor. The same key with the same command returns the first command's id —
+//! re-appending it, unchanged, while it is still pending, which the deciders ignore once
+//! decided — so a retry after a lost response never has a second effect. The same key with
+//! a different command is refused (`422 idempotency_key_reused`).
+
+use axum::Json;
+use axum::http::header::LOCATION;
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use chrono::Utc;
+use fleetlog_schemas::events::{Actor, ActorRole, AppCommand, AppCommandBody};
+use serde_json::json;
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+use super::log::AppendError;
+use super::status;
+use crate::auth::{AuthUser, Role};
+use crate::error::ApiError;
+use crate::state::ApiState;
+
+/// The request header carrying the client's idempotency key.
+pub const IDEMPOTENCY_KEY: &str = "idempotency-key";
+/// Longest idempotency key, in characters.
+pub const MAX_KEY_CHARS: usize = 200;
+
+/// The snake_case name of a command, as the API shows it.
+pub fn kind(body: &AppCommandBody) -> &'static str {
+    match body {
+        AppCommandBody::ReserveVehicle(_) => "reserve_vehicle",
+        AppCommandBody::CancelReservation(_) => "cancel_reservation",
+        AppCommandBody::StartRide(_) => "start_ride",
+        AppCommandBody::EndRide(_) => "end_ride",
+        AppCommandBody::RegisterVehicle(_) => "register_vehicle",
+        AppCommandBody::SetOutOfService(_) => "set_out_of_service",
+        AppCommandBody::SetInService(_) => "set_in_service",
+        AppCommandBody::RemoteLock(_) => "remote_lock",
+        AppCommandBody::RemoteUnlock(_) => "remote_unlock",
+        AppCommandBody::LocateVehicle(_) => "locate_vehicle",
+        AppCommandBody::DefineZone(_) => "define_zone",
+    }
+}
+
+fn actor_role(role: Role) -> ActorRole {
+    match role {
+        Role::Rider => ActorRole::Rider,
+        Role::Operator | Role::Provider => ActorRole::Operator,
+        Role::Admin => ActorRole::Admin,
+    }
+}
+
+/// The client's `Idempotency-Key`, if sent.
+///
+/// # Errors
+/// `400 invalid_idempotency_key` when empty, too long or not printable ASCII.
+pub fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
+    let Some(value) = headers.get(IDEMPOTENCY_KEY) else {
+        return Ok(None);
+    };
+    let valid = value.to_str().ok().map(str::trim).filter(|k| {
+        !k.is_empty() && k.len() <= MAX_KEY_CHARS && k.bytes().all(|b| b.is_ascii_graphic())
+    });
+    match valid {
+        Some(key) => Ok(Some(key.to_owned())),
+        None => Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_idempotency_key",
+            format!("Idempotency-Key must be 1 to {MAX_KEY_CHARS} printable ASCII characters"),
+        )
+        .with_field("Idempotency-Key")),
+    }
+}
+
+fn fingerprint(body: &AppCommandBody) -> Result<String, ApiError> {
+    // The command id and time are not part of it: only what the client asked for.
+    let canonical = serde_json::to_vec(body).map_err(ApiError::internal)?;
+    let digest = Sha256::digest(&canonical);
+    Ok(digest.iter().map(|b| format!("{b:02x}")).collect())
+}
+
+/// The id of something a command creates when the client left it out: stable for one
+/// idempotency key (so a retry names the same vehicle or zone), fresh without one.
+pub fn new_id(user: AuthUser, headers: &HeaderMap) -> Result<Uuid, ApiError> {
+    Ok(match idempotency_key(headers)? {
+        Some(key) => Uuid::new_v5(&user.user_id, key.as_bytes()),
+        None => Uuid::now_v7(),
+    })
+}
+
+/// Accept `body` from `user`: record, append, answer `202 {"command_id", "status"}`.
+///
+/// # Errors
+/// `400`/`422` for a bad idempotency key or a key reused for another command; `503
+/// log_unavailable` when the broker did not take it.
+pub async fn submit(
+    state: &ApiState,
+    user: AuthUser,
+    headers: &HeaderMap,
+    body: AppCommandBody,
+) -> Result<Response, ApiError> {
+    let command_id = Uuid::now_v7();
+    let key = idempotency_key(headers)?.unwrap_or_else(|| command_id.to_string());
+    let command = AppCommand {
+        command_id,
+        idempotency_key: key.clone(),
+        actor: Actor {
+            id: user.user_id.to_string(),
+            role: actor_role(user.role),
+        },
+        requested_at_ms: Utc::now().timestamp_millis(),
+        command: body,
+    };
+    let fingerprint = fingerprint(&command.command)?;
+    let stored = serde_json::to_value(&command).map_err(ApiError::internal)?;
+    let inserted: Option<Uuid> = sqlx::query_scalar(
+        "INSERT INTO command_requests
+             (command_id, actor_id, actor_role, idempotency_key, fingerprint, kind, target_id, command)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+         ON CONFLICT (actor_id, idempotency_key) DO NOTHING
+         RETURNING command_id",
+    )
+    .bind(command_id)
+    .bind(user.user_id)
+    .bind(user.role.as_str())
+    .bind(&key)
+    .bind(&fingerprint)
+    .bind(kind(&command.command))
+    .bind(command.key())
+    .bind(&stored)
+    .fetch_optional(&state.pool)
+    .await
+    .map_err(ApiError::internal)?;
+    if inserted.is_some() {
+        return append(state, &command, true).await;
+    }
+    replay(state, user, &key, &fingerprint).await
+}
+
+/// A request whose key was seen: the first command, appended again while pending.
+async fn replay(
+    state: &ApiState,
+    user: AuthUser,
+    key: &str,
+    fingerprint: &str,
+) -> Result<Response, ApiError> {
+    let (stored_fingerprint, stored): (String, serde_json::Value) = sqlx::query_as(
+        "SELECT fingerprint, command FROM command_requests
+         WHERE actor_id = $1 AND idempotency_key = $2",
+    )
+    .bind(user.user_id)
+    .bind(key)
+    .fetch_one(&state.pool)
+    .await
+    .map_err(ApiError::internal)?;
+    if stored_fingerprint != fingerprint {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "idempotency_key_reused",
+            "this Idempotency-Key was already used for a different command",
+        )
+        .with_field("Idempotency-Key"));
+    }
+    let command: AppCommand = serde_json::from_value(stored).map_err(ApiError::internal)?;
+    let current = status::outcome(&state.pool, command.command_id)
+        .await
+        .map_err(ApiError::internal)?;
+    if current.is_none() {
+        return append(state, &command, false).await;
+    }
+    let status = current.as_ref().map_or("pending", |o| o.status.as_str());
+    Ok(accepted(&command, status))
+}
+
+async fn append(state: &ApiState, command: &AppCommand, fresh: bool) -> Result<Response, ApiError> {
+    match state.commands.append(command).await {
+        Ok(()) => Ok(accepted(command, "pending")),
+        Err(err) => {
+            if fresh && matches!(err, AppendError::Refused(_)) {
+                // Certainly not on the log: forget it, so a retry starts clean.
+                let _ = sqlx::query("DELETE FROM command_requests WHERE command_id = $1")
+                    .bind(command.command_id)
+                    .execute(&state.pool)
+                    .await;
+            }
+            tracing::warn!(command = %command.command_id, error = %err, "command not appended");
+            Err(ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "log_unavailable",
+                "the command could not be recorded; retry with the same Idempotency-Key",
+            )
+            .with_header(
+                axum::http::header::RETRY_AFTER,
+                HeaderValue::from_static("1"),
+            ))
+        }
+    }
+}
+
+/// `202` with the command id, its status, and the vehicle or zone it addresses.
+fn accepted(command: &AppCommand, status: &str) -> Response {
+    let location = format!("/v1/commands/{}", command.command_id);
+    let target = match command.command {
+        AppCommandBody::DefineZone(_) => "zone_id",
+        _ => "vehicle_id",
+    };
+    let mut body = json!({ "command_id": command.command_id, "status": status });
+    body[target] = json!(command.key());
+    let mut response = (StatusCode::ACCEPTED, Json(body)).into_response();
+    if let Ok(value) = HeaderValue::from_str(&location) {
+        response.headers_mut().insert(LOCATION, value);
+    }
+    response
+}

@@ -1,0 +1,1 @@
+SELECT zone, last_command_id FROM {schema}.zones ORDER BY zone_id

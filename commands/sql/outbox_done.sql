@@ -1,0 +1,1 @@
+DELETE FROM {schema}.outbox WHERE seq = ANY($1::bigint[])
