@@ -8,12 +8,15 @@
 //!
 //! - [`fleet`] — the latest state of every device and vehicle and each device's record
 //!   history (`proj_fleet_v1`), from telemetry, sessions and fleet events;
+//! - [`rides`] — rides, reservations and the outcome of every app command
+//!   (`proj_rides_v1`), from fleet events and device replies;
 //! - [`lineage`] — every event on every topic by its envelope (`proj_lineage_v1`), and
 //!   [`lineage::trace`] to walk the chain of one frame or command;
 //! - [`spawn`] / [`spawn_all`] start them under a process's [`fleetlog_runtime::Shutdown`].
 
 pub mod fleet;
 pub mod lineage;
+pub mod rides;
 pub mod runtime;
 pub mod testing;
 
@@ -24,7 +27,7 @@ pub use runtime::{
 use fleetlog_runtime::{Settings, Shutdown};
 
 /// The projections `fleetlog projector <name>` runs.
-pub const NAMES: [&str; 2] = [fleet::NAME, lineage::NAME];
+pub const NAMES: [&str; 3] = [fleet::NAME, rides::NAME, lineage::NAME];
 
 /// A projection name that is not one of [`NAMES`].
 #[derive(Debug, thiserror::Error)]
@@ -47,6 +50,10 @@ pub fn spawn(
     match name {
         fleet::NAME => shutdown.spawn("projection-fleet", async move {
             let projection = fleet::FleetProjection::new(&settings.schema_registry_url);
+            run(projection, &settings, pool, token).await
+        }),
+        rides::NAME => shutdown.spawn("projection-rides", async move {
+            let projection = rides::RidesProjection::new(&settings.schema_registry_url);
             run(projection, &settings, pool, token).await
         }),
         lineage::NAME => shutdown.spawn("projection-lineage", async move {

@@ -1,4 +1,5 @@
-//! `fleetlog projector <name>`: one projection alone (`fleet` or `lineage`), for scale-out.
+//! `fleetlog projector <name>`: one projection alone (`fleet`, `rides` or `lineage`), for
+//! scale-out.
 
 use std::time::Duration;
 
