@@ -1,6 +1,6 @@
 //! A batch of log records decoded into the rides projection's [`Event`]s: each value
-//! through the schema registry ([`WireCodec`]), each envelope ([`Envelope`]) from the
-//! record's headers.
+//! through the schema registry ([`WireCodec`], [`decode_value`]), each envelope
+//! ([`Envelope`]) from the record's headers.
 //!
 //! Fleet events other than rides, reservations and command decisions, and `DELIVERED`
 //! replies, are dropped here (their envelope is not read). A record the projection uses is
@@ -12,12 +12,11 @@ use chrono::DateTime;
 use fleetlog_schemas::envelope::Envelope;
 use fleetlog_schemas::events::{DeviceReply, FleetEvent, FleetEventBody};
 use fleetlog_schemas::topics;
-use fleetlog_schemas::wire::{WireCodec, WireError};
+use fleetlog_schemas::wire::WireCodec;
 use rdkafka::message::{Header, OwnedHeaders};
-use serde::de::DeserializeOwned;
 
 use super::reduce::{Body, Event, is_relevant};
-use crate::runtime::{ProjectionError, SourceRecord};
+use crate::runtime::{ProjectionError, SourceRecord, decode_value};
 
 /// Decode every record of `batch` the projection uses, in batch order; records of other
 /// topics are ignored.
@@ -33,11 +32,11 @@ pub(crate) async fn decode_batch(
     for record in batch {
         let (body, at_ms) = match record.topic.as_str() {
             topics::FLEET_EVENTS => {
-                let event: FleetEvent = decode(codec, record).await?;
+                let event: FleetEvent = decode_value(codec, record).await?;
                 (Body::Fleet(event.event), event.occurred_at_ms)
             }
             topics::REPLIES => {
-                let reply: DeviceReply = decode(codec, record).await?;
+                let reply: DeviceReply = decode_value(codec, record).await?;
                 let at_ms = reply.at_ms;
                 (Body::Reply(reply), at_ms)
             }
@@ -86,36 +85,6 @@ fn envelope(record: &SourceRecord) -> Result<Envelope, fleetlog_schemas::envelop
     Envelope::from_headers(&headers)
 }
 
-async fn decode<T: DeserializeOwned>(
-    codec: &WireCodec,
-    record: &SourceRecord,
-) -> Result<T, ProjectionError> {
-    let Some(payload) = record.payload.as_deref() else {
-        return Err(ProjectionError::poison(record, "no value (tombstone)"));
-    };
-    match codec.decode::<T>(payload).await {
-        Ok((value, _)) => Ok(value),
-        Err(err) if is_permanent(&err) => {
-            Err(ProjectionError::poison(record, format!("value: {err}")))
-        }
-        Err(err) => Err(ProjectionError::transient(err)),
-    }
-}
-
-/// Whether the value itself is wrong, as opposed to the registry failing to answer (which
-/// is retried). The same rule as the fleet projection's decoder.
-fn is_permanent(err: &WireError) -> bool {
-    match err {
-        WireError::NotWireFormat { .. } | WireError::Mismatch { .. } => true,
-        WireError::Decode { source, .. } => {
-            !source.retriable
-                && (source.error.starts_with("Could not transform bytes")
-                    || source.error.starts_with("Could not resolve Avro schema"))
-        }
-        WireError::Encode { .. } => false,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use fleetlog_schemas::envelope::event_type;
@@ -154,9 +123,15 @@ mod tests {
         assert!(envelope(&record(Vec::new())).is_err());
     }
 
-    #[test]
-    fn bytes_that_are_not_wire_format_are_permanent_failures() {
-        let err = fleetlog_schemas::wire::schema_id(b"{}").unwrap_err();
-        assert!(is_permanent(&err));
+    #[tokio::test]
+    async fn a_tombstone_is_poison_and_other_topics_are_ignored() {
+        let codec = WireCodec::new("http://127.0.0.1:1");
+        let err = decode_batch(&codec, &[record(Vec::new())])
+            .await
+            .unwrap_err();
+        assert!(err.is_poison());
+        let mut other = record(Vec::new());
+        other.topic = topics::TELEMETRY.into();
+        assert!(decode_batch(&codec, &[other]).await.unwrap().is_empty());
     }
 }
