@@ -14,6 +14,8 @@ pub mod commands;
 pub mod error;
 pub mod json;
 pub mod ops;
+pub mod read_model;
+pub mod rides;
 pub mod routes;
 pub mod server;
 pub mod state;

@@ -46,10 +46,7 @@ pub struct Outcome {
 /// # Errors
 /// Database failures.
 pub async fn outcome(pool: &PgPool, command_id: Uuid) -> Result<Option<Outcome>, sqlx::Error> {
-    let schema: Option<String> = sqlx::query_scalar("SELECT projection_live_schema('rides')")
-        .fetch_one(pool)
-        .await?;
-    let Some(schema) = schema.filter(|s| is_identifier(s)) else {
+    let Some(schema) = crate::read_model::live_schema(pool, "rides").await? else {
         return Ok(None);
     };
     let sql = format!(
@@ -63,15 +60,9 @@ pub async fn outcome(pool: &PgPool, command_id: Uuid) -> Result<Option<Outcome>,
     {
         Ok(row) => Ok(row),
         // The live version exists but has not created its tables yet.
-        Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some("42P01") => Ok(None),
+        Err(e) if crate::read_model::is_missing_table(&e) => Ok(None),
         Err(e) => Err(e),
     }
-}
-
-fn is_identifier(s: &str) -> bool {
-    !s.is_empty()
-        && s.bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
 }
 
 /// Whether `kind` waits on the device after it was accepted.

@@ -23,6 +23,8 @@
 mod inputs;
 mod outbox;
 mod step;
+#[cfg(test)]
+mod step_tests;
 mod store;
 mod ticker;
 

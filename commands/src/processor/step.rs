@@ -117,18 +117,14 @@ pub(crate) fn decide_tick(loaded: Loaded, vehicle_id: Uuid, now_ms: i64, rules: 
         outcome: Outcome::default(),
         rules,
     };
-    let state = batch.state(vehicle_id);
-    // Expiries and timeouts belong to the chain of the command that caused them.
-    let root = state
-        .saga
-        .as_ref()
-        .map(|s| s.command_id)
-        .unwrap_or_else(|| Envelope::derived_id(vehicle_id, format!("due-{now_ms}").as_bytes()));
+    // A clock input has no envelope of its own; what it decides about a saga step is
+    // re-parented to the step's chain (see `Batch::vehicle`).
+    let root = Envelope::derived_id(vehicle_id, format!("due-{now_ms}").as_bytes());
     let parent = Envelope::from_parts(
         root,
         root,
         None,
-        event_type::APP_COMMAND,
+        event_type::FLEET_EVENT,
         SOURCE,
         vehicle_id.to_string(),
         chrono::Utc::now(),
@@ -136,6 +132,27 @@ pub(crate) fn decide_tick(loaded: Loaded, vehicle_id: Uuid, now_ms: i64, rules: 
     let input = VehicleInput::Tick { now_ms };
     batch.vehicle(&parent, vehicle_id, &input, None, &format!("tick-{now_ms}"));
     batch.outcome
+}
+
+/// When an input from outside a saga step's chain (telemetry, a session, the clock) ends
+/// that step, what it decides belongs to the step's chain: correlation = the command that
+/// started it, causation = its downlink. `None` when the input is in the chain already (the
+/// command itself, the device's reply) or no step ended.
+fn saga_parent(input: &Envelope, before: &Vehicle, after: &Vehicle) -> Option<Envelope> {
+    let step = before.saga.as_ref()?;
+    let ended = after.saga.as_ref() != Some(step);
+    if !ended || input.correlation_id == step.command_id {
+        return None;
+    }
+    Some(Envelope::from_parts(
+        step.downlink_command_id,
+        step.command_id,
+        Some(step.command_id),
+        event_type::DOWNLINK,
+        SOURCE,
+        input.subject.clone(),
+        input.time,
+    ))
 }
 
 struct Batch<'a> {
@@ -227,7 +244,13 @@ impl Batch<'_> {
         let next = decision.apply_to(&state);
         self.count(&decision);
         self.track(vehicle_id, &state, &next);
-        self.emit(parent, vehicle_id, &decision, label);
+        match saga_parent(parent, &state, &next) {
+            Some(step_parent) => {
+                let label = format!("{}-{label}", parent.id);
+                self.emit(&step_parent, vehicle_id, &decision, &label);
+            }
+            None => self.emit(parent, vehicle_id, &decision, label),
+        }
         self.outcome.vehicles.insert(vehicle_id, next);
     }
 
@@ -295,8 +318,10 @@ impl Batch<'_> {
                 value: OutputValue::Fleet(event.clone()),
             });
         }
-        for (i, downlink) in decision.downlinks.iter().enumerate() {
-            let id = Envelope::derived_id(parent.id, format!("{label}downlink-{i}").as_bytes());
+        for downlink in &decision.downlinks {
+            // The downlink's envelope id is its command id, which the saga step keeps: what
+            // confirms or times out the step is then traced to the downlink.
+            let id = downlink.command_id;
             self.outcome.outputs.push(Output {
                 envelope: Envelope::child_with_id(
                     parent,

@@ -1,0 +1,241 @@
+//! A rider's rides from the rides read model: `GET /v1/me/rides` (newest first, cursor
+//! paginated) and `GET /v1/rides/{ride_id}` (the rider's own, or any for staff), with
+//! start and end, duration, distance and fare in integer minor units.
+
+use axum::extract::rejection::{PathRejection, QueryRejection};
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::routing::get;
+use axum::{Json, Router};
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use sqlx::PgPool;
+use uuid::Uuid;
+
+use crate::auth::{AuthError, AuthUser, Role};
+use crate::error::ApiError;
+use crate::state::ApiState;
+
+/// Default and largest `?limit=`.
+pub const DEFAULT_LIMIT: i64 = 20;
+/// See [`DEFAULT_LIMIT`].
+pub const MAX_LIMIT: i64 = 100;
+
+/// The routes.
+pub fn router() -> Router<ApiState> {
+    Router::new()
+        .route("/v1/me/rides", get(my_rides))
+        .route("/v1/rides/{ride_id}", get(ride))
+}
+
+/// A point in degrees.
+#[derive(Debug, Serialize)]
+pub(crate) struct Point {
+    lat: f64,
+    lon: f64,
+}
+
+fn point(lat_e7: Option<i32>, lon_e7: Option<i32>) -> Option<Point> {
+    Some(Point {
+        lat: f64::from(lat_e7?) / 1e7,
+        lon: f64::from(lon_e7?) / 1e7,
+    })
+}
+
+#[derive(Debug, sqlx::FromRow)]
+struct Row {
+    ride_id: Uuid,
+    vehicle_id: Uuid,
+    rider_id: Uuid,
+    state: String,
+    reservation_id: Option<Uuid>,
+    requested_at: Option<DateTime<Utc>>,
+    started_at: Option<DateTime<Utc>>,
+    ended_at: Option<DateTime<Utc>>,
+    start_lat_e7: Option<i32>,
+    start_lon_e7: Option<i32>,
+    end_lat_e7: Option<i32>,
+    end_lon_e7: Option<i32>,
+    duration_ms: Option<i64>,
+    distance_m: Option<i64>,
+    fare_minor: Option<i64>,
+    currency: Option<String>,
+    failure_reason: Option<String>,
+}
+
+/// One ride as the API shows it.
+#[derive(Debug, Serialize)]
+pub(crate) struct RideView {
+    ride_id: Uuid,
+    vehicle_id: Uuid,
+    state: String,
+    reservation_id: Option<Uuid>,
+    requested_at: Option<DateTime<Utc>>,
+    started_at: Option<DateTime<Utc>>,
+    ended_at: Option<DateTime<Utc>>,
+    start: Option<Point>,
+    end: Option<Point>,
+    duration_ms: Option<i64>,
+    distance_m: Option<i64>,
+    fare_minor: Option<i64>,
+    currency: Option<String>,
+    failure_reason: Option<String>,
+}
+
+impl From<Row> for RideView {
+    fn from(r: Row) -> Self {
+        Self {
+            ride_id: r.ride_id,
+            vehicle_id: r.vehicle_id,
+            state: r.state,
+            reservation_id: r.reservation_id,
+            requested_at: r.requested_at,
+            started_at: r.started_at,
+            ended_at: r.ended_at,
+            start: point(r.start_lat_e7, r.start_lon_e7),
+            end: point(r.end_lat_e7, r.end_lon_e7),
+            duration_ms: r.duration_ms,
+            distance_m: r.distance_m,
+            fare_minor: r.fare_minor,
+            currency: r.currency,
+            failure_reason: r.failure_reason,
+        }
+    }
+}
+
+const COLUMNS: &str = "ride_id, vehicle_id, rider_id, state, reservation_id, requested_at, \
+    started_at, ended_at, start_lat_e7, start_lon_e7, end_lat_e7, end_lon_e7, duration_ms, \
+    distance_m, fare_minor, currency, failure_reason";
+
+async fn rides_schema(pool: &PgPool) -> Result<Option<String>, ApiError> {
+    crate::read_model::live_schema(pool, "rides")
+        .await
+        .map_err(ApiError::internal)
+}
+
+/// `?limit=&cursor=`.
+#[derive(Debug, Deserialize)]
+pub(crate) struct Page {
+    limit: Option<i64>,
+    cursor: Option<String>,
+}
+
+/// A page of rides.
+#[derive(Debug, Serialize)]
+pub(crate) struct RidePage {
+    items: Vec<RideView>,
+    next_cursor: Option<String>,
+}
+
+fn bad(field: &str, message: &str) -> ApiError {
+    ApiError::new(StatusCode::BAD_REQUEST, "invalid_parameter", message.to_owned()).with_field(field)
+}
+
+/// The position after a ride: its `requested_at` (µs) and id, opaque to clients.
+fn encode_cursor(at: DateTime<Utc>, id: Uuid) -> String {
+    URL_SAFE_NO_PAD.encode(format!("{}:{id}", at.timestamp_micros()))
+}
+
+fn decode_cursor(text: &str) -> Option<(DateTime<Utc>, Uuid)> {
+    let raw = String::from_utf8(URL_SAFE_NO_PAD.decode(text).ok()?).ok()?;
+    let (micros, id) = raw.split_once(':')?;
+    Some((
+        DateTime::from_timestamp_micros(micros.parse().ok()?)?,
+        Uuid::parse_str(id).ok()?,
+    ))
+}
+
+async fn my_rides(
+    State(state): State<ApiState>,
+    user: AuthUser,
+    query: Result<Query<Page>, QueryRejection>,
+) -> Result<Json<RidePage>, ApiError> {
+    if user.role != Role::Rider {
+        return Err(AuthError::Forbidden.into());
+    }
+    let Query(page) = query.map_err(|_| bad("limit", "limit must be a number"))?;
+    let limit = page.limit.unwrap_or(DEFAULT_LIMIT);
+    if !(1..=MAX_LIMIT).contains(&limit) {
+        return Err(bad("limit", "limit must be 1 to 100"));
+    }
+    let after = match page.cursor.as_deref() {
+        None => None,
+        Some(c) => Some(decode_cursor(c).ok_or_else(|| bad("cursor", "cursor is not valid"))?),
+    };
+    let Some(schema) = rides_schema(&state.pool).await? else {
+        return Ok(Json(RidePage {
+            items: Vec::new(),
+            next_cursor: None,
+        }));
+    };
+    let sql = format!(
+        "SELECT {COLUMNS} FROM {schema}.rides
+         WHERE rider_id = $1 AND requested_at IS NOT NULL
+           AND ($2::timestamptz IS NULL OR (requested_at, ride_id) < ($2, $3))
+         ORDER BY requested_at DESC, ride_id DESC
+         LIMIT $4"
+    );
+    let rows: Vec<Row> = sqlx::query_as(&sql)
+        .bind(user.user_id)
+        .bind(after.map(|a| a.0))
+        .bind(after.map(|a| a.1))
+        .bind(limit + 1)
+        .fetch_all(&state.pool)
+        .await
+        .map_err(ApiError::internal)?;
+    let more = rows.len() as i64 > limit;
+    let items: Vec<Row> = rows.into_iter().take(limit as usize).collect();
+    let next_cursor = if more {
+        items
+            .last()
+            .and_then(|r| Some(encode_cursor(r.requested_at?, r.ride_id)))
+    } else {
+        None
+    };
+    Ok(Json(RidePage {
+        items: items.into_iter().map(RideView::from).collect(),
+        next_cursor,
+    }))
+}
+
+async fn ride(
+    State(state): State<ApiState>,
+    user: AuthUser,
+    path: Result<Path<Uuid>, PathRejection>,
+) -> Result<Json<RideView>, ApiError> {
+    if user.role == Role::Provider {
+        return Err(AuthError::Forbidden.into());
+    }
+    let Path(ride_id) = path.map_err(|_| {
+        ApiError::new(StatusCode::BAD_REQUEST, "invalid_id", "ride id must be a UUID")
+            .with_field("ride_id")
+    })?;
+    let not_found = || ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such ride");
+    let schema = rides_schema(&state.pool).await?.ok_or_else(not_found)?;
+    let sql = format!("SELECT {COLUMNS} FROM {schema}.rides WHERE ride_id = $1");
+    let row: Option<Row> = sqlx::query_as(&sql)
+        .bind(ride_id)
+        .fetch_optional(&state.pool)
+        .await
+        .map_err(ApiError::internal)?;
+    // Riders see their own rides only; others' are as unknown as missing ones.
+    let row = row
+        .filter(|r| user.role != Role::Rider || r.rider_id == user.user_id)
+        .ok_or_else(not_found)?;
+    Ok(Json(row.into()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_cursor_reads_back_what_it_encodes_and_garbage_is_refused() {
+        let at = DateTime::from_timestamp_micros(1_700_000_000_123_456).unwrap();
+        let id = Uuid::from_u128(42);
+        assert_eq!(decode_cursor(&encode_cursor(at, id)), Some((at, id)));
+        assert_eq!(decode_cursor("not-a-cursor"), None);
+    }
+}
