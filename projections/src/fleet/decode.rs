@@ -57,8 +57,6 @@ async fn decode<T: DeserializeOwned>(
 
 #[cfg(test)]
 mod tests {
-    use super::*;
-
     #[test]
     fn bytes_that_are_not_wire_format_are_permanent_failures() {
         let err = fleetlog_schemas::wire::schema_id(b"{}").unwrap_err();

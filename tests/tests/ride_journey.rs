@@ -1,0 +1,366 @@
+//! The write side end to end, against `fleetlog up` and `fleetlog simulate` as real
+//! processes on a broker of their own: a rider reserves, unlocks, rides and parks a
+//! simulated scooter through the HTTP API and sees the fare; `fleetlog trace` shows the
+//! command's chain down to the device's reply; fifty riders racing for one scooter get one
+//! ride; an unlock the scooter never confirms fails and frees scooter and rider.
+
+#![allow(
+    clippy::unwrap_used,
+    reason = "helpers of end-to-end tests: a failed unwrap is a failed test"
+)]
+
+use std::time::{Duration, Instant};
+
+use fleetlog_api::auth::{Auth, Role};
+use fleetlog_ingest::protocol::Protocol;
+use fleetlog_ingest::simulator::SimScooter;
+use fleetlog_runtime::auth_settings::AuthSettings;
+use fleetlog_tests::TestApp;
+use fleetlog_tests::broker::{TestBroker, isolated_app};
+use fleetlog_tests::process::{ChildGuard, fleetlog, isolate_ports, wait_for_status};
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+const SECRET: &str = "ride-journey-test-secret-of-at-least-32-bytes";
+/// Device id of the first simulated scooter.
+const ID_BASE: u64 = 356_307_042_440_000;
+
+struct Stack {
+    _broker: TestBroker,
+    app: TestApp,
+    _up: ChildGuard,
+    _sim: ChildGuard,
+    api: String,
+    http: reqwest::Client,
+    auth: Auth,
+}
+
+/// `fleetlog up` plus `scooters` simulated Teltonika scooters reporting every second.
+async fn stack(scooters: u32) -> Stack {
+    let (broker, mut app) = isolated_app().await;
+    isolate_ports(&mut app.settings);
+    let mut up = fleetlog(&app.settings);
+    up.arg("up")
+        .env("FLEETLOG_AUTH__JWT_SECRET", SECRET)
+        .env("FLEETLOG_COMMANDS__UNLOCK_TIMEOUT_S", "4")
+        .env("FLEETLOG_COMMANDS__TICK_INTERVAL_MS", "200");
+    let up = ChildGuard::spawn(up);
+    let api = format!("http://{}", app.settings.http.api_addr);
+    let ready = wait_for_status(&format!("{api}/readyz"), 200, Duration::from_secs(90)).await;
+    assert_eq!(ready, Some(200), "fleetlog up became ready");
+    let mut sim = fleetlog(&app.settings);
+    sim.args(["simulate", "--protocol", "teltonika", "--interval", "1", "--seed", "7"])
+        .args(["--scooters", &scooters.to_string()])
+        .args(["--id-base", &ID_BASE.to_string()])
+        .args(["--gateway", &app.settings.gateway.teltonika_addr]);
+    let sim = ChildGuard::spawn(sim);
+    let auth = Auth::new(AuthSettings {
+        jwt_secret: Some(SECRET.into()),
+        ..AuthSettings::default()
+    })
+    .unwrap();
+    Stack {
+        _broker: broker,
+        app,
+        _up: up,
+        _sim: sim,
+        api,
+        http: reqwest::Client::new(),
+        auth,
+    }
+}
+
+impl Stack {
+    fn token(&self, role: Role) -> (Uuid, String) {
+        let id = Uuid::now_v7();
+        (id, self.auth.access_token(id, role).unwrap())
+    }
+
+    async fn post(&self, token: &str, path: &str, body: Option<Value>) -> (u16, Value) {
+        let mut req = self
+            .http
+            .post(format!("{}{path}", self.api))
+            .bearer_auth(token)
+            .timeout(Duration::from_secs(30));
+        if let Some(body) = body {
+            req = req.json(&body);
+        }
+        let resp = req.send().await.unwrap();
+        let status = resp.status().as_u16();
+        (status, resp.json().await.unwrap_or(Value::Null))
+    }
+
+    async fn get(&self, token: &str, path: &str) -> (u16, Value) {
+        let resp = self
+            .http
+            .get(format!("{}{path}", self.api))
+            .bearer_auth(token)
+            .timeout(Duration::from_secs(30))
+            .send()
+            .await
+            .unwrap();
+        let status = resp.status().as_u16();
+        (status, resp.json().await.unwrap_or(Value::Null))
+    }
+
+    /// The command's view once it is done (long-polling), failing after a minute.
+    async fn settled(&self, token: &str, command_id: &str) -> Value {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let (status, view) = self
+                .get(token, &format!("/v1/commands/{command_id}?wait=5s"))
+                .await;
+            assert_eq!(status, 200, "{view}");
+            if view["done"] == true {
+                return view;
+            }
+            assert!(Instant::now() < deadline, "command never settled: {view}");
+        }
+    }
+
+    /// Submit and wait for the outcome: (command id, view).
+    async fn run(&self, token: &str, path: &str, body: Option<Value>) -> (String, Value) {
+        let (status, accepted) = self.post(token, path, body).await;
+        assert_eq!(status, 202, "{path}: {accepted}");
+        assert_eq!(accepted["status"], "pending");
+        let id = accepted["command_id"].as_str().unwrap().to_owned();
+        let view = self.settled(token, &id).await;
+        (id, view)
+    }
+
+    /// Register the `index`-th simulated scooter; its vehicle id.
+    async fn register(&self, operator: &str, index: u64) -> String {
+        let body = json!({
+            "device_id": (ID_BASE + index).to_string(),
+            "protocol": "TELTONIKA",
+            "model": "Ninebot Max G30",
+            "qr_code": format!("QR-{index}"),
+        });
+        let (_, view) = self.run(operator, "/v1/admin/vehicles", Some(body)).await;
+        assert_eq!(view["status"], "accepted", "{view}");
+        view["vehicle_id"].as_str().unwrap().to_owned()
+    }
+
+    /// Reserve `vehicle` as soon as the deciders see it online (its next report).
+    async fn reserve_when_online(&self, rider: &str, vehicle: &str) -> Value {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let path = format!("/v1/vehicles/{vehicle}/reserve");
+            let (_, view) = self.run(rider, &path, None).await;
+            if view["status"] == "accepted" || Instant::now() > deadline {
+                return view;
+            }
+            assert_eq!(view["reason"]["code"], "offline", "{view}");
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+    }
+}
+
+/// Sign up and log in through the API: a real rider account.
+async fn rider_login(stack: &Stack) -> (Uuid, String) {
+    let email = format!("{}@example.com", Uuid::new_v4().simple());
+    let creds = json!({"email": email, "password": "correct horse battery staple"});
+    let resp = stack
+        .http
+        .post(format!("{}/v1/auth/signup", stack.api))
+        .json(&creds)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 201);
+    let login: Value = stack
+        .http
+        .post(format!("{}/v1/auth/login", stack.api))
+        .json(&creds)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = login["access_token"].as_str().unwrap().to_owned();
+    let (_, me) = stack.get(&token, "/v1/me").await;
+    (Uuid::parse_str(me["user_id"].as_str().unwrap()).unwrap(), token)
+}
+
+#[tokio::test]
+async fn a_rider_reserves_unlocks_rides_and_parks_a_simulated_scooter_and_sees_the_fare() {
+    let stack = stack(1).await;
+    let (_, operator) = stack.token(Role::Operator);
+    let vehicle = stack.register(&operator, 0).await;
+    let (_, rider) = rider_login(&stack).await;
+
+    let reserved = stack.reserve_when_online(&rider, &vehicle).await;
+    assert_eq!(reserved["status"], "accepted", "{reserved}");
+
+    let started_at = Instant::now();
+    let (start_id, start) = stack
+        .run(&rider, &format!("/v1/vehicles/{vehicle}/start-ride"), Some(json!({})))
+        .await;
+    assert_eq!(start["status"], "completed", "the scooter confirmed the unlock: {start}");
+    let unlock_latency = started_at.elapsed();
+
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let (_, end) = stack
+        .run(&rider, &format!("/v1/vehicles/{vehicle}/end-ride"), None)
+        .await;
+    assert_eq!(end["status"], "completed", "the scooter confirmed the lock: {end}");
+
+    // The ride, priced: 100 to unlock + 25 per started minute (the defaults).
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let ride = loop {
+        let (status, page) = stack.get(&rider, "/v1/me/rides").await;
+        assert_eq!(status, 200, "{page}");
+        if page["items"][0]["state"] == "ended" {
+            break page["items"][0].clone();
+        }
+        assert!(Instant::now() < deadline, "ride never ended: {page}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert_eq!(ride["vehicle_id"], vehicle.as_str());
+    assert_eq!(ride["fare_minor"], 125, "{ride}");
+    assert_eq!(ride["currency"], "EUR");
+    assert!(ride["duration_ms"].as_i64().unwrap() >= 2_000, "{ride}");
+    let (status, detail) = stack
+        .get(&rider, &format!("/v1/rides/{}", ride["ride_id"].as_str().unwrap()))
+        .await;
+    assert_eq!((status, &detail["fare_minor"]), (200, &json!(125)));
+    eprintln!("start-ride → completed in {unlock_latency:?}");
+
+    // The command's chain: command → decision → downlink → device reply → ride started.
+    let trace = trace_json(&stack, &start_id).await;
+    let chain = flatten(&trace["roots"][0]);
+    let topics: Vec<&str> = chain.iter().map(|(t, _)| t.as_str()).collect();
+    assert_eq!(topics[0], "app.commands.v1", "{topics:?}");
+    for want in ["fleet.events.v1", "scooter.downlink.v1", "scooter.replies.v1"] {
+        assert!(topics.contains(&want), "{want} missing from {topics:?}");
+    }
+    // Something on fleet.events.v1 (RideStarted) hangs below the downlink.
+    let downlink = find(&trace["roots"][0], "scooter.downlink.v1").unwrap();
+    let below: Vec<String> = flatten(downlink).into_iter().map(|(t, _)| t).collect();
+    assert!(below.iter().any(|t| t == "fleet.events.v1"), "{below:?}");
+}
+
+async fn trace_json(stack: &Stack, id: &str) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let out = fleetlog(&stack.app.settings)
+            .args(["trace", id, "--json"])
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        if out.status.success() {
+            let trace: Value = serde_json::from_slice(&out.stdout).unwrap();
+            let n = flatten(&trace["roots"][0]).len();
+            // command, accepted, requested, downlink, 2 replies, started, state change
+            if n >= 6 {
+                return trace;
+            }
+        }
+        let errors = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            Instant::now() < deadline,
+            "trace of {id} never complete: {text} {errors}"
+        );
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+}
+
+/// (topic, type) of a trace node and all below it, depth first.
+fn flatten(node: &Value) -> Vec<(String, String)> {
+    let mut out = vec![(
+        node["topic"].as_str().unwrap_or_default().to_owned(),
+        node["event_type"].as_str().unwrap_or_default().to_owned(),
+    )];
+    for child in node["children"].as_array().into_iter().flatten() {
+        out.extend(flatten(child));
+    }
+    out
+}
+
+fn find<'a>(node: &'a Value, topic: &str) -> Option<&'a Value> {
+    if node["topic"] == topic {
+        return Some(node);
+    }
+    node["children"]
+        .as_array()?
+        .iter()
+        .find_map(|child| find(child, topic))
+}
+
+#[tokio::test]
+async fn fifty_riders_racing_for_one_scooter_get_exactly_one_ride() {
+    let stack = stack(1).await;
+    let (_, operator) = stack.token(Role::Operator);
+    let vehicle = stack.register(&operator, 0).await;
+    // Wait until the scooter is bookable (then cancel: the race starts from free).
+    let (_, probe) = stack.token(Role::Rider);
+    assert_eq!(stack.reserve_when_online(&probe, &vehicle).await["status"], "accepted");
+    let (_, cancel) = stack
+        .run(&probe, &format!("/v1/vehicles/{vehicle}/cancel-reservation"), None)
+        .await;
+    assert_eq!(cancel["status"], "accepted", "{cancel}");
+
+    let riders: Vec<String> = (0..50).map(|_| stack.token(Role::Rider).1).collect();
+    let path = format!("/v1/vehicles/{vehicle}/start-ride");
+    let posts = riders.iter().map(|token| stack.post(token, &path, None));
+    let accepted = futures::future::join_all(posts).await;
+    let ids: Vec<(String, String)> = accepted
+        .into_iter()
+        .zip(&riders)
+        .map(|((status, body), token)| {
+            assert_eq!(status, 202, "{body}");
+            (token.clone(), body["command_id"].as_str().unwrap().to_owned())
+        })
+        .collect();
+    let mut outcomes = Vec::new();
+    for (token, id) in &ids {
+        let view = stack.settled(token, id).await;
+        outcomes.push(view);
+    }
+    let winners = outcomes
+        .iter()
+        .filter(|v| v["status"] == "completed" || v["status"] == "accepted")
+        .count();
+    let rejected: Vec<&Value> = outcomes.iter().filter(|v| v["status"] == "rejected").collect();
+    assert_eq!(winners, 1, "exactly one ride: {outcomes:?}");
+    assert_eq!(rejected.len(), 49);
+    assert!(
+        rejected.iter().all(|v| v["reason"]["code"].is_string() && v["reason"]["message"].is_string()),
+        "every rejection says why: {rejected:?}"
+    );
+}
+
+#[tokio::test]
+async fn an_unlock_the_scooter_never_confirms_fails_and_frees_scooter_and_rider() {
+    let stack = stack(0).await;
+    // A scooter that reports but never answers or obeys a command.
+    let device = (ID_BASE + 77).to_string();
+    let mut mute = SimScooter::new(Protocol::Teltonika, device.clone(), 3);
+    let addr = stack.app.settings.gateway.teltonika_addr.clone();
+    let reporter = tokio::spawn(async move {
+        mute.connect(&addr).await.unwrap();
+        mute.login().await.unwrap();
+        loop {
+            let _ = mute.send_report().await;
+            tokio::time::sleep(Duration::from_millis(700)).await;
+        }
+    });
+    let (_, operator) = stack.token(Role::Operator);
+    let vehicle = stack.register(&operator, 77).await;
+    let (_, rider) = stack.token(Role::Rider);
+    assert_eq!(stack.reserve_when_online(&rider, &vehicle).await["status"], "accepted");
+
+    let (_, start) = stack
+        .run(&rider, &format!("/v1/vehicles/{vehicle}/start-ride"), None)
+        .await;
+    assert_eq!(start["status"], "failed", "{start}");
+    assert_eq!(start["reason"]["message"], "unlock_timed_out", "{start}");
+
+    // Both are free again: the same rider can book the same scooter.
+    let (_, again) = stack
+        .run(&rider, &format!("/v1/vehicles/{vehicle}/reserve"), None)
+        .await;
+    assert_eq!(again["status"], "accepted", "{again}");
+    reporter.abort();
+}
