@@ -55,6 +55,10 @@ pub struct KafkaSettings {
     pub dlq_partitions: i32,
     /// Replication factor of created topics (1 for the single local broker).
     pub replication_factor: i32,
+    /// Longest a consumer's fetch waits at the broker for new records
+    /// (`fetch.wait.max.ms`): a bound on the latency each hop of a chain adds when the
+    /// broker does not answer early.
+    pub fetch_wait_max_ms: u32,
 }
 
 /// HTTP listen addresses.
@@ -104,6 +108,7 @@ impl Default for KafkaSettings {
             partitions: 4,
             dlq_partitions: 1,
             replication_factor: 1,
+            fetch_wait_max_ms: 100,
         }
     }
 }
