@@ -5,6 +5,7 @@
 //! gets its own freshly migrated database). Topic and group names are unique per test.
 //! Tests that must stop a broker start their own with [`broker::TestBroker`].
 
+pub mod api;
 pub mod broker;
 pub mod log;
 pub mod process;

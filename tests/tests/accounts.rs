@@ -5,21 +5,15 @@
 #[path = "../../src/cli/admin.rs"]
 mod admin;
 
-use std::time::Duration;
-
 use admin::{AdminCreateArgs, StaffRole};
 use axum::routing::get;
 use fleetlog_api::ApiState;
 use fleetlog_api::auth::jwt::{Claims, now_unix};
 use fleetlog_api::auth::{AuthSettings, RequireProvider, Role};
-use fleetlog_api::ops::OpsState;
-use fleetlog_runtime::health::Readiness;
-use fleetlog_runtime::kafka::BrokerProbe;
 use fleetlog_tests::{TestApp, spawn_app, unique_name};
 use reqwest::{Response, StatusCode};
 use serde_json::{Value, json};
-use tokio::net::TcpListener;
-use tokio_util::sync::{CancellationToken, DropGuard};
+use tokio_util::sync::DropGuard;
 use totp_rs::{Algorithm, Secret, TOTP};
 
 const SECRET: &str = "test-secret-test-secret-test-secret!";
@@ -45,17 +39,7 @@ async fn spawn_api_with(configure: impl FnOnce(&mut AuthSettings)) -> Api {
         ..AuthSettings::default()
     };
     configure(&mut auth);
-    let probe = BrokerProbe::new(&app.settings.kafka).expect("broker probe");
-    let ops = OpsState {
-        readiness: Readiness::new(app.pool.clone(), probe, Duration::from_secs(1)),
-        metrics: fleetlog_runtime::telemetry::metrics_handle(),
-    };
-    let commands = fleetlog_api::commands::CommandLog::new(
-        &app.settings.kafka,
-        &app.settings.schema_registry_url,
-    )
-    .expect("command log");
-    let state = ApiState::new(app.pool.clone(), ops, auth, commands).expect("api state");
+    let state = fleetlog_tests::api::state(&app, auth);
     // A route only provider tokens may call, to see who the extractor says the caller is.
     let probe_route = axum::Router::new()
         .route(
@@ -66,16 +50,13 @@ async fn spawn_api_with(configure: impl FnOnce(&mut AuthSettings)) -> Api {
         )
         .with_state(state.clone());
     let router = fleetlog_api::router(state.clone()).merge(probe_route);
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let base = format!("http://{}", listener.local_addr().expect("addr"));
-    let stop = CancellationToken::new();
-    tokio::spawn(fleetlog_api::server::run(listener, router, stop.clone()));
+    let (base, stop) = fleetlog_tests::api::serve(router).await;
     Api {
         app,
         state,
         base,
         http: reqwest::Client::new(),
-        _stop: stop.drop_guard(),
+        _stop: stop,
     }
 }
 

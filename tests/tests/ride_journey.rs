@@ -49,10 +49,18 @@ async fn stack(scooters: u32) -> Stack {
     let ready = wait_for_status(&format!("{api}/readyz"), 200, Duration::from_secs(90)).await;
     assert_eq!(ready, Some(200), "fleetlog up became ready");
     let mut sim = fleetlog(&app.settings);
-    sim.args(["simulate", "--protocol", "teltonika", "--interval", "1", "--seed", "7"])
-        .args(["--scooters", &scooters.to_string()])
-        .args(["--id-base", &ID_BASE.to_string()])
-        .args(["--gateway", &app.settings.gateway.teltonika_addr]);
+    sim.args([
+        "simulate",
+        "--protocol",
+        "teltonika",
+        "--interval",
+        "1",
+        "--seed",
+        "7",
+    ])
+    .args(["--scooters", &scooters.to_string()])
+    .args(["--id-base", &ID_BASE.to_string()])
+    .args(["--gateway", &app.settings.gateway.teltonika_addr]);
     let sim = ChildGuard::spawn(sim);
     let auth = Auth::new(AuthSettings {
         jwt_secret: Some(SECRET.into()),
@@ -180,7 +188,10 @@ async fn rider_login(stack: &Stack) -> (Uuid, String) {
         .unwrap();
     let token = login["access_token"].as_str().unwrap().to_owned();
     let (_, me) = stack.get(&token, "/v1/me").await;
-    (Uuid::parse_str(me["user_id"].as_str().unwrap()).unwrap(), token)
+    (
+        Uuid::parse_str(me["user_id"].as_str().unwrap()).unwrap(),
+        token,
+    )
 }
 
 #[tokio::test]
@@ -195,16 +206,26 @@ async fn a_rider_reserves_unlocks_rides_and_parks_a_simulated_scooter_and_sees_t
 
     let started_at = Instant::now();
     let (start_id, start) = stack
-        .run(&rider, &format!("/v1/vehicles/{vehicle}/start-ride"), Some(json!({})))
+        .run(
+            &rider,
+            &format!("/v1/vehicles/{vehicle}/start-ride"),
+            Some(json!({})),
+        )
         .await;
-    assert_eq!(start["status"], "completed", "the scooter confirmed the unlock: {start}");
+    assert_eq!(
+        start["status"], "completed",
+        "the scooter confirmed the unlock: {start}"
+    );
     let unlock_latency = started_at.elapsed();
 
     tokio::time::sleep(Duration::from_secs(2)).await;
     let (_, end) = stack
         .run(&rider, &format!("/v1/vehicles/{vehicle}/end-ride"), None)
         .await;
-    assert_eq!(end["status"], "completed", "the scooter confirmed the lock: {end}");
+    assert_eq!(
+        end["status"], "completed",
+        "the scooter confirmed the lock: {end}"
+    );
 
     // The ride, priced: 100 to unlock + 25 per started minute (the defaults).
     let deadline = Instant::now() + Duration::from_secs(30);
@@ -222,7 +243,10 @@ async fn a_rider_reserves_unlocks_rides_and_parks_a_simulated_scooter_and_sees_t
     assert_eq!(ride["currency"], "EUR");
     assert!(ride["duration_ms"].as_i64().unwrap() >= 2_000, "{ride}");
     let (status, detail) = stack
-        .get(&rider, &format!("/v1/rides/{}", ride["ride_id"].as_str().unwrap()))
+        .get(
+            &rider,
+            &format!("/v1/rides/{}", ride["ride_id"].as_str().unwrap()),
+        )
         .await;
     assert_eq!((status, &detail["fare_minor"]), (200, &json!(125)));
     eprintln!("start-ride → completed in {unlock_latency:?}");
@@ -232,7 +256,11 @@ async fn a_rider_reserves_unlocks_rides_and_parks_a_simulated_scooter_and_sees_t
     let chain = flatten(&trace["roots"][0]);
     let topics: Vec<&str> = chain.iter().map(|(t, _)| t.as_str()).collect();
     assert_eq!(topics[0], "app.commands.v1", "{topics:?}");
-    for want in ["fleet.events.v1", "scooter.downlink.v1", "scooter.replies.v1"] {
+    for want in [
+        "fleet.events.v1",
+        "scooter.downlink.v1",
+        "scooter.replies.v1",
+    ] {
         assert!(topics.contains(&want), "{want} missing from {topics:?}");
     }
     // Something on fleet.events.v1 (RideStarted) hangs below the downlink.
@@ -295,9 +323,16 @@ async fn fifty_riders_racing_for_one_scooter_get_exactly_one_ride() {
     let vehicle = stack.register(&operator, 0).await;
     // Wait until the scooter is bookable (then cancel: the race starts from free).
     let (_, probe) = stack.token(Role::Rider);
-    assert_eq!(stack.reserve_when_online(&probe, &vehicle).await["status"], "accepted");
+    assert_eq!(
+        stack.reserve_when_online(&probe, &vehicle).await["status"],
+        "accepted"
+    );
     let (_, cancel) = stack
-        .run(&probe, &format!("/v1/vehicles/{vehicle}/cancel-reservation"), None)
+        .run(
+            &probe,
+            &format!("/v1/vehicles/{vehicle}/cancel-reservation"),
+            None,
+        )
         .await;
     assert_eq!(cancel["status"], "accepted", "{cancel}");
 
@@ -310,7 +345,10 @@ async fn fifty_riders_racing_for_one_scooter_get_exactly_one_ride() {
         .zip(&riders)
         .map(|((status, body), token)| {
             assert_eq!(status, 202, "{body}");
-            (token.clone(), body["command_id"].as_str().unwrap().to_owned())
+            (
+                token.clone(),
+                body["command_id"].as_str().unwrap().to_owned(),
+            )
         })
         .collect();
     let mut outcomes = Vec::new();
@@ -322,11 +360,16 @@ async fn fifty_riders_racing_for_one_scooter_get_exactly_one_ride() {
         .iter()
         .filter(|v| v["status"] == "completed" || v["status"] == "accepted")
         .count();
-    let rejected: Vec<&Value> = outcomes.iter().filter(|v| v["status"] == "rejected").collect();
+    let rejected: Vec<&Value> = outcomes
+        .iter()
+        .filter(|v| v["status"] == "rejected")
+        .collect();
     assert_eq!(winners, 1, "exactly one ride: {outcomes:?}");
     assert_eq!(rejected.len(), 49);
     assert!(
-        rejected.iter().all(|v| v["reason"]["code"].is_string() && v["reason"]["message"].is_string()),
+        rejected
+            .iter()
+            .all(|v| v["reason"]["code"].is_string() && v["reason"]["message"].is_string()),
         "every rejection says why: {rejected:?}"
     );
 }
@@ -349,7 +392,10 @@ async fn an_unlock_the_scooter_never_confirms_fails_and_frees_scooter_and_rider(
     let (_, operator) = stack.token(Role::Operator);
     let vehicle = stack.register(&operator, 77).await;
     let (_, rider) = stack.token(Role::Rider);
-    assert_eq!(stack.reserve_when_online(&rider, &vehicle).await["status"], "accepted");
+    assert_eq!(
+        stack.reserve_when_online(&rider, &vehicle).await["status"],
+        "accepted"
+    );
 
     let (_, start) = stack
         .run(&rider, &format!("/v1/vehicles/{vehicle}/start-ride"), None)
