@@ -29,3 +29,5 @@ trap 'exit 130' INT TERM
 run_with_broker ingest
 echo
 run_with_broker projection
+echo
+run_with_broker commands

@@ -91,6 +91,8 @@ pub(crate) enum BenchCommand {
     Ingest(crate::bench::ingest::IngestBenchArgs),
     /// Fleet projection throughput and end-to-end latency versus a naive projector and COPY.
     Projection(crate::bench::projection::ProjectionBenchArgs),
+    /// Rider command latency under a simulated fleet: POST → accepted → ride started/ended.
+    Commands(crate::bench::commands::CommandsBenchArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -148,6 +150,11 @@ pub(crate) async fn dispatch(command: Command, settings: Settings) -> anyhow::Re
         Command::Bench {
             command: BenchCommand::Projection(args),
         } => crate::bench::projection::run(settings, args)
+            .await
+            .map(|()| ExitCode::SUCCESS),
+        Command::Bench {
+            command: BenchCommand::Commands(args),
+        } => crate::bench::commands::run(settings, args)
             .await
             .map(|()| ExitCode::SUCCESS),
         Command::Config => {
