@@ -7,11 +7,14 @@
 //! composed by [`router`]. Errors have one JSON shape ([`ApiError`]); JSON bodies are read
 //! with [`json::ApiJson`]. [`commands`] takes riders' and operators' commands (appended to
 //! `app.commands.v1`, answered `202`) and reports their outcome. Rider and operator
-//! queries, GBFS, MDS, trace and SSE routes join the same router as they land.
+//! queries ([`fleet`]: nearby, QR, the operator's fleet, vehicle and device detail, trace)
+//! and [`rides`] serve the read models. GBFS, MDS and SSE routes join the same router as
+//! they land.
 
 pub mod auth;
 pub mod commands;
 pub mod error;
+pub mod fleet;
 pub mod json;
 pub mod ops;
 pub mod read_model;

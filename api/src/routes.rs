@@ -13,7 +13,7 @@ use tower_http::trace::TraceLayer;
 
 use crate::error::{self, ApiError};
 use crate::state::ApiState;
-use crate::{auth, commands, ops, rides};
+use crate::{auth, commands, fleet, ops, rides};
 
 /// Largest `/v1` request body, in bytes (larger ones get 413 `payload_too_large`).
 pub const BODY_LIMIT_BYTES: usize = 64 * 1024;
@@ -28,7 +28,8 @@ pub fn router(state: ApiState) -> Router {
         .merge(auth::routes::router())
         .merge(auth::admin_routes::router())
         .merge(commands::router())
-        .merge(rides::router());
+        .merge(rides::router())
+        .merge(fleet::router());
     let v1 = limits(v1, BODY_LIMIT_BYTES, REQUEST_TIMEOUT).with_state(state.clone());
     ops::router(state.ops)
         .merge(v1)

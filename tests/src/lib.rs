@@ -10,6 +10,7 @@ pub mod broker;
 pub mod log;
 pub mod process;
 pub mod stack;
+pub mod up;
 
 use fleetlog_runtime::{Settings, db};
 use sqlx::PgPool;

@@ -1,0 +1,70 @@
+//! The fleet as riders and operators query it, from the live `fleet` read model (and
+//! `rides` for command outcomes, the lineage for traces).
+//!
+//! - Riders: `GET /v1/vehicles/nearby?lat=&lon=&radius_m=&limit=` (available vehicles,
+//!   nearest first, with battery and range), `GET /v1/vehicles/by-qr/{qr_code}`.
+//! - Operators: `GET /v1/admin/vehicles?state=&battery_below=&offline_for_s=&limit=&cursor=`,
+//!   `GET /v1/admin/vehicles/{vehicle_id}`, `GET /v1/admin/devices/{device_id}` (also for
+//!   devices not registered yet), `GET /v1/admin/trace/{id}`.
+//!
+//! Responses from a read model carry `X-Fleetlog-Data-Age-Ms`: how far the projection
+//! behind it is from the head of its topics (from `projection_lag`).
+
+mod operator;
+mod rider;
+mod view;
+
+use axum::Router;
+use axum::http::{HeaderName, HeaderValue};
+use axum::routing::get;
+use sqlx::PgPool;
+
+use crate::error::ApiError;
+use crate::state::ApiState;
+
+/// The header naming the staleness of the read model behind a response.
+pub const DATA_AGE: HeaderName = HeaderName::from_static("x-fleetlog-data-age-ms");
+
+/// The routes.
+pub fn router() -> Router<ApiState> {
+    Router::new()
+        .route("/v1/vehicles/nearby", get(rider::nearby))
+        .route("/v1/vehicles/by-qr/{qr_code}", get(rider::by_qr))
+        .route("/v1/admin/vehicles", get(operator::list))
+        .route("/v1/admin/vehicles/{vehicle_id}", get(operator::vehicle))
+        .route("/v1/admin/devices/{device_id}", get(operator::device))
+        .route("/v1/admin/trace/{id}", get(operator::trace))
+}
+
+/// The fleet read model's schema, or 503 while no version is live.
+async fn fleet_schema(pool: &PgPool) -> Result<String, ApiError> {
+    crate::read_model::live_schema(pool, "fleet")
+        .await
+        .map_err(ApiError::internal)?
+        .ok_or_else(|| {
+            ApiError::new(
+                axum::http::StatusCode::SERVICE_UNAVAILABLE,
+                "read_model_unavailable",
+                "the fleet read model is not built yet",
+            )
+        })
+}
+
+/// `X-Fleetlog-Data-Age-Ms` of projection `name`: 0 when caught up, otherwise the time
+/// since its oldest unapplied partition last applied a record.
+async fn data_age(pool: &PgPool, name: &str) -> Result<(HeaderName, HeaderValue), ApiError> {
+    let age: Option<i64> = sqlx::query_scalar(
+        "SELECT coalesce(max(CASE WHEN l.lag_records > 0
+                   THEN (extract(epoch FROM now() - coalesce(l.last_record_at, l.updated_at)) * 1000)::bigint
+                   ELSE 0 END), 0)
+         FROM projection_lag l
+         JOIN projection_versions v ON v.projection = l.projection AND v.version = l.version
+         WHERE l.projection = $1 AND v.state = 'live'",
+    )
+    .bind(name)
+    .fetch_one(pool)
+    .await
+    .map_err(ApiError::internal)?;
+    let value = HeaderValue::from(age.unwrap_or(0).max(0));
+    Ok((DATA_AGE, value))
+}

@@ -1,0 +1,260 @@
+//! What operators look up: the fleet with filters, one vehicle or device in detail with
+//! its recent commands and their outcomes, and the trace of any frame, command or event.
+
+use axum::Json;
+use axum::extract::rejection::{PathRejection, QueryRejection};
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderName, HeaderValue, StatusCode};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use uuid::Uuid;
+
+use super::view::{VEHICLE_COLUMNS, VehicleRow, VehicleView};
+use super::{data_age, fleet_schema};
+use crate::auth::extract::RequireOperator;
+use crate::error::ApiError;
+use crate::state::ApiState;
+
+/// Default and largest page size.
+pub(crate) const DEFAULT_LIMIT: i64 = 50;
+/// See [`DEFAULT_LIMIT`].
+pub(crate) const MAX_LIMIT: i64 = 500;
+/// Commands shown with a vehicle.
+pub(crate) const RECENT_COMMANDS: i64 = 20;
+
+type Aged<T> = ([(HeaderName, HeaderValue); 1], Json<T>);
+
+fn bad(field: &str, message: &str) -> ApiError {
+    ApiError::new(StatusCode::BAD_REQUEST, "invalid_parameter", message.to_owned())
+        .with_field(field)
+}
+
+fn not_found(what: &str) -> ApiError {
+    ApiError::new(StatusCode::NOT_FOUND, "not_found", format!("no such {what}"))
+}
+
+/// `?state=&battery_below=&offline_for_s=&limit=&cursor=`.
+#[derive(Debug, Deserialize)]
+pub(crate) struct ListQuery {
+    state: Option<String>,
+    battery_below: Option<i32>,
+    offline_for_s: Option<i64>,
+    limit: Option<i64>,
+    cursor: Option<Uuid>,
+}
+
+/// A page of vehicles, in vehicle id order.
+#[derive(Debug, Serialize)]
+pub(crate) struct VehiclePage {
+    items: Vec<VehicleView>,
+    next_cursor: Option<Uuid>,
+}
+
+const STATES: [&str; 4] = ["AVAILABLE", "RESERVED", "IN_RIDE", "OUT_OF_SERVICE"];
+
+/// `GET /v1/admin/vehicles`.
+pub(crate) async fn list(
+    State(state): State<ApiState>,
+    RequireOperator(_): RequireOperator,
+    query: Result<Query<ListQuery>, QueryRejection>,
+) -> Result<Aged<VehiclePage>, ApiError> {
+    let Query(q) = query.map_err(|e| {
+        let text = e.body_text();
+        let field = ["battery_below", "offline_for_s", "limit", "cursor"]
+            .into_iter()
+            .find(|f| text.contains(f))
+            .unwrap_or("query");
+        bad(field, "battery_below, offline_for_s and limit are whole numbers; cursor a page's next_cursor")
+    })?;
+    let wanted_state = match q.state.as_deref().map(str::to_ascii_uppercase) {
+        None => None,
+        Some(s) if STATES.contains(&s.as_str()) => Some(s),
+        Some(_) => {
+            return Err(bad(
+                "state",
+                "state must be AVAILABLE, RESERVED, IN_RIDE or OUT_OF_SERVICE",
+            ));
+        }
+    };
+    if q.battery_below.is_some_and(|b| !(0..=101).contains(&b)) {
+        return Err(bad("battery_below", "battery_below must be 0 to 101"));
+    }
+    if q.offline_for_s.is_some_and(|s| s < 0) {
+        return Err(bad("offline_for_s", "offline_for_s must not be negative"));
+    }
+    let limit = q.limit.unwrap_or(DEFAULT_LIMIT);
+    if !(1..=MAX_LIMIT).contains(&limit) {
+        return Err(bad("limit", "limit must be 1 to 500"));
+    }
+    let schema = fleet_schema(&state.pool).await?;
+    let offline_before_ms = q
+        .offline_for_s
+        .map(|s| Utc::now().timestamp_millis().saturating_sub(s.saturating_mul(1000)));
+    let sql = format!(
+        "SELECT {VEHICLE_COLUMNS} FROM {schema}.vehicles v
+         LEFT JOIN {schema}.devices d ON d.device_id = v.device_id
+         WHERE ($1::text IS NULL OR coalesce(v.state, 'AVAILABLE') = $1)
+           AND ($2::int IS NULL OR d.battery_pct < $2)
+           AND ($3::bigint IS NULL OR (NOT coalesce(d.online, false)
+                AND coalesce(d.received_at_ms, 0) < $3))
+           AND ($4::uuid IS NULL OR v.vehicle_id > $4)
+         ORDER BY v.vehicle_id
+         LIMIT $5"
+    );
+    let rows: Vec<VehicleRow> = sqlx::query_as(&sql)
+        .bind(wanted_state)
+        .bind(q.battery_below)
+        .bind(offline_before_ms)
+        .bind(q.cursor)
+        .bind(limit + 1)
+        .fetch_all(&state.pool)
+        .await
+        .map_err(ApiError::internal)?;
+    let more = rows.len() as i64 > limit;
+    let items: Vec<VehicleRow> = rows.into_iter().take(limit as usize).collect();
+    let next_cursor = more.then(|| items.last().map(|r| r.vehicle_id)).flatten();
+    let age = data_age(&state.pool, "fleet").await?;
+    Ok((
+        [age],
+        Json(VehiclePage {
+            items: items.into_iter().map(VehicleView::from).collect(),
+            next_cursor,
+        }),
+    ))
+}
+
+/// A command with its outcome, as listed with a vehicle.
+#[derive(Debug, Serialize, sqlx::FromRow)]
+pub(crate) struct RecentCommand {
+    command_id: Uuid,
+    kind: String,
+    actor_role: String,
+    requested_at: DateTime<Utc>,
+    status: String,
+    code: Option<String>,
+    message: Option<String>,
+    finished_at: Option<DateTime<Utc>>,
+}
+
+async fn recent_commands(state: &ApiState, target: Uuid) -> Result<Vec<RecentCommand>, ApiError> {
+    let rides = crate::read_model::live_schema(&state.pool, "rides")
+        .await
+        .map_err(ApiError::internal)?;
+    let sql = match rides {
+        Some(rides) => format!(
+            "SELECT r.command_id, r.kind, r.actor_role, r.requested_at,
+                    coalesce(c.status, 'pending') AS status, c.code, c.message, c.finished_at
+             FROM command_requests r LEFT JOIN {rides}.commands c USING (command_id)
+             WHERE r.target_id = $1 ORDER BY r.requested_at DESC LIMIT $2"
+        ),
+        None => "SELECT command_id, kind, actor_role, requested_at, 'pending' AS status,
+                    NULL::text AS code, NULL::text AS message, NULL::timestamptz AS finished_at
+             FROM command_requests WHERE target_id = $1 ORDER BY requested_at DESC LIMIT $2"
+            .to_owned(),
+    };
+    sqlx::query_as(&sql)
+        .bind(target)
+        .bind(RECENT_COMMANDS)
+        .fetch_all(&state.pool)
+        .await
+        .map_err(ApiError::internal)
+}
+
+/// One vehicle with its device's state and its recent commands.
+#[derive(Debug, Serialize)]
+pub(crate) struct VehicleDetail {
+    #[serde(flatten)]
+    vehicle: VehicleView,
+    recent_commands: Vec<RecentCommand>,
+}
+
+/// `GET /v1/admin/vehicles/{vehicle_id}`.
+pub(crate) async fn vehicle(
+    State(state): State<ApiState>,
+    RequireOperator(_): RequireOperator,
+    path: Result<Path<Uuid>, PathRejection>,
+) -> Result<Aged<VehicleDetail>, ApiError> {
+    let Path(id) = path.map_err(|_| {
+        ApiError::new(StatusCode::BAD_REQUEST, "invalid_id", "vehicle_id must be a UUID")
+            .with_field("vehicle_id")
+    })?;
+    let schema = fleet_schema(&state.pool).await?;
+    let sql = format!(
+        "SELECT {VEHICLE_COLUMNS} FROM {schema}.vehicles v
+         LEFT JOIN {schema}.devices d ON d.device_id = v.device_id WHERE v.vehicle_id = $1"
+    );
+    let row: Option<VehicleRow> = sqlx::query_as(&sql)
+        .bind(id)
+        .fetch_optional(&state.pool)
+        .await
+        .map_err(ApiError::internal)?;
+    let row = row.ok_or_else(|| not_found("vehicle"))?;
+    let recent_commands = recent_commands(&state, id).await?;
+    let age = data_age(&state.pool, "fleet").await?;
+    Ok((
+        [age],
+        Json(VehicleDetail {
+            vehicle: row.into(),
+            recent_commands,
+        }),
+    ))
+}
+
+/// `GET /v1/admin/devices/{device_id}`: the device's latest state (registered or not),
+/// its vehicle and that vehicle's recent commands.
+pub(crate) async fn device(
+    State(state): State<ApiState>,
+    RequireOperator(_): RequireOperator,
+    path: Result<Path<String>, PathRejection>,
+) -> Result<Aged<Value>, ApiError> {
+    let Path(device_id) = path.map_err(|_| bad("device_id", "device_id is required"))?;
+    let schema = fleet_schema(&state.pool).await?;
+    let sql = format!(
+        "SELECT to_jsonb(d) - 'last_event_id' - 'session_event_id' - 'vehicle_event_id'
+         FROM {schema}.devices d WHERE device_id = $1"
+    );
+    let row: Option<Value> = sqlx::query_scalar(&sql)
+        .bind(&device_id)
+        .fetch_optional(&state.pool)
+        .await
+        .map_err(ApiError::internal)?;
+    let mut device = row.ok_or_else(|| not_found("device"))?;
+    let vehicle = device["vehicle_id"]
+        .as_str()
+        .and_then(|v| Uuid::parse_str(v).ok());
+    let commands = match vehicle {
+        Some(v) => recent_commands(&state, v).await?,
+        None => Vec::new(),
+    };
+    device["registered"] = Value::Bool(vehicle.is_some());
+    device["recent_commands"] = serde_json::to_value(commands).map_err(ApiError::internal)?;
+    let age = data_age(&state.pool, "fleet").await?;
+    Ok(([age], Json(device)))
+}
+
+/// `GET /v1/admin/trace/{id}`: what `fleetlog trace --json` prints.
+pub(crate) async fn trace(
+    State(state): State<ApiState>,
+    RequireOperator(_): RequireOperator,
+    path: Result<Path<Uuid>, PathRejection>,
+) -> Result<Json<fleetlog_projections::lineage::Trace>, ApiError> {
+    let Path(id) = path.map_err(|_| {
+        ApiError::new(StatusCode::BAD_REQUEST, "invalid_id", "id must be a UUID")
+            .with_field("id")
+    })?;
+    match fleetlog_projections::lineage::trace(&state.pool, id).await {
+        Ok(Some(trace)) => Ok(Json(trace)),
+        Ok(None) => Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "no event with this id (the lineage projection may be behind)",
+        )),
+        Err(fleetlog_projections::lineage::TraceError::NoLineage) => Err(ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "read_model_unavailable",
+            "the lineage projection has not run yet",
+        )),
+        Err(err) => Err(ApiError::internal(err)),
+    }
+}

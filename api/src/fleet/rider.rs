@@ -1,0 +1,202 @@
+//! What riders look up: vehicles near them, and the vehicle behind a QR code.
+
+use axum::Json;
+use axum::extract::rejection::{PathRejection, QueryRejection};
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderName, HeaderValue, StatusCode};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use super::view::{Point, VEHICLE_COLUMNS, VehicleRow, point};
+use super::{data_age, fleet_schema};
+use crate::auth::{AuthError, AuthUser, Role};
+use crate::error::ApiError;
+use crate::state::ApiState;
+
+/// Range of a fully charged vehicle, in metres: the assumption behind `range_m` (a typical
+/// rental scooter's rated 40 km, scaled linearly by the battery).
+pub(crate) const FULL_RANGE_M: i64 = 40_000;
+/// Default and largest search radius, in metres.
+pub(crate) const DEFAULT_RADIUS_M: u32 = 500;
+/// See [`DEFAULT_RADIUS_M`].
+pub(crate) const MAX_RADIUS_M: u32 = 5_000;
+/// Default and largest number of vehicles returned.
+pub(crate) const DEFAULT_LIMIT: u32 = 20;
+/// See [`DEFAULT_LIMIT`].
+pub(crate) const MAX_LIMIT: u32 = 100;
+
+/// `?lat=&lon=&radius_m=&limit=`.
+#[derive(Debug, Deserialize)]
+pub(crate) struct NearbyQuery {
+    lat: f64,
+    lon: f64,
+    radius_m: Option<u32>,
+    limit: Option<u32>,
+}
+
+/// A vehicle a rider may take.
+#[derive(Debug, Serialize)]
+pub(crate) struct NearbyVehicle {
+    vehicle_id: Uuid,
+    model: Option<String>,
+    position: Option<Point>,
+    distance_m: i64,
+    battery_pct: Option<i32>,
+    range_m: Option<i64>,
+}
+
+#[derive(Debug, Serialize)]
+pub(crate) struct NearbyPage {
+    items: Vec<NearbyVehicle>,
+}
+
+fn bad(field: &str, message: &str) -> ApiError {
+    ApiError::new(StatusCode::BAD_REQUEST, "invalid_parameter", message.to_owned())
+        .with_field(field)
+}
+
+fn riders_and_staff(user: &AuthUser) -> Result<(), ApiError> {
+    if user.role == Role::Provider {
+        return Err(AuthError::Forbidden.into());
+    }
+    Ok(())
+}
+
+fn range_m(battery_pct: Option<i32>) -> Option<i64> {
+    battery_pct.map(|b| FULL_RANGE_M * i64::from(b.clamp(0, 100)) / 100)
+}
+
+/// `GET /v1/vehicles/nearby`: available, online vehicles within the radius, nearest first.
+pub(crate) async fn nearby(
+    State(state): State<ApiState>,
+    user: AuthUser,
+    query: Result<Query<NearbyQuery>, QueryRejection>,
+) -> Result<([(HeaderName, HeaderValue); 1], Json<NearbyPage>), ApiError> {
+    riders_and_staff(&user)?;
+    let Query(q) = query.map_err(|e| {
+        let text = e.body_text();
+        let field = ["lat", "lon", "radius_m", "limit"]
+            .into_iter()
+            .find(|f| text.contains(&format!("`{f}`")) || text.contains(f))
+            .unwrap_or("lat");
+        bad(field, "lat and lon are required numbers; radius_m and limit whole numbers")
+    })?;
+    if !(q.lat.is_finite() && (-90.0..=90.0).contains(&q.lat)) {
+        return Err(bad("lat", "lat must be within ±90"));
+    }
+    if !(q.lon.is_finite() && (-180.0..=180.0).contains(&q.lon)) {
+        return Err(bad("lon", "lon must be within ±180"));
+    }
+    let radius = q.radius_m.unwrap_or(DEFAULT_RADIUS_M);
+    if radius == 0 || radius > MAX_RADIUS_M {
+        return Err(bad("radius_m", "radius_m must be 1 to 5000"));
+    }
+    let limit = q.limit.unwrap_or(DEFAULT_LIMIT);
+    if limit == 0 || limit > MAX_LIMIT {
+        return Err(bad("limit", "limit must be 1 to 100"));
+    }
+    let schema = fleet_schema(&state.pool).await?;
+    // A bounding box on the integer coordinates first, then the great-circle distance.
+    let dlat = f64::from(radius) / 111_320.0;
+    let dlon = dlat / q.lat.to_radians().cos().abs().max(0.01);
+    #[allow(clippy::cast_possible_truncation, reason = "within ±1.8e9")]
+    let e7 = |deg: f64| (deg * 1e7).round().clamp(-1.8e9, 1.8e9) as i32;
+    let sql = format!(
+        "SELECT * FROM (
+            SELECT {VEHICLE_COLUMNS},
+                   (2 * 6371008.8 * asin(sqrt(
+                       power(sin(radians(d.lat_e7 / 1e7 - $1) / 2), 2)
+                       + cos(radians($1)) * cos(radians(d.lat_e7 / 1e7))
+                         * power(sin(radians(d.lon_e7 / 1e7 - $2) / 2), 2))))::bigint AS distance_m
+            FROM {schema}.vehicles v JOIN {schema}.devices d ON d.device_id = v.device_id
+            WHERE coalesce(v.state, 'AVAILABLE') = 'AVAILABLE' AND d.online
+              AND d.lat_e7 BETWEEN $3 AND $4 AND d.lon_e7 BETWEEN $5 AND $6
+         ) near
+         WHERE distance_m <= $7
+         ORDER BY distance_m, vehicle_id
+         LIMIT $8"
+    );
+    let rows: Vec<(i64, VehicleRow)> = sqlx::query(&sql)
+        .bind(q.lat)
+        .bind(q.lon)
+        .bind(e7(q.lat - dlat))
+        .bind(e7(q.lat + dlat))
+        .bind(e7(q.lon - dlon))
+        .bind(e7(q.lon + dlon))
+        .bind(i64::from(radius))
+        .bind(i64::from(limit))
+        .fetch_all(&state.pool)
+        .await
+        .map_err(ApiError::internal)?
+        .into_iter()
+        .map(|row| {
+            use sqlx::{FromRow, Row};
+            let distance: i64 = row.try_get("distance_m")?;
+            Ok((distance, VehicleRow::from_row(&row)?))
+        })
+        .collect::<Result<_, sqlx::Error>>()
+        .map_err(ApiError::internal)?;
+    let items = rows
+        .into_iter()
+        .map(|(distance_m, r)| NearbyVehicle {
+            vehicle_id: r.vehicle_id,
+            model: r.model,
+            position: point(r.lat_e7, r.lon_e7),
+            distance_m,
+            battery_pct: r.battery_pct,
+            range_m: range_m(r.battery_pct),
+        })
+        .collect();
+    let age = data_age(&state.pool, "fleet").await?;
+    Ok(([age], Json(NearbyPage { items })))
+}
+
+/// The vehicle behind a QR code, as a rider sees it.
+#[derive(Debug, Serialize)]
+pub(crate) struct RiderVehicle {
+    vehicle_id: Uuid,
+    model: Option<String>,
+    state: String,
+    available: bool,
+    position: Option<Point>,
+    battery_pct: Option<i32>,
+    range_m: Option<i64>,
+}
+
+/// `GET /v1/vehicles/by-qr/{qr_code}`.
+pub(crate) async fn by_qr(
+    State(state): State<ApiState>,
+    user: AuthUser,
+    path: Result<Path<String>, PathRejection>,
+) -> Result<([(HeaderName, HeaderValue); 1], Json<RiderVehicle>), ApiError> {
+    riders_and_staff(&user)?;
+    let Path(qr) = path.map_err(|_| bad("qr_code", "qr_code is required"))?;
+    let schema = fleet_schema(&state.pool).await?;
+    let sql = format!(
+        "SELECT {VEHICLE_COLUMNS} FROM {schema}.vehicles v
+         LEFT JOIN {schema}.devices d ON d.device_id = v.device_id
+         WHERE v.qr_code = $1"
+    );
+    let row: Option<VehicleRow> = sqlx::query_as(&sql)
+        .bind(&qr)
+        .fetch_optional(&state.pool)
+        .await
+        .map_err(ApiError::internal)?;
+    let r = row.ok_or_else(|| {
+        ApiError::new(StatusCode::NOT_FOUND, "not_found", "no vehicle with this QR code")
+    })?;
+    let available = r.state == "AVAILABLE" && r.online == Some(true);
+    let age = data_age(&state.pool, "fleet").await?;
+    Ok((
+        [age],
+        Json(RiderVehicle {
+            vehicle_id: r.vehicle_id,
+            model: r.model,
+            state: r.state,
+            available,
+            position: point(r.lat_e7, r.lon_e7),
+            battery_pct: r.battery_pct,
+            range_m: range_m(r.battery_pct),
+        }),
+    ))
+}

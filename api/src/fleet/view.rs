@@ -1,0 +1,105 @@
+//! Rows of the fleet read model as the API shows them: degrees, not e7 integers; RFC 3339
+//! times, not epoch milliseconds.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use uuid::Uuid;
+
+/// A point in degrees.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub(crate) struct Point {
+    pub(crate) lat: f64,
+    pub(crate) lon: f64,
+}
+
+pub(crate) fn point(lat_e7: Option<i32>, lon_e7: Option<i32>) -> Option<Point> {
+    Some(Point {
+        lat: f64::from(lat_e7?) / 1e7,
+        lon: f64::from(lon_e7?) / 1e7,
+    })
+}
+
+pub(crate) fn time(ms: Option<i64>) -> Option<DateTime<Utc>> {
+    DateTime::from_timestamp_millis(ms?)
+}
+
+/// Columns of `vehicles v LEFT JOIN devices d` every vehicle view selects.
+pub(crate) const VEHICLE_COLUMNS: &str = "v.vehicle_id, v.device_id, v.protocol, v.model, \
+    v.qr_code, coalesce(v.state, 'AVAILABLE') AS state, v.state_since_ms, d.lat_e7, d.lon_e7, \
+    d.position_time_ms, d.speed_kmh, d.heading_deg, d.battery_pct, d.lock_state, \
+    d.odometer_m, d.alarms, d.online, d.online_since_ms, d.device_time_ms, d.received_at_ms";
+
+/// One vehicle with its device's latest state.
+#[derive(Debug, sqlx::FromRow)]
+pub(crate) struct VehicleRow {
+    pub(crate) vehicle_id: Uuid,
+    pub(crate) device_id: Option<String>,
+    pub(crate) protocol: Option<String>,
+    pub(crate) model: Option<String>,
+    pub(crate) qr_code: Option<String>,
+    pub(crate) state: String,
+    pub(crate) state_since_ms: Option<i64>,
+    pub(crate) lat_e7: Option<i32>,
+    pub(crate) lon_e7: Option<i32>,
+    pub(crate) position_time_ms: Option<i64>,
+    pub(crate) speed_kmh: Option<i32>,
+    pub(crate) heading_deg: Option<i32>,
+    pub(crate) battery_pct: Option<i32>,
+    pub(crate) lock_state: Option<String>,
+    pub(crate) odometer_m: Option<i64>,
+    pub(crate) alarms: Option<Vec<String>>,
+    pub(crate) online: Option<bool>,
+    pub(crate) online_since_ms: Option<i64>,
+    pub(crate) device_time_ms: Option<i64>,
+    pub(crate) received_at_ms: Option<i64>,
+}
+
+/// A vehicle as operators see it.
+#[derive(Debug, Serialize)]
+pub(crate) struct VehicleView {
+    vehicle_id: Uuid,
+    device_id: Option<String>,
+    protocol: Option<String>,
+    model: Option<String>,
+    qr_code: Option<String>,
+    state: String,
+    state_since: Option<DateTime<Utc>>,
+    position: Option<Point>,
+    position_time: Option<DateTime<Utc>>,
+    speed_kmh: Option<i32>,
+    heading_deg: Option<i32>,
+    battery_pct: Option<i32>,
+    lock_state: Option<String>,
+    odometer_m: Option<i64>,
+    alarms: Vec<String>,
+    online: bool,
+    online_since: Option<DateTime<Utc>>,
+    last_report_device_time: Option<DateTime<Utc>>,
+    last_report_received_at: Option<DateTime<Utc>>,
+}
+
+impl From<VehicleRow> for VehicleView {
+    fn from(r: VehicleRow) -> Self {
+        Self {
+            vehicle_id: r.vehicle_id,
+            device_id: r.device_id,
+            protocol: r.protocol,
+            model: r.model,
+            qr_code: r.qr_code,
+            state: r.state,
+            state_since: time(r.state_since_ms),
+            position: point(r.lat_e7, r.lon_e7),
+            position_time: time(r.position_time_ms),
+            speed_kmh: r.speed_kmh,
+            heading_deg: r.heading_deg,
+            battery_pct: r.battery_pct,
+            lock_state: r.lock_state,
+            odometer_m: r.odometer_m,
+            alarms: r.alarms.unwrap_or_default(),
+            online: r.online.unwrap_or(false),
+            online_since: time(r.online_since_ms),
+            last_report_device_time: time(r.device_time_ms),
+            last_report_received_at: time(r.received_at_ms),
+        }
+    }
+}

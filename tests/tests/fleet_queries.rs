@@ -1,0 +1,175 @@
+//! The fleet as riders and operators query it, against `fleetlog up` with simulated
+//! scooters: vehicles nearby (available ones, nearest first, with battery and range), by
+//! QR code; the operator's fleet list with filters and cursors, vehicle and device detail
+//! with recent commands, and the trace of a command as JSON.
+
+#![allow(
+    clippy::unwrap_used,
+    reason = "helpers of end-to-end tests: a failed unwrap is a failed test"
+)]
+
+use std::time::{Duration, Instant};
+
+use fleetlog_api::auth::Role;
+use fleetlog_tests::up::{ID_BASE, stack};
+use serde_json::Value;
+
+#[tokio::test]
+async fn riders_find_available_scooters_nearby_and_operators_see_the_fleet_in_detail() {
+    let stack = stack(3).await;
+    let (_, operator) = stack.token(Role::Operator);
+    let (_, rider) = stack.token(Role::Rider);
+    let mut vehicles = Vec::new();
+    for i in 0..3 {
+        vehicles.push(stack.register(&operator, i).await);
+    }
+    // One of them is reserved: it disappears from the nearby search.
+    assert_eq!(
+        stack.reserve_when_online(&rider, &vehicles[0]).await["status"],
+        "accepted"
+    );
+    let (status, detail) = stack
+        .get(&operator, &format!("/v1/admin/vehicles/{}", vehicles[1]))
+        .await;
+    assert_eq!(status, 200, "{detail}");
+    let (lat, lon) = (
+        detail["position"]["lat"].as_f64().unwrap(),
+        detail["position"]["lon"].as_f64().unwrap(),
+    );
+    assert_eq!(detail["device_id"], (ID_BASE + 1).to_string());
+    assert_eq!(detail["recent_commands"][0]["kind"], "register_vehicle");
+    assert_eq!(detail["recent_commands"][0]["status"], "accepted");
+
+    // Nearby, from the second scooter's position: it comes first, at distance ~0, and
+    // nothing is nearer; the reserved one is not found even standing on it.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let near = loop {
+        let path = format!("/v1/vehicles/nearby?lat={lat}&lon={lon}&radius_m=5000&limit=10");
+        let (status, page) = stack.get(&rider, &path).await;
+        assert_eq!(status, 200, "{page}");
+        if page["items"][0]["vehicle_id"] == vehicles[1].as_str() {
+            break page;
+        }
+        assert!(Instant::now() < deadline, "nearby never settled: {page}");
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    };
+    let items = near["items"].as_array().unwrap();
+    assert!(items[0]["distance_m"].as_i64().unwrap() < 100, "{near}");
+    assert!(
+        items
+            .windows(2)
+            .all(|w| w[0]["distance_m"].as_i64() <= w[1]["distance_m"].as_i64()),
+        "nearest first: {near}"
+    );
+    assert!(
+        items
+            .iter()
+            .all(|v| v["vehicle_id"] != vehicles[0].as_str()),
+        "{near}"
+    );
+    assert!(items[0]["battery_pct"].as_i64().unwrap() >= 40);
+    assert!(items[0]["range_m"].as_i64().unwrap() > 0);
+    let (_, reserved_one) = stack
+        .get(&operator, &format!("/v1/admin/vehicles/{}", vehicles[0]))
+        .await;
+    let path = format!(
+        "/v1/vehicles/nearby?lat={}&lon={}&radius_m=50",
+        reserved_one["position"]["lat"], reserved_one["position"]["lon"]
+    );
+    let (_, page) = stack.get(&rider, &path).await;
+    let found: Vec<&Value> = page["items"].as_array().unwrap().iter().collect();
+    assert!(
+        found
+            .iter()
+            .all(|v| v["vehicle_id"] != vehicles[0].as_str()),
+        "{page}"
+    );
+
+    let (status, by_qr) = stack.get(&rider, "/v1/vehicles/by-qr/QR-2").await;
+    assert_eq!(
+        (status, by_qr["vehicle_id"].as_str()),
+        (200, Some(vehicles[2].as_str()))
+    );
+    let (status, _) = stack.get(&rider, "/v1/vehicles/by-qr/NOPE").await;
+    assert_eq!(status, 404);
+    let (status, err) = stack.get(&rider, "/v1/vehicles/nearby?lat=91&lon=0").await;
+    assert_eq!((status, err["error"]["field"].as_str()), (400, Some("lat")));
+    let (status, _) = stack.get(&rider, "/v1/admin/vehicles").await;
+    assert_eq!(status, 403);
+
+    // The fleet list: filters and a cursor that walks every vehicle once.
+    let (_, reserved) = stack
+        .get(&operator, "/v1/admin/vehicles?state=reserved")
+        .await;
+    let reserved: Vec<&Value> = reserved["items"].as_array().unwrap().iter().collect();
+    assert_eq!(reserved.len(), 1);
+    assert_eq!(reserved[0]["vehicle_id"], vehicles[0].as_str());
+    let mut seen = Vec::new();
+    let mut path = "/v1/admin/vehicles?limit=2".to_owned();
+    loop {
+        let (status, page) = stack.get(&operator, &path).await;
+        assert_eq!(status, 200, "{page}");
+        for v in page["items"].as_array().unwrap() {
+            seen.push(v["vehicle_id"].as_str().unwrap().to_owned());
+        }
+        match page["next_cursor"].as_str() {
+            Some(cursor) => path = format!("/v1/admin/vehicles?limit=2&cursor={cursor}"),
+            None => break,
+        }
+    }
+    let mut want = vehicles.clone();
+    want.sort();
+    assert_eq!(seen, want);
+    let (status, err) = stack
+        .get(&operator, "/v1/admin/vehicles?state=flying")
+        .await;
+    assert_eq!(
+        (status, err["error"]["field"].as_str()),
+        (400, Some("state"))
+    );
+
+    // A device, and one not registered to any vehicle.
+    let (status, device) = stack
+        .get(&operator, &format!("/v1/admin/devices/{}", ID_BASE + 2))
+        .await;
+    assert_eq!(status, 200, "{device}");
+    assert_eq!(device["registered"], true);
+    assert_eq!(device["online"], true);
+    let (status, _) = stack
+        .get(&operator, "/v1/admin/devices/000000000000000")
+        .await;
+    assert_eq!(status, 404);
+
+    // The trace of the reservation command, as JSON.
+    let command = detail_command(&stack, &operator, &vehicles[0]).await;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let (status, trace) = stack
+            .get(&operator, &format!("/v1/admin/trace/{command}"))
+            .await;
+        assert_eq!(status, 200, "{trace}");
+        assert_eq!(trace["roots"][0]["topic"], "app.commands.v1");
+        // The decision joins the command's chain once the lineage has read it.
+        if !trace["roots"][0]["children"].as_array().unwrap().is_empty() {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "trace without a decision: {trace}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let (status, err) = stack.get(&operator, "/v1/admin/trace/not-an-id").await;
+    assert_eq!((status, err["error"]["field"].as_str()), (400, Some("id")));
+}
+
+/// The newest command of `vehicle` (its reservation).
+async fn detail_command(stack: &fleetlog_tests::up::Stack, token: &str, vehicle: &str) -> String {
+    let (_, detail) = stack
+        .get(token, &format!("/v1/admin/vehicles/{vehicle}"))
+        .await;
+    detail["recent_commands"][0]["command_id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
