@@ -33,6 +33,8 @@ pub struct Settings {
     pub auth: AuthSettings,
     /// The commands processor's rules and prices.
     pub commands: CommandSettings,
+    /// The public GBFS feeds of the API.
+    pub gbfs: GbfsSettings,
     /// How long running work may take to finish after a shutdown signal, in milliseconds.
     pub shutdown_grace_ms: u64,
 }
@@ -93,6 +95,7 @@ impl Default for Settings {
             projections: ProjectionSettings::default(),
             auth: AuthSettings::default(),
             commands: CommandSettings::default(),
+            gbfs: GbfsSettings::default(),
             shutdown_grace_ms: 10_000,
         }
     }
@@ -250,6 +253,83 @@ impl Default for CommandSettings {
     }
 }
 
+/// The public GBFS feeds (`/gbfs/…`, `FLEETLOG_GBFS__*`): what `system_information` says,
+/// the feeds' `ttl`, the vehicles' range, and the secret behind the rotating public vehicle
+/// ids. Prices and the battery a ride needs come from [`CommandSettings`]. `Debug` and
+/// serialisation never show the secret.
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct GbfsSettings {
+    /// `system_id`: globally unique and stable for the life of the system.
+    pub system_id: String,
+    /// Public name of the system.
+    pub name: String,
+    /// The one language of the feeds (BCP 47, e.g. `en`, `ko`, `en-US`).
+    pub language: String,
+    /// IANA time zone of the system (e.g. `Asia/Seoul`).
+    pub timezone: String,
+    /// Hours of operation in OpenStreetMap `opening_hours` syntax (3.0).
+    pub opening_hours: String,
+    /// Where feed consumers report problems with the feeds.
+    pub feed_contact_email: String,
+    /// Public URL of `/gbfs` (e.g. `https://api.example.com/gbfs`; GBFS 3.0 requires
+    /// HTTPS) used in the feeds' links. Unset: `http://` + the request's `Host` + `/gbfs`.
+    pub base_url: Option<String>,
+    /// `ttl` of every feed but vehicle status, in seconds.
+    pub ttl_s: u32,
+    /// `ttl` of `vehicle_status` / `free_bike_status`, in seconds (at most 300: GBFS data
+    /// must never be more than 5 minutes stale).
+    pub status_ttl_s: u32,
+    /// Range of a vehicle on a full battery, in metres (every model alike);
+    /// `current_range_meters` is this times the battery level.
+    pub max_range_m: u32,
+    /// Top speed of the vehicles, in km/h (`max_permitted_speed`).
+    pub max_speed_kmh: u32,
+    /// Key of the public vehicle ids, at least 16 bytes. Unset: a random key per process
+    /// (logged as a warning), so ids change when the API restarts and differ between API
+    /// processes. Set it wherever more than one API process serves GBFS.
+    #[serde(skip_serializing)]
+    pub id_secret: Option<String>,
+}
+
+impl Default for GbfsSettings {
+    fn default() -> Self {
+        Self {
+            system_id: "fleetlog".into(),
+            name: "fleetlog".into(),
+            language: "en".into(),
+            timezone: "Asia/Seoul".into(),
+            opening_hours: "24/7".into(),
+            feed_contact_email: "gbfs@example.com".into(),
+            base_url: None,
+            ttl_s: 300,
+            status_ttl_s: 15,
+            max_range_m: 40_000,
+            max_speed_kmh: 25,
+            id_secret: None,
+        }
+    }
+}
+
+impl std::fmt::Debug for GbfsSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GbfsSettings")
+            .field("system_id", &self.system_id)
+            .field("name", &self.name)
+            .field("language", &self.language)
+            .field("timezone", &self.timezone)
+            .field("opening_hours", &self.opening_hours)
+            .field("feed_contact_email", &self.feed_contact_email)
+            .field("base_url", &self.base_url)
+            .field("ttl_s", &self.ttl_s)
+            .field("status_ttl_s", &self.status_ttl_s)
+            .field("max_range_m", &self.max_range_m)
+            .field("max_speed_kmh", &self.max_speed_kmh)
+            .field("id_secret", &self.id_secret.as_ref().map(|_| "<redacted>"))
+            .finish()
+    }
+}
+
 /// Settings could not be read.
 #[derive(Debug, thiserror::Error)]
 #[error("invalid settings: {0}")]
@@ -309,6 +389,29 @@ mod tests {
             assert_eq!(s.kafka.linger_ms, 42);
             assert!(s.log.json);
             assert_eq!(s.http.api_addr, "0.0.0.0:8080");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn gbfs_settings_come_from_the_environment_and_never_show_the_secret() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("FLEETLOG_GBFS__SYSTEM_ID", "acme_seoul");
+            jail.set_env("FLEETLOG_GBFS__STATUS_TTL_S", "30");
+            jail.set_env(
+                "FLEETLOG_GBFS__ID_SECRET",
+                "a-very-secret-key-of-32-bytes!!!",
+            );
+            let s = Settings::load().expect("valid");
+            assert_eq!(s.gbfs.system_id, "acme_seoul");
+            assert_eq!(s.gbfs.status_ttl_s, 30);
+            assert_eq!(s.gbfs.ttl_s, 300);
+            assert_eq!(
+                s.gbfs.id_secret.as_deref(),
+                Some("a-very-secret-key-of-32-bytes!!!")
+            );
+            let shown = format!("{s:?} {}", serde_json::to_string(&s).expect("json"));
+            assert!(!shown.contains("a-very-secret"), "{shown}");
             Ok(())
         });
     }
