@@ -77,3 +77,20 @@ CREATE TABLE IF NOT EXISTS {schema}.vehicles (
     updated_at          timestamptz NOT NULL DEFAULT now()
 );
 CREATE INDEX IF NOT EXISTS vehicles_device_idx ON {schema}.vehicles (device_id);
+
+-- One row per zone from ZoneDefined: the newest definition by (defined_at_ms, event id).
+-- rings: a JSON array of rings, the outer ring first, then holes; each ring an array of
+-- {"lat_e7", "lon_e7"} points as in the event (closed: the first point repeated last).
+-- Added to version 1 with CREATE TABLE IF NOT EXISTS: a database projected before it gets
+-- the table at the next start but only the zones defined from then on (rebuild the
+-- projection, or define the zones again, to see older ones).
+CREATE TABLE IF NOT EXISTS {schema}.zones (
+    zone_id         uuid        PRIMARY KEY,
+    kind            text        NOT NULL,
+    name            text        NOT NULL,
+    rings           jsonb       NOT NULL,
+    speed_limit_kmh integer,
+    defined_at_ms   bigint      NOT NULL,
+    last_event_id   uuid        NOT NULL,
+    updated_at      timestamptz NOT NULL DEFAULT now()
+);

@@ -14,6 +14,10 @@
 //!   `(device_id, device_time_ms, record_index)`, with its UTC `day` (indexed with the
 //!   device) and the event and frame it came in.
 //! - `vehicles` — one row per registered vehicle: device, protocol, model, QR code, state.
+//! - `zones` — one row per zone from `ZoneDefined`: kind (`SERVICE_AREA`, `NO_PARKING`,
+//!   `SLOW`), name, rings (JSON, outer ring first, points as `{lat_e7, lon_e7}`), speed
+//!   limit, and the event time and id of the definition kept (the newest by
+//!   `(occurred_at_ms, event id)`). Read by the API's GBFS `geofencing_zones`.
 //!
 //! **Never backwards**: every part of a row moves only to a strictly newer device time (or
 //! session / event time), so late, re-sent or replayed records change nothing, and

@@ -7,14 +7,15 @@
 //!   part (time, speed, heading, alarms, event id); position (only from records with a
 //!   valid fix), battery, lock state and odometer each come from the newest record that
 //!   reported them, by device time. On equal keys the record seen first (log order) wins.
-//! - **Sessions** and **fleet events**: newest by `(at_ms, event_id)`.
+//! - **Sessions** and **fleet events** (registrations, state changes, zone definitions):
+//!   newest by `(at_ms, event_id)`.
 
 use std::collections::btree_map::Entry;
 use std::collections::{BTreeMap, HashSet};
 
 use fleetlog_schemas::events::{
     AlarmKind, FleetEvent, FleetEventBody, LockState, Protocol, SessionChange, SessionEvent,
-    Telemetry, VehicleState,
+    Telemetry, VehicleState, ZoneDefined,
 };
 use uuid::Uuid;
 
@@ -239,6 +240,31 @@ pub(crate) fn device_registrations(events: &[(Uuid, FleetEvent)]) -> Vec<Registr
         }
     }
     devices.into_values().collect()
+}
+
+/// The newest definition of one zone within a batch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ZoneDefinition {
+    pub(crate) zone: ZoneDefined,
+    pub(crate) at_ms: i64,
+    pub(crate) event_id: Uuid,
+}
+
+/// One definition per zone defined in the batch (newest by `(occurred_at_ms, event_id)`),
+/// ordered by zone id.
+pub(crate) fn zone_definitions(events: &[(Uuid, FleetEvent)]) -> Vec<ZoneDefinition> {
+    let mut zones = BTreeMap::new();
+    for (event_id, e) in events {
+        if let FleetEventBody::ZoneDefined(z) = &e.event {
+            let definition = ZoneDefinition {
+                zone: z.clone(),
+                at_ms: e.occurred_at_ms,
+                event_id: *event_id,
+            };
+            keep_latest(&mut zones, z.zone_id, definition, |d| (d.at_ms, d.event_id));
+        }
+    }
+    zones.into_values().collect()
 }
 
 /// Keep `value` under `key` when its order is strictly greater than the kept one's.

@@ -2,7 +2,8 @@
 //! written with one set-wise statement (`projections/sql/fleet/`).
 //!
 //! Order within a batch: sessions, registrations, then telemetry — so when one batch
-//! changes a device through several topics, `last_event_id` names its telemetry.
+//! changes a device through several topics, `last_event_id` names its telemetry. Zone
+//! definitions touch only `zones`.
 
 use chrono::DateTime;
 use fleetlog_schemas::events::Telemetry;
@@ -11,7 +12,9 @@ use sqlx::PgConnection;
 use uuid::Uuid;
 
 use super::decode::Decoded;
-use super::reduce::{self, DeviceSession, DeviceTelemetry, Registration, Stamped, VehicleChange};
+use super::reduce::{
+    self, DeviceSession, DeviceTelemetry, Registration, Stamped, VehicleChange, ZoneDefinition,
+};
 use crate::runtime::{ProjectionError, qualify};
 
 /// Write everything `decoded` changes.
@@ -30,6 +33,10 @@ pub(crate) async fn apply(
     if !vehicles.is_empty() {
         vehicle_rows(tx, schema, &vehicles).await?;
         device_vehicles(tx, schema, &reduce::device_registrations(&decoded.fleet)).await?;
+    }
+    let zones = reduce::zone_definitions(&decoded.fleet);
+    if !zones.is_empty() {
+        zone_rows(tx, schema, &zones).await?;
     }
     if !decoded.telemetry.is_empty() {
         history(tx, schema, &decoded.telemetry).await?;
@@ -188,6 +195,29 @@ async fn vehicle_rows(
         .bind(col(rows, |v| state(v).map(|s| symbol(&s.state))))
         .bind(col(rows, |v| state(v).map(|s| s.at_ms)))
         .bind(col(rows, |v| state(v).map(|s| s.event_id)))
+        .execute(&mut *tx)
+        .await?;
+    Ok(())
+}
+
+async fn zone_rows(
+    tx: &mut PgConnection,
+    schema: &str,
+    rows: &[ZoneDefinition],
+) -> Result<(), ProjectionError> {
+    let rings = rows
+        .iter()
+        .map(|d| serde_json::to_value(&d.zone.rings))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(ProjectionError::transient)?;
+    sqlx::query(&sql(include_str!("../../sql/fleet/zones.sql"), schema)?)
+        .bind(col(rows, |d| d.zone.zone_id))
+        .bind(col(rows, |d| symbol(&d.zone.kind)))
+        .bind(col(rows, |d| d.zone.name.as_str()))
+        .bind(rings)
+        .bind(col(rows, |d| d.zone.speed_limit_kmh))
+        .bind(col(rows, |d| d.at_ms))
+        .bind(col(rows, |d| d.event_id))
         .execute(&mut *tx)
         .await?;
     Ok(())

@@ -217,3 +217,38 @@ fn vehicles_keep_their_newest_registration_and_state_and_ignore_other_events() {
     assert_eq!(devices.len(), 1);
     assert_eq!(devices[0].vehicle_id, id(1));
 }
+
+fn zone(n: u128, name: &str, at_ms: i64) -> FleetEvent {
+    FleetEvent {
+        occurred_at_ms: at_ms,
+        event: FleetEventBody::ZoneDefined(fleetlog_schemas::events::ZoneDefined {
+            zone_id: id(n),
+            kind: fleetlog_schemas::events::ZoneKind::NoParking,
+            name: name.into(),
+            rings: vec![],
+            speed_limit_kmh: None,
+        }),
+    }
+}
+
+#[test]
+fn zones_keep_their_newest_definition_whatever_the_batch_order() {
+    let events = vec![
+        (id(21), zone(2, "old", 10)),
+        (id(22), zone(1, "only", 5)),
+        (id(23), zone(2, "new", 30)),
+        (id(24), zone(2, "older", 20)),
+        // Same time: the greater event id wins.
+        (id(20), zone(1, "tie-lower-id", 5)),
+        (id(11), registered(1, "d1", 10)),
+    ];
+    let zones = zone_definitions(&events);
+    let names: Vec<_> = zones
+        .iter()
+        .map(|d| (d.zone.zone_id, d.zone.name.as_str(), d.event_id))
+        .collect();
+    assert_eq!(names, [(id(1), "only", id(22)), (id(2), "new", id(23))]);
+    let mut reversed = events.clone();
+    reversed.reverse();
+    assert_eq!(zone_definitions(&reversed), zones);
+}
