@@ -8,13 +8,14 @@
 //! with [`json::ApiJson`]. [`commands`] takes riders' and operators' commands (appended to
 //! `app.commands.v1`, answered `202`) and reports their outcome. Rider and operator
 //! queries ([`fleet`]: nearby, QR, the operator's fleet, vehicle and device detail, trace)
-//! and [`rides`] serve the read models. GBFS, MDS and SSE routes join the same router as
-//! they land.
+//! and [`rides`] serve the read models, and [`gbfs`] the public GBFS 2.3 and 3.0 feeds.
+//! MDS and SSE routes join the same router as they land.
 
 pub mod auth;
 pub mod commands;
 pub mod error;
 pub mod fleet;
+pub mod gbfs;
 pub mod json;
 pub mod ops;
 pub mod read_model;

@@ -13,7 +13,7 @@ use tower_http::trace::TraceLayer;
 
 use crate::error::{self, ApiError};
 use crate::state::ApiState;
-use crate::{auth, commands, fleet, ops, rides};
+use crate::{auth, commands, fleet, gbfs, ops, rides};
 
 /// Largest `/v1` request body, in bytes (larger ones get 413 `payload_too_large`).
 pub const BODY_LIMIT_BYTES: usize = 64 * 1024;
@@ -21,7 +21,8 @@ pub const BODY_LIMIT_BYTES: usize = 64 * 1024;
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Every route the API serves: `/healthz`, `/readyz`, `/metrics`, `/v1/auth/*`,
-/// `/v1/me`, `/v1/admin/provider-tokens`, and the command routes of [`commands`]. Serve it with connect info (see
+/// `/v1/me`, `/v1/admin/provider-tokens`, the command routes of [`commands`], and the public
+/// GBFS feeds of [`gbfs`] (with the same timeout). Serve it with connect info (see
 /// [`crate::server::run`]) so login limits see client addresses.
 pub fn router(state: ApiState) -> Router {
     let v1 = Router::new()
@@ -29,7 +30,8 @@ pub fn router(state: ApiState) -> Router {
         .merge(auth::admin_routes::router())
         .merge(commands::router())
         .merge(rides::router())
-        .merge(fleet::router());
+        .merge(fleet::router())
+        .merge(gbfs::router());
     let v1 = limits(v1, BODY_LIMIT_BYTES, REQUEST_TIMEOUT).with_state(state.clone());
     ops::router(state.ops)
         .merge(v1)

@@ -6,6 +6,7 @@ use sqlx::PgPool;
 
 use crate::auth::{Auth, AuthError, AuthSettings};
 use crate::commands::CommandLog;
+use crate::gbfs::GbfsConfig;
 use crate::ops::OpsState;
 
 /// The API's shared state: the database, authentication, and the operational endpoints'
@@ -20,6 +21,8 @@ pub struct ApiState {
     pub ops: OpsState,
     /// Where accepted commands are appended.
     pub commands: CommandLog,
+    /// What the public GBFS feeds say about the system (defaults until [`Self::with_gbfs`]).
+    pub gbfs: Arc<GbfsConfig>,
 }
 
 impl ApiState {
@@ -38,6 +41,15 @@ impl ApiState {
             auth: Arc::new(Auth::new(auth)?),
             ops,
             commands,
+            gbfs: Arc::new(GbfsConfig::default()),
         })
+    }
+
+    /// The same state serving GBFS with `gbfs` (built from the `gbfs` and `commands`
+    /// settings by [`GbfsConfig::new`]).
+    #[must_use]
+    pub fn with_gbfs(mut self, gbfs: GbfsConfig) -> Self {
+        self.gbfs = Arc::new(gbfs);
+        self
     }
 }

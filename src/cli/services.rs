@@ -36,8 +36,11 @@ pub(crate) async fn spawn_api(
     let commands =
         fleetlog_api::commands::CommandLog::new(&settings.kafka, &settings.schema_registry_url)
             .context("building the command producer")?;
+    let gbfs = fleetlog_api::gbfs::GbfsConfig::new(&settings.gbfs, &settings.commands)
+        .context("setting up GBFS (see FLEETLOG_GBFS__*)")?;
     let state = fleetlog_api::ApiState::new(pool, ops, settings.auth.clone(), commands)
-        .context("setting up authentication (see FLEETLOG_AUTH__*)")?;
+        .context("setting up authentication (see FLEETLOG_AUTH__*)")?
+        .with_gbfs(gbfs);
     let listener = bind(&settings.http.api_addr, "API").await?;
     shutdown.spawn(
         "api",
