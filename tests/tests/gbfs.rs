@@ -1,0 +1,772 @@
+//! GBFS 2.3 and 3.0 end to end: fleet events, sessions and telemetry with real envelopes,
+//! encoded with the wire codec through the real registry, produced to a broker of the
+//! test's own and projected by the fleet and rides projections; the API served in-process
+//! on top.
+//!
+//! - Every file of both versions, crawled from the entry points as a client would, validates
+//!   against the official JSON Schema of its version (`tests/specs/gbfs/`, unmodified
+//!   copies) with Python `jsonschema` and format checks (`tests/python/validate_gbfs.py`),
+//!   plus the cross-file rules of MobilityData's validator — for a fleet and for an empty
+//!   system.
+//! - What the schemas cannot say: vehicles on a trip, out of service or without a position
+//!   are absent, reserved ones are `is_reserved`; public ids are never the device or
+//!   vehicle id, stay the same between fetches and across a reservation, and change after
+//!   a trip; a vehicle whose trip the rides read model has not seen end yet stays hidden;
+//!   `ttl` equals `Cache-Control: max-age`; vehicle feeds carry `X-Fleetlog-Data-Age-Ms`
+//!   and a `last_updated` that matches it; unknown files are 404 in the §9 shape.
+//!
+//! Needs the broker binary (`TANSU_BIN`), PostgreSQL (`DATABASE_URL`) and the Python tools of
+//! `tests/python/requirements.txt` (`TEST_PYTHON`, or `tests/python/.venv/bin/python`).
+
+#![allow(
+    clippy::unwrap_used,
+    reason = "helpers of end-to-end tests: a failed unwrap is a failed test"
+)]
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use fleetlog_api::auth::AuthSettings;
+use fleetlog_api::gbfs::{GbfsConfig, IdKey, public_vehicle_id};
+use fleetlog_projections::fleet::FleetProjection;
+use fleetlog_projections::rides::RidesProjection;
+use fleetlog_projections::{ProjectionRuntime, RuntimeConfig};
+use fleetlog_runtime::kafka;
+use fleetlog_runtime::settings::GbfsSettings;
+use fleetlog_schemas::envelope::{Envelope, event_type};
+use fleetlog_schemas::events::{
+    Actor, ActorRole, FleetEvent, FleetEventBody, GeoPoint, LockState, Protocol,
+    ReservationCancelled, ReservationMade, RideEnded, RideRequested, RideStarted, SessionChange,
+    SessionConnected, SessionEvent, Telemetry, VehicleRegistered, VehicleState,
+    VehicleStateChanged, ZoneDefined, ZoneKind,
+};
+use fleetlog_schemas::topics;
+use fleetlog_schemas::wire::WireCodec;
+use fleetlog_tests::TestApp;
+use fleetlog_tests::broker::TestBroker;
+use rdkafka::producer::{FutureProducer, FutureRecord};
+use serde_json::{Value, json};
+use tokio_util::sync::{CancellationToken, DropGuard};
+use uuid::Uuid;
+
+const SECRET: &str = "gbfs-test-secret-of-enough-bytes";
+const SOURCE: &str = "/fleetlog/test";
+const T0: i64 = 1_764_000_000_000;
+/// Seoul City Hall, in degrees × 10^7.
+const LAT: i32 = 375_665_000;
+const LON: i32 = 1_269_780_000;
+
+fn python() -> PathBuf {
+    std::env::var_os("TEST_PYTHON").map_or_else(
+        || Path::new(env!("CARGO_MANIFEST_DIR")).join("python/.venv/bin/python"),
+        PathBuf::from,
+    )
+}
+
+/// Run the validator on `entries` (crawling what they link to); its report, and whether
+/// it found everything valid.
+async fn validate(entries: Vec<String>) -> (Value, bool) {
+    let python = python();
+    assert!(
+        python.exists(),
+        "{} missing: install tests/python/requirements.txt (make test does) or set TEST_PYTHON",
+        python.display()
+    );
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let script = root.join("python/validate_gbfs.py");
+    let specs = root.join("specs/gbfs");
+    let output = tokio::task::spawn_blocking(move || {
+        std::process::Command::new(python)
+            .arg(script)
+            .arg("--specs")
+            .arg(specs)
+            .args(entries)
+            .output()
+    })
+    .await
+    .unwrap()
+    .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let report: Value = serde_json::from_str(&stdout).unwrap_or_else(|_| {
+        panic!(
+            "validator said no JSON ({}): {stdout}\n{}",
+            output.status,
+            String::from_utf8_lossy(&output.stderr)
+        )
+    });
+    (report, output.status.success())
+}
+
+/// `(version, name)` of every file the validator checked.
+fn checked(report: &Value) -> BTreeSet<(String, String)> {
+    report["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["url"].is_string())
+        .map(|f| {
+            (
+                f["version"].as_str().unwrap_or("?").to_owned(),
+                f["name"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
+fn every_file() -> BTreeSet<(String, String)> {
+    let v23 = [
+        "gbfs",
+        "gbfs_versions",
+        "system_information",
+        "vehicle_types",
+        "free_bike_status",
+        "geofencing_zones",
+        "system_pricing_plans",
+    ];
+    let v30 = [
+        "gbfs",
+        "gbfs_versions",
+        "manifest",
+        "system_information",
+        "vehicle_types",
+        "vehicle_status",
+        "geofencing_zones",
+        "system_pricing_plans",
+    ];
+    let pairs = |v: &str, names: &[&str]| {
+        names
+            .iter()
+            .map(|n| (v.to_owned(), (*n).to_owned()))
+            .collect::<Vec<_>>()
+    };
+    pairs("2.3", &v23)
+        .into_iter()
+        .chain(pairs("3.0", &v30))
+        .collect()
+}
+
+fn gbfs_config(app: &TestApp) -> GbfsConfig {
+    let settings = GbfsSettings {
+        id_secret: Some(SECRET.into()),
+        ..GbfsSettings::default()
+    };
+    GbfsConfig::new(&settings, &app.settings.commands).unwrap()
+}
+
+/// The API over `app` serving GBFS with the test's key; its base URL.
+async fn api(app: &TestApp) -> (String, DropGuard) {
+    let state =
+        fleetlog_tests::api::state(app, AuthSettings::default()).with_gbfs(gbfs_config(app));
+    fleetlog_tests::api::serve(fleetlog_api::router(state)).await
+}
+
+/// A GBFS file: status, headers and body.
+struct Fetched {
+    status: u16,
+    headers: reqwest::header::HeaderMap,
+    body: Value,
+}
+
+impl Fetched {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+}
+
+async fn get(base: &str, path: &str) -> Fetched {
+    let response = reqwest::get(format!("{base}{path}")).await.unwrap();
+    let status = response.status().as_u16();
+    let headers = response.headers().clone();
+    let body = response.json().await.unwrap();
+    Fetched {
+        status,
+        headers,
+        body,
+    }
+}
+
+/// The broker, database, registry and the fleet and rides projections of one test.
+struct Stack {
+    app: TestApp,
+    codec: WireCodec,
+    producer: FutureProducer,
+    stop: CancellationToken,
+    sent: BTreeMap<&'static str, i64>,
+    _broker: TestBroker,
+}
+
+impl Drop for Stack {
+    fn drop(&mut self) {
+        self.stop.cancel();
+    }
+}
+
+async fn stack() -> Stack {
+    let (broker, mut app) = fleetlog_tests::broker::isolated_app().await;
+    let (registry_url, registry_stop) = fleetlog_tests::stack::registry(&app).await;
+    fleetlog_schemas::registration::register_all(&registry_url)
+        .await
+        .unwrap();
+    app.settings.schema_registry_url = registry_url;
+    let stop = CancellationToken::new();
+    tokio::spawn({
+        let stop = stop.clone();
+        async move {
+            stop.cancelled().await;
+            registry_stop.cancel();
+        }
+    });
+    let config = RuntimeConfig::from_settings(&app.settings);
+    let fleet = FleetProjection::new(&app.settings.schema_registry_url);
+    tokio::spawn(ProjectionRuntime::new(fleet, config.clone(), app.pool.clone()).run(stop.clone()));
+    let rides = RidesProjection::new(&app.settings.schema_registry_url);
+    tokio::spawn(ProjectionRuntime::new(rides, config, app.pool.clone()).run(stop.clone()));
+    Stack {
+        codec: WireCodec::new(&app.settings.schema_registry_url),
+        producer: kafka::producer(&app.settings.kafka, "test").unwrap(),
+        app,
+        stop,
+        sent: BTreeMap::new(),
+        _broker: broker,
+    }
+}
+
+impl Stack {
+    async fn send(&mut self, topic: &'static str, key: &str, kind: &str, payload: Vec<u8>) {
+        let envelope = Envelope::new_root(kind, SOURCE, key);
+        let record = FutureRecord::to(topic)
+            .key(key)
+            .payload(&payload)
+            .headers(envelope.to_headers());
+        self.producer
+            .send(record, Duration::from_secs(10))
+            .await
+            .map_err(|(e, _)| e)
+            .unwrap();
+        *self.sent.entry(topic).or_default() += 1;
+    }
+
+    async fn fleet(&mut self, key: Uuid, at_ms: i64, event: FleetEventBody) {
+        let event = FleetEvent {
+            occurred_at_ms: at_ms,
+            event,
+        };
+        let payload = self
+            .codec
+            .encode(topics::FLEET_EVENTS, &event)
+            .await
+            .unwrap();
+        self.send(
+            topics::FLEET_EVENTS,
+            &key.to_string(),
+            event_type::FLEET_EVENT,
+            payload,
+        )
+        .await;
+    }
+
+    async fn state(&mut self, vehicle: Uuid, at_ms: i64, from: VehicleState, to: VehicleState) {
+        let change = VehicleStateChanged {
+            vehicle_id: vehicle,
+            from_state: from,
+            to_state: to,
+            reason: None,
+        };
+        self.fleet(vehicle, at_ms, FleetEventBody::VehicleStateChanged(change))
+            .await;
+    }
+
+    /// Register `vehicle` with `device`, connect the device, and (with a battery) report a
+    /// position.
+    async fn scooter(&mut self, vehicle: Uuid, device: &str, model: &str, battery: Option<i32>) {
+        let registered = VehicleRegistered {
+            vehicle_id: vehicle,
+            device_id: device.into(),
+            protocol: Protocol::Teltonika,
+            model: model.into(),
+            qr_code: format!("QR-{device}"),
+        };
+        self.fleet(vehicle, T0, FleetEventBody::VehicleRegistered(registered))
+            .await;
+        let session = SessionEvent {
+            session_id: Uuid::new_v4(),
+            device_id: device.into(),
+            gateway_id: "gw-test".into(),
+            at_ms: T0,
+            change: SessionChange::SessionConnected(SessionConnected {
+                protocol: Protocol::Teltonika,
+                remote_addr: "127.0.0.1:50000".into(),
+            }),
+        };
+        let payload = self.codec.encode(topics::SESSIONS, &session).await.unwrap();
+        self.send(topics::SESSIONS, device, event_type::SESSION, payload)
+            .await;
+        if let Some(battery) = battery {
+            let offset = i32::try_from(self.sent[topics::FLEET_EVENTS]).unwrap() * 1000;
+            let telemetry = Telemetry {
+                device_id: device.into(),
+                frame_id: Uuid::now_v7(),
+                record_index: 0,
+                device_time_ms: T0 + 1000,
+                received_at_ms: T0 + 1200,
+                lat_e7: LAT + offset,
+                lon_e7: LON + offset,
+                altitude_m: 30,
+                speed_kmh: 0,
+                heading_deg: 0,
+                satellites: 9,
+                position_valid: true,
+                battery_pct: Some(battery),
+                lock_state: Some(LockState::Locked),
+                alarms: vec![],
+                odometer_m: None,
+                io: vec![],
+            };
+            let payload = self
+                .codec
+                .encode(topics::TELEMETRY, &telemetry)
+                .await
+                .unwrap();
+            self.send(topics::TELEMETRY, device, event_type::TELEMETRY, payload)
+                .await;
+        }
+    }
+
+    async fn zone(&mut self, kind: ZoneKind, name: &str, half: i32, speed: Option<i32>) {
+        let pt = |lat_e7, lon_e7| GeoPoint { lat_e7, lon_e7 };
+        let zone = ZoneDefined {
+            zone_id: Uuid::new_v4(),
+            kind,
+            name: name.into(),
+            rings: vec![vec![
+                pt(LAT - half, LON - half),
+                pt(LAT - half, LON + half),
+                pt(LAT + half, LON + half),
+                pt(LAT + half, LON - half),
+                pt(LAT - half, LON - half),
+            ]],
+            speed_limit_kmh: speed,
+        };
+        self.fleet(zone.zone_id, T0, FleetEventBody::ZoneDefined(zone))
+            .await;
+    }
+
+    async fn applied(&self, projection: &str, topic: &str) -> i64 {
+        sqlx::query_scalar::<_, Option<i64>>(
+            "SELECT sum(next_offset)::bigint FROM projection_offsets \
+             WHERE projection = $1 AND topic = $2",
+        )
+        .bind(projection)
+        .bind(topic)
+        .fetch_one(&self.app.pool)
+        .await
+        .ok()
+        .flatten()
+        .unwrap_or(0)
+    }
+
+    /// Wait until both projections applied everything sent so far.
+    async fn settle(&self) {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let wanted = [
+            ("fleet", topics::FLEET_EVENTS),
+            ("fleet", topics::SESSIONS),
+            ("fleet", topics::TELEMETRY),
+            ("rides", topics::FLEET_EVENTS),
+        ];
+        for (projection, topic) in wanted {
+            let want = self.sent.get(topic).copied().unwrap_or(0);
+            while self.applied(projection, topic).await < want {
+                assert!(
+                    Instant::now() < deadline,
+                    "{projection}: fewer than {want} records of {topic} applied"
+                );
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+    }
+}
+
+/// `id field → vehicle` of a vehicle_status / free_bike_status document.
+fn listed(doc: &Value, list: &str, id: &str) -> BTreeMap<String, Value> {
+    doc["data"][list]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| (v[id].as_str().unwrap().to_owned(), v.clone()))
+        .collect()
+}
+
+fn rfc3339(v: &Value) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(v.as_str().unwrap())
+        .unwrap()
+        .with_timezone(&Utc)
+}
+
+#[tokio::test]
+async fn a_fleet_is_published_in_gbfs_2_3_and_3_0_by_the_rules_of_the_spec() {
+    let mut s = stack().await;
+    let v = |_: &str| Uuid::new_v4();
+    let (available, reserved, riding, out, low, silent, lagging) = (
+        v("available"),
+        v("reserved"),
+        v("riding"),
+        v("out"),
+        v("low"),
+        v("silent"),
+        v("lagging"),
+    );
+    let device = |vehicle: Uuid| format!("35{}", &vehicle.simple().to_string()[..13]);
+    s.scooter(available, &device(available), "ES4", Some(80))
+        .await;
+    s.scooter(reserved, &device(reserved), "ES4", Some(70))
+        .await;
+    s.scooter(riding, &device(riding), "Max G30", Some(60))
+        .await;
+    s.scooter(out, &device(out), "Max G30", Some(90)).await;
+    s.scooter(low, &device(low), "ES4", Some(5)).await;
+    s.scooter(silent, &device(silent), "ES4", None).await;
+    s.scooter(lagging, &device(lagging), "ES4", Some(50)).await;
+    let rider = Uuid::new_v4();
+    let reservation = Uuid::new_v4();
+    let made = ReservationMade {
+        vehicle_id: reserved,
+        reservation_id: reservation,
+        rider_id: rider,
+        expires_at_ms: T0 + 600_000,
+    };
+    s.fleet(reserved, T0 + 10, FleetEventBody::ReservationMade(made))
+        .await;
+    s.state(
+        reserved,
+        T0 + 10,
+        VehicleState::Available,
+        VehicleState::Reserved,
+    )
+    .await;
+    let mut rides = BTreeMap::new();
+    for vehicle in [riding, lagging] {
+        let ride = Uuid::new_v4();
+        rides.insert(vehicle, ride);
+        let requested = RideRequested {
+            vehicle_id: vehicle,
+            ride_id: ride,
+            rider_id: Uuid::new_v4(),
+            reservation_id: None,
+            unlock_command_id: Uuid::new_v4(),
+        };
+        s.fleet(vehicle, T0 + 20, FleetEventBody::RideRequested(requested))
+            .await;
+        s.state(
+            vehicle,
+            T0 + 20,
+            VehicleState::Available,
+            VehicleState::Reserved,
+        )
+        .await;
+        let started = RideStarted {
+            vehicle_id: vehicle,
+            ride_id: ride,
+            rider_id: rider,
+            start_position: None,
+        };
+        s.fleet(vehicle, T0 + 30, FleetEventBody::RideStarted(started))
+            .await;
+        s.state(
+            vehicle,
+            T0 + 30,
+            VehicleState::Reserved,
+            VehicleState::InRide,
+        )
+        .await;
+    }
+    // The fleet read model sees `lagging` free again before the rides read model sees its
+    // trip end (here: never, until later).
+    s.state(
+        lagging,
+        T0 + 40,
+        VehicleState::InRide,
+        VehicleState::Available,
+    )
+    .await;
+    s.state(
+        out,
+        T0 + 40,
+        VehicleState::Available,
+        VehicleState::OutOfService,
+    )
+    .await;
+    s.zone(ZoneKind::ServiceArea, "Seoul centre", 500_000, None)
+        .await;
+    s.zone(ZoneKind::NoParking, "City Hall plaza", 20_000, None)
+        .await;
+    s.zone(ZoneKind::Slow, "Cheonggyecheon", 50_000, Some(15))
+        .await;
+    s.settle().await;
+
+    let (base, _api) = api(&s.app).await;
+    let key = IdKey::from_secret(SECRET);
+    let public =
+        |vehicle: Uuid, trip: Option<Uuid>| public_vehicle_id(&key, vehicle, trip).to_string();
+
+    // Who is listed, under which id, with which flags.
+    let status = get(&base, "/gbfs/3.0/vehicle_status.json").await;
+    assert_eq!(status.status, 200);
+    let vehicles = listed(&status.body, "vehicles", "vehicle_id");
+    let expected: BTreeSet<String> = [available, reserved, low]
+        .into_iter()
+        .map(|v| public(v, None))
+        .collect();
+    assert_eq!(
+        vehicles.keys().cloned().collect::<BTreeSet<_>>(),
+        expected,
+        "listed: available, reserved, low battery; not riding, out of service, silent, or \
+         free in the fleet model while its trip is still open in the rides model: {:#}",
+        status.body
+    );
+    let of = |vehicle: Uuid| vehicles[&public(vehicle, None)].clone();
+    assert_eq!(of(available)["is_reserved"], json!(false));
+    assert_eq!(of(available)["is_disabled"], json!(false));
+    assert_eq!(of(available)["current_fuel_percent"], json!(0.8));
+    assert_eq!(of(available)["current_range_meters"], json!(32000.0));
+    assert_eq!(of(available)["vehicle_type_id"], json!("ES4"));
+    assert_eq!(
+        rfc3339(&of(available)["last_reported"]).timestamp_millis(),
+        (T0 + 1200) / 1000 * 1000
+    );
+    assert_eq!(of(reserved)["is_reserved"], json!(true));
+    assert_eq!(
+        of(low)["is_disabled"],
+        json!(true),
+        "5 % is below the minimum"
+    );
+    let private: Vec<String> = [available, reserved, riding, out, low, silent, lagging]
+        .into_iter()
+        .flat_map(|v| [v.to_string(), v.simple().to_string(), device(v)])
+        .collect();
+    let text = status.body.to_string();
+    for secret in &private {
+        assert!(!text.contains(secret.as_str()), "{secret} leaked: {text}");
+    }
+    let again = get(&base, "/gbfs/3.0/vehicle_status.json").await;
+    assert_eq!(
+        listed(&again.body, "vehicles", "vehicle_id")
+            .keys()
+            .collect::<Vec<_>>(),
+        vehicles.keys().collect::<Vec<_>>(),
+        "ids are stable between fetches"
+    );
+    let bikes = get(&base, "/gbfs/2.3/free_bike_status.json").await;
+    let bikes = listed(&bikes.body, "bikes", "bike_id");
+    assert_eq!(
+        bikes.keys().collect::<Vec<_>>(),
+        vehicles.keys().collect::<Vec<_>>()
+    );
+    assert_eq!(
+        bikes[&public(available, None)]["last_reported"],
+        json!((T0 + 1200) / 1000)
+    );
+
+    // ttl, Cache-Control, data age, last_updated.
+    for (path, ttl) in [
+        ("/gbfs/3.0/vehicle_status.json", 15),
+        ("/gbfs/2.3/free_bike_status.json", 15),
+        ("/gbfs/3.0/system_information.json", 300),
+        ("/gbfs/2.3/geofencing_zones.json", 300),
+        ("/gbfs/gbfs.json", 300),
+    ] {
+        let file = get(&base, path).await;
+        assert_eq!(file.status, 200, "{path}");
+        assert_eq!(file.body["ttl"], json!(ttl), "{path}");
+        assert_eq!(
+            file.header("cache-control"),
+            Some(format!("public, max-age={ttl}").as_str()),
+            "{path}"
+        );
+        assert!(
+            file.header("content-type")
+                .unwrap()
+                .starts_with("application/json")
+        );
+    }
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let (file, age) = loop {
+        let file = get(&base, "/gbfs/3.0/vehicle_status.json").await;
+        if let Some(age) = file.header("x-fleetlog-data-age-ms") {
+            let age: i64 = age.parse().unwrap();
+            break (file, age);
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no X-Fleetlog-Data-Age-Ms once lag is reported"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert!(
+        (0..60_000).contains(&age),
+        "caught-up projections are fresh: {age} ms"
+    );
+    let expected_update = Utc::now().timestamp_millis() - age;
+    let last_updated = rfc3339(&file.body["last_updated"]).timestamp_millis();
+    assert!(
+        (expected_update - last_updated).abs() <= 5_000,
+        "last_updated {last_updated} is now minus the data age ({expected_update})"
+    );
+    let plain = get(&base, "/gbfs/3.0/system_pricing_plans.json").await;
+    assert!(
+        plain.header("x-fleetlog-data-age-ms").is_none(),
+        "not from a read model"
+    );
+
+    // Zones.
+    let zones = get(&base, "/gbfs/3.0/geofencing_zones.json").await;
+    let features = zones.body["data"]["geofencing_zones"]["features"]
+        .as_array()
+        .unwrap();
+    let rule = |name: &str| {
+        features
+            .iter()
+            .find(|f| f["properties"]["name"][0]["text"] == name)
+            .map(|f| f["properties"]["rules"][0].clone())
+            .unwrap_or_else(|| panic!("no zone {name}: {features:#?}"))
+    };
+    assert_eq!(rule("City Hall plaza")["ride_end_allowed"], json!(false));
+    assert_eq!(rule("Cheonggyecheon")["maximum_speed_kph"], json!(15));
+    assert_eq!(rule("Cheonggyecheon")["ride_end_allowed"], json!(true));
+    assert_eq!(rule("Seoul centre")["ride_end_allowed"], json!(true));
+    assert_eq!(
+        zones.body["data"]["global_rules"][0]["ride_end_allowed"],
+        json!(false),
+        "outside the service area rides cannot end"
+    );
+    let zones23 = get(&base, "/gbfs/2.3/geofencing_zones.json").await;
+    assert_eq!(
+        zones23.body["data"]["geofencing_zones"]["features"][0]["properties"]["rules"][0],
+        json!({"ride_allowed": false, "ride_through_allowed": true})
+    );
+
+    // Every file of both versions against its official schema.
+    let entries = ["gbfs.json", "gbfs_versions.json", "manifest.json"]
+        .map(|f| format!("{base}/gbfs/{f}"))
+        .to_vec();
+    let (report, valid) = validate(entries).await;
+    assert!(valid, "GBFS files invalid: {report:#}");
+    assert_eq!(checked(&report), every_file(), "{report:#}");
+
+    // The trip ends: the vehicle comes back under a new id; the lagging one shows once
+    // its trip's end is read; a cancelled reservation keeps the id.
+    for vehicle in [riding, lagging] {
+        let ended = RideEnded {
+            vehicle_id: vehicle,
+            ride_id: rides[&vehicle],
+            rider_id: rider,
+            duration_ms: 120_000,
+            distance_m: 800,
+            fare_minor: 150,
+            currency: "EUR".into(),
+            end_position: None,
+            forced: false,
+        };
+        s.fleet(vehicle, T0 + 60, FleetEventBody::RideEnded(ended))
+            .await;
+    }
+    s.state(
+        riding,
+        T0 + 60,
+        VehicleState::InRide,
+        VehicleState::Available,
+    )
+    .await;
+    let cancelled = ReservationCancelled {
+        vehicle_id: reserved,
+        reservation_id: reservation,
+        rider_id: rider,
+        cancelled_by: Actor {
+            id: rider.to_string(),
+            role: ActorRole::Rider,
+        },
+        reason: None,
+    };
+    s.fleet(
+        reserved,
+        T0 + 70,
+        FleetEventBody::ReservationCancelled(cancelled),
+    )
+    .await;
+    s.state(
+        reserved,
+        T0 + 70,
+        VehicleState::Reserved,
+        VehicleState::Available,
+    )
+    .await;
+    s.settle().await;
+    let after = get(&base, "/gbfs/3.0/vehicle_status.json").await;
+    let after = listed(&after.body, "vehicles", "vehicle_id");
+    let expected: BTreeSet<String> = [
+        public(available, None),
+        public(reserved, None),
+        public(low, None),
+        public(riding, Some(rides[&riding])),
+        public(lagging, Some(rides[&lagging])),
+    ]
+    .into();
+    assert_eq!(after.keys().cloned().collect::<BTreeSet<_>>(), expected);
+    assert!(
+        !after.contains_key(&public(riding, None)),
+        "the id from before the trip is gone"
+    );
+    assert_eq!(after[&public(reserved, None)]["is_reserved"], json!(false));
+}
+
+#[tokio::test]
+async fn an_empty_system_serves_valid_feeds_and_unknown_files_are_404() {
+    let app = fleetlog_tests::spawn_app().await;
+    let (base, _api) = api(&app).await;
+    let entries = ["gbfs.json", "gbfs_versions.json", "manifest.json"]
+        .map(|f| format!("{base}/gbfs/{f}"))
+        .to_vec();
+    let (report, valid) = validate(entries).await;
+    assert!(valid, "GBFS files invalid: {report:#}");
+    assert_eq!(checked(&report), every_file(), "{report:#}");
+    let status = get(&base, "/gbfs/2.3/free_bike_status.json").await;
+    assert_eq!(status.body["data"], json!({"bikes": []}));
+    assert!(
+        status.body["last_updated"].is_i64(),
+        "2.3 times are POSIX seconds"
+    );
+    let discovery = get(&base, "/gbfs/gbfs.json").await;
+    assert_eq!(
+        discovery.body["version"],
+        json!("3.0"),
+        "the entry point is 3.0"
+    );
+    assert_eq!(
+        discovery.body["data"],
+        get(&base, "/gbfs/3.0/gbfs.json").await.body["data"],
+        "/gbfs/gbfs.json is the 3.0 discovery file"
+    );
+
+    for path in [
+        "/gbfs/3.0/free_bike_status.json",
+        "/gbfs/2.3/vehicle_status.json",
+        "/gbfs/2.3/manifest.json",
+        "/gbfs/4.0/gbfs.json",
+        "/gbfs/3.0/vehicle_status",
+        "/gbfs/vehicle_status.json",
+        "/gbfs/3.0/a/b.json",
+    ] {
+        let file = get(&base, path).await;
+        assert_eq!(file.status, 404, "{path}");
+        assert_eq!(file.body["error"]["code"], json!("not_found"), "{path}");
+        assert!(file.body["error"]["message"].is_string(), "{path}");
+    }
+    let post = reqwest::Client::new()
+        .post(format!("{base}/gbfs/gbfs.json"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(post.status().as_u16(), 405);
+}
