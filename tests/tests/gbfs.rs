@@ -334,10 +334,20 @@ impl Stack {
         }
     }
 
-    async fn zone(&mut self, kind: ZoneKind, name: &str, half: i32, speed: Option<i32>) {
+    /// Define zone `id` at `at_ms`: a square of `2 × half` (degrees × 10^7) around the
+    /// centre.
+    async fn zone(
+        &mut self,
+        id: Uuid,
+        at_ms: i64,
+        kind: ZoneKind,
+        name: &str,
+        half: i32,
+        speed: Option<i32>,
+    ) {
         let pt = |lat_e7, lon_e7| GeoPoint { lat_e7, lon_e7 };
         let zone = ZoneDefined {
-            zone_id: Uuid::new_v4(),
+            zone_id: id,
             kind,
             name: name.into(),
             rings: vec![vec![
@@ -349,7 +359,7 @@ impl Stack {
             ]],
             speed_limit_kmh: speed,
         };
-        self.fleet(zone.zone_id, T0, FleetEventBody::ZoneDefined(zone))
+        self.fleet(zone.zone_id, at_ms, FleetEventBody::ZoneDefined(zone))
             .await;
     }
 
@@ -498,11 +508,36 @@ async fn a_fleet_is_published_in_gbfs_2_3_and_3_0_by_the_rules_of_the_spec() {
         VehicleState::OutOfService,
     )
     .await;
-    s.zone(ZoneKind::ServiceArea, "Seoul centre", 500_000, None)
-        .await;
-    s.zone(ZoneKind::NoParking, "City Hall plaza", 20_000, None)
-        .await;
-    s.zone(ZoneKind::Slow, "Cheonggyecheon", 50_000, Some(15))
+    let (area, plaza, stream) = (Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4());
+    s.zone(
+        area,
+        T0,
+        ZoneKind::ServiceArea,
+        "Seoul centre",
+        500_000,
+        None,
+    )
+    .await;
+    s.zone(
+        plaza,
+        T0,
+        ZoneKind::NoParking,
+        "City Hall plaza",
+        20_000,
+        None,
+    )
+    .await;
+    s.zone(
+        stream,
+        T0 + 5,
+        ZoneKind::Slow,
+        "Cheonggyecheon",
+        50_000,
+        Some(15),
+    )
+    .await;
+    // An older definition read later changes nothing.
+    s.zone(stream, T0, ZoneKind::Slow, "stale", 50_000, Some(5))
         .await;
     s.settle().await;
 
@@ -702,6 +737,16 @@ async fn a_fleet_is_published_in_gbfs_2_3_and_3_0_by_the_rules_of_the_spec() {
         VehicleState::Available,
     )
     .await;
+    // A newer definition replaces the zone.
+    s.zone(
+        stream,
+        T0 + 80,
+        ZoneKind::Slow,
+        "Cheonggyecheon",
+        50_000,
+        Some(10),
+    )
+    .await;
     s.settle().await;
     let after = get(&base, "/gbfs/3.0/vehicle_status.json").await;
     let after = listed(&after.body, "vehicles", "vehicle_id");
@@ -719,6 +764,26 @@ async fn a_fleet_is_published_in_gbfs_2_3_and_3_0_by_the_rules_of_the_spec() {
         "the id from before the trip is gone"
     );
     assert_eq!(after[&public(reserved, None)]["is_reserved"], json!(false));
+    let zones = get(&base, "/gbfs/3.0/geofencing_zones.json").await;
+    let slow: Vec<&Value> = zones.body["data"]["geofencing_zones"]["features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| {
+            f["properties"]["rules"][0]
+                .get("maximum_speed_kph")
+                .is_some()
+        })
+        .collect();
+    assert_eq!(slow.len(), 1, "one slow zone, defined three times");
+    assert_eq!(
+        slow[0]["properties"]["rules"][0]["maximum_speed_kph"],
+        json!(10)
+    );
+    assert_eq!(
+        slow[0]["properties"]["name"][0]["text"],
+        json!("Cheonggyecheon")
+    );
 }
 
 #[tokio::test]
