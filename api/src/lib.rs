@@ -23,6 +23,7 @@ pub mod rides;
 pub mod routes;
 pub mod server;
 pub mod state;
+pub mod stream;
 
 pub use error::ApiError;
 pub use routes::router;

@@ -15,8 +15,7 @@ pub async fn live_schema(pool: &PgPool, name: &str) -> Result<Option<String>, sq
         .await?;
     Ok(schema.filter(|s| {
         !s.is_empty()
-            && s
-                .bytes()
+            && s.bytes()
                 .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
     }))
 }

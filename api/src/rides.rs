@@ -130,7 +130,12 @@ pub(crate) struct RidePage {
 }
 
 fn bad(field: &str, message: &str) -> ApiError {
-    ApiError::new(StatusCode::BAD_REQUEST, "invalid_parameter", message.to_owned()).with_field(field)
+    ApiError::new(
+        StatusCode::BAD_REQUEST,
+        "invalid_parameter",
+        message.to_owned(),
+    )
+    .with_field(field)
 }
 
 /// The position after a ride: its `requested_at` (µs) and id, opaque to clients.
@@ -209,8 +214,12 @@ async fn ride(
         return Err(AuthError::Forbidden.into());
     }
     let Path(ride_id) = path.map_err(|_| {
-        ApiError::new(StatusCode::BAD_REQUEST, "invalid_id", "ride id must be a UUID")
-            .with_field("ride_id")
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_id",
+            "ride id must be a UUID",
+        )
+        .with_field("ride_id")
     })?;
     let not_found = || ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such ride");
     let schema = rides_schema(&state.pool).await?.ok_or_else(not_found)?;

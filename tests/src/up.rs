@@ -2,6 +2,11 @@
 //! an HTTP client with tokens signed by the stack's key: what end-to-end tests of the
 //! product drive.
 
+#![allow(
+    clippy::unwrap_used,
+    reason = "test harness: a failed unwrap is a failed test"
+)]
+
 use std::time::{Duration, Instant};
 
 use fleetlog_api::auth::{Auth, Role};

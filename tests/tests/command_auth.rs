@@ -225,13 +225,16 @@ async fn every_command_route_refuses_missing_expired_tampered_and_wrong_role_tok
     }
 }
 
+/// Who (`o`perator or `r`ider), path, body, what is wrong, status, code, field.
+type BodyCase<'a> = (&'a str, String, &'a str, &'a str, u16, &'a str, Option<&'a str>);
+
 #[tokio::test]
 async fn bad_bodies_ids_and_keys_are_refused_with_the_field_that_is_wrong() {
     let api = api().await;
     let rider = api.token(Role::Rider);
     let operator = api.token(Role::Operator);
     let v = Uuid::now_v7();
-    let cases: Vec<(&str, String, &str, &str, u16, &str, Option<&str>)> = vec![
+    let cases: Vec<BodyCase> = vec![
         // (who, path, body, what, status, code, field)
         (
             "o",

@@ -28,11 +28,13 @@ pub enum AppendError {
     TimedOut,
 }
 
-/// The producer side of the API. Cheap to clone.
+/// The API's client of the log: appends commands, and hands its broker settings and codec
+/// to readers such as the live stream. Cheap to clone.
 #[derive(Clone)]
 pub struct CommandLog {
     producer: FutureProducer,
     codec: Arc<WireCodec>,
+    kafka: Arc<KafkaSettings>,
 }
 
 impl CommandLog {
@@ -48,7 +50,18 @@ impl CommandLog {
         Ok(Self {
             producer: fleetlog_runtime::kafka::producer(kafka, "api")?,
             codec: Arc::new(WireCodec::new(registry_url)),
+            kafka: Arc::new(kafka.clone()),
         })
+    }
+
+    /// The broker settings, for consumers.
+    pub fn kafka(&self) -> &KafkaSettings {
+        &self.kafka
+    }
+
+    /// The registry codec.
+    pub fn codec(&self) -> &WireCodec {
+        &self.codec
     }
 
     /// The envelope of `command`: a root whose id and correlation id are the command id,

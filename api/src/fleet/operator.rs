@@ -26,12 +26,20 @@ pub(crate) const RECENT_COMMANDS: i64 = 20;
 type Aged<T> = ([(HeaderName, HeaderValue); 1], Json<T>);
 
 fn bad(field: &str, message: &str) -> ApiError {
-    ApiError::new(StatusCode::BAD_REQUEST, "invalid_parameter", message.to_owned())
-        .with_field(field)
+    ApiError::new(
+        StatusCode::BAD_REQUEST,
+        "invalid_parameter",
+        message.to_owned(),
+    )
+    .with_field(field)
 }
 
 fn not_found(what: &str) -> ApiError {
-    ApiError::new(StatusCode::NOT_FOUND, "not_found", format!("no such {what}"))
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        "not_found",
+        format!("no such {what}"),
+    )
 }
 
 /// `?state=&battery_below=&offline_for_s=&limit=&cursor=`.
@@ -65,7 +73,10 @@ pub(crate) async fn list(
             .into_iter()
             .find(|f| text.contains(f))
             .unwrap_or("query");
-        bad(field, "battery_below, offline_for_s and limit are whole numbers; cursor a page's next_cursor")
+        bad(
+            field,
+            "battery_below, offline_for_s and limit are whole numbers; cursor a page's next_cursor",
+        )
     })?;
     let wanted_state = match q.state.as_deref().map(str::to_ascii_uppercase) {
         None => None,
@@ -88,9 +99,11 @@ pub(crate) async fn list(
         return Err(bad("limit", "limit must be 1 to 500"));
     }
     let schema = fleet_schema(&state.pool).await?;
-    let offline_before_ms = q
-        .offline_for_s
-        .map(|s| Utc::now().timestamp_millis().saturating_sub(s.saturating_mul(1000)));
+    let offline_before_ms = q.offline_for_s.map(|s| {
+        Utc::now()
+            .timestamp_millis()
+            .saturating_sub(s.saturating_mul(1000))
+    });
     let sql = format!(
         "SELECT {VEHICLE_COLUMNS} FROM {schema}.vehicles v
          LEFT JOIN {schema}.devices d ON d.device_id = v.device_id
@@ -176,8 +189,12 @@ pub(crate) async fn vehicle(
     path: Result<Path<Uuid>, PathRejection>,
 ) -> Result<Aged<VehicleDetail>, ApiError> {
     let Path(id) = path.map_err(|_| {
-        ApiError::new(StatusCode::BAD_REQUEST, "invalid_id", "vehicle_id must be a UUID")
-            .with_field("vehicle_id")
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_id",
+            "vehicle_id must be a UUID",
+        )
+        .with_field("vehicle_id")
     })?;
     let schema = fleet_schema(&state.pool).await?;
     let sql = format!(
@@ -240,8 +257,7 @@ pub(crate) async fn trace(
     path: Result<Path<Uuid>, PathRejection>,
 ) -> Result<Json<fleetlog_projections::lineage::Trace>, ApiError> {
     let Path(id) = path.map_err(|_| {
-        ApiError::new(StatusCode::BAD_REQUEST, "invalid_id", "id must be a UUID")
-            .with_field("id")
+        ApiError::new(StatusCode::BAD_REQUEST, "invalid_id", "id must be a UUID").with_field("id")
     })?;
     match fleetlog_projections::lineage::trace(&state.pool, id).await {
         Ok(Some(trace)) => Ok(Json(trace)),

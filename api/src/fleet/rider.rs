@@ -51,8 +51,12 @@ pub(crate) struct NearbyPage {
 }
 
 fn bad(field: &str, message: &str) -> ApiError {
-    ApiError::new(StatusCode::BAD_REQUEST, "invalid_parameter", message.to_owned())
-        .with_field(field)
+    ApiError::new(
+        StatusCode::BAD_REQUEST,
+        "invalid_parameter",
+        message.to_owned(),
+    )
+    .with_field(field)
 }
 
 fn riders_and_staff(user: &AuthUser) -> Result<(), ApiError> {
@@ -79,7 +83,10 @@ pub(crate) async fn nearby(
             .into_iter()
             .find(|f| text.contains(&format!("`{f}`")) || text.contains(f))
             .unwrap_or("lat");
-        bad(field, "lat and lon are required numbers; radius_m and limit whole numbers")
+        bad(
+            field,
+            "lat and lon are required numbers; radius_m and limit whole numbers",
+        )
     })?;
     if !(q.lat.is_finite() && (-90.0..=90.0).contains(&q.lat)) {
         return Err(bad("lat", "lat must be within ±90"));
@@ -183,7 +190,11 @@ pub(crate) async fn by_qr(
         .await
         .map_err(ApiError::internal)?;
     let r = row.ok_or_else(|| {
-        ApiError::new(StatusCode::NOT_FOUND, "not_found", "no vehicle with this QR code")
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "no vehicle with this QR code",
+        )
     })?;
     let available = r.state == "AVAILABLE" && r.online == Some(true);
     let age = data_age(&state.pool, "fleet").await?;
