@@ -226,7 +226,15 @@ async fn every_command_route_refuses_missing_expired_tampered_and_wrong_role_tok
 }
 
 /// Who (`o`perator or `r`ider), path, body, what is wrong, status, code, field.
-type BodyCase<'a> = (&'a str, String, &'a str, &'a str, u16, &'a str, Option<&'a str>);
+type BodyCase<'a> = (
+    &'a str,
+    String,
+    &'a str,
+    &'a str,
+    u16,
+    &'a str,
+    Option<&'a str>,
+);
 
 #[tokio::test]
 async fn bad_bodies_ids_and_keys_are_refused_with_the_field_that_is_wrong() {
