@@ -14,10 +14,10 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use fleetlog_api::auth::{Auth, Role};
-use fleetlog_runtime::auth_settings::AuthSettings;
 use fleetlog_runtime::Settings;
-use sqlx::Connection as _;
+use fleetlog_runtime::auth_settings::AuthSettings;
 use serde_json::{Value, json};
+use sqlx::Connection as _;
 use uuid::Uuid;
 
 /// Options of `fleetlog bench commands`.
@@ -206,7 +206,10 @@ pub(crate) async fn run(settings: Settings, args: CommandsBenchArgs) -> anyhow::
         let accepted = client
             .post_json(&operator, "/v1/admin/vehicles", &body)
             .await?;
-        let id = accepted["vehicle_id"].as_str().unwrap_or_default().to_owned();
+        let id = accepted["vehicle_id"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
         vehicles.push(id);
     }
     println!(
@@ -245,10 +248,19 @@ pub(crate) async fn run(settings: Settings, args: CommandsBenchArgs) -> anyhow::
     for f in all.failures.iter().take(5) {
         println!("    {f}");
     }
-    row("baseline: POST → 202 (appended, broker ack)", &mut all.appended);
+    row(
+        "baseline: POST → 202 (appended, broker ack)",
+        &mut all.appended,
+    );
     row("start-ride POST → accepted (decided)", &mut all.accepted);
-    row("start-ride POST → ride started (device confirmed)", &mut all.started);
-    row("end-ride POST → ride ended (device confirmed)", &mut all.ended);
+    row(
+        "start-ride POST → ride started (device confirmed)",
+        &mut all.started,
+    );
+    row(
+        "end-ride POST → ride ended (device confirmed)",
+        &mut all.ended,
+    );
     Ok(())
 }
 
@@ -269,7 +281,11 @@ async fn recreate(url: &reqwest::Url) -> anyhow::Result<()> {
 async fn wait_ready(client: &Client) -> anyhow::Result<()> {
     let deadline = Instant::now() + Duration::from_secs(120);
     while Instant::now() < deadline {
-        if let Ok(resp) = client.http.get(format!("{}/readyz", client.api)).send().await
+        if let Ok(resp) = client
+            .http
+            .get(format!("{}/readyz", client.api))
+            .send()
+            .await
             && resp.status().is_success()
         {
             return Ok(());
@@ -303,7 +319,8 @@ async fn ride_loop(
         s.appended.push(start.appended);
         s.accepted.push(start.decided);
         if start.status != "completed" {
-            s.failures.push(format!("start: {} {:?}", start.status, start.code));
+            s.failures
+                .push(format!("start: {} {:?}", start.status, start.code));
             continue;
         }
         s.started.push(start.done);
@@ -315,7 +332,8 @@ async fn ride_loop(
         if end.status == "completed" {
             s.ended.push(end.done);
         } else {
-            s.failures.push(format!("end: {} {:?}", end.status, end.code));
+            s.failures
+                .push(format!("end: {} {:?}", end.status, end.code));
         }
         done += 1;
     }
