@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
 # `make bench`: the hot-path benchmarks in a release build, each against a broker of its
 # own (fresh storage, a free port), so figures never include earlier data.
+# `scripts/bench.sh projection` (or any of ingest, projection, commands) runs only those.
 source "$(dirname "$0")/lib.sh"
+
+BENCHES=("$@")
+[ ${#BENCHES[@]} -gt 0 ] || BENCHES=(ingest projection commands)
 
 ensure_build_deps
 ensure_tansu
@@ -13,21 +17,20 @@ export DATABASE_URL="${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/fleetlog
 export RUST_LOG="${RUST_LOG:-error}"
 
 run_with_broker() {
-  local port dir
+  local port dir status=0
   port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
   dir="$ROOT/.data/bench-$$-$1"
-  start_broker "$dir" "$port"
+  start_broker "$dir" "$port"   # with the header index unless TANSU_HEADER_INDEX=0
   KAFKA_BROKERS="127.0.0.1:$port" "$FLEETLOG" bench "$@" || status=$?
   stop_pidfile "$dir/tansu.pid"
   rm -rf "$dir"
-  return "${status:-0}"
+  return "$status"
 }
 
 trap 'trap - EXIT; for f in "$ROOT"/.data/bench-$$-*/tansu.pid; do stop_pidfile "$f"; done' EXIT
 trap 'exit 130' INT TERM
 
-run_with_broker ingest
-echo
-run_with_broker projection
-echo
-run_with_broker commands
+for i in "${!BENCHES[@]}"; do
+  [ "$i" -eq 0 ] || echo
+  run_with_broker "${BENCHES[$i]}"
+done

@@ -80,9 +80,33 @@ start_broker() {
       --advertised-listener-url "tcp://127.0.0.1:$port" \
       --storage-engine "sqlite://tansu.db" >>"$dir/tansu.log" 2>&1) &
   echo $! >"$dir/tansu.pid"
-  for _ in $(seq 1 100); do port_open "$port" && return 0; sleep 0.1; done
-  tail -n 20 "$dir/tansu.log" >&2
-  die "the broker did not start (log: $dir/tansu.log)"
+  local up=0
+  for _ in $(seq 1 100); do port_open "$port" && { up=1; break; }; sleep 0.1; done
+  if [ "$up" = 0 ]; then
+    tail -n 20 "$dir/tansu.log" >&2
+    die "the broker did not start (log: $dir/tansu.log)"
+  fi
+  if [ "${TANSU_HEADER_INDEX:-1}" = 1 ]; then index_tansu_headers "$dir/tansu.db"; fi
+}
+
+# index_tansu_headers DB: Tansu 0.6.0 keeps record headers in SQLite without an index on
+# (topition, offset_id), so every fetched record's headers are found by scanning all headers
+# stored: consumers slow down as the log grows and the broker ends up pinned at 100 % CPU
+# (docs/operations.md). Add that index once the broker has created its tables (SQLite lets
+# a second process change the schema). TANSU_HEADER_INDEX=0 runs the broker as shipped.
+index_tansu_headers() {
+  python3 - "$1" <<'PY' || die "could not index the broker's header table in $1"
+import sqlite3, sys, time
+for _ in range(200):
+    try:
+        c = sqlite3.connect(sys.argv[1], timeout=10)
+        c.execute("CREATE INDEX IF NOT EXISTS header_topition_offset_idx ON header (topition, offset_id)")
+        c.commit()
+        sys.exit(0)
+    except sqlite3.OperationalError:
+        time.sleep(0.05)
+sys.exit("no header table in " + sys.argv[1])
+PY
 }
 
 # stop_pidfile FILE: stop the process named in FILE (TERM, then KILL), remove FILE.
@@ -110,4 +134,22 @@ ensure_python_tools() {
     cp "$req" "$venv/.installed"
   fi
   export TEST_PYTHON="$venv/bin/python"
+}
+
+# The console's browser test: Debian's Chromium (playwright-core drives it; no browser is
+# downloaded) and the script's node_modules from tests/browser/package-lock.json,
+# installed again when the lock file is newer.
+ensure_browser_tools() {
+  local dir="$ROOT/tests/browser"
+  [ -f "$dir/package-lock.json" ] || return 0
+  if [ ! -x /usr/bin/chromium ]; then
+    say "installing Chromium for the console's browser test"
+    command -v apt-get >/dev/null || die "no /usr/bin/chromium and no apt-get: install Chromium and retry"
+    as_root apt-get update -qq && as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+  fi
+  command -v npm >/dev/null || die "the console's browser test needs Node.js 20+ and npm: install them and retry"
+  if [ ! -d "$dir/node_modules" ] || [ "$dir/package-lock.json" -nt "$dir/node_modules" ]; then
+    say "installing the browser test's packages (npm ci in tests/browser)"
+    (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error) && touch "$dir/node_modules"
+  fi
 }

@@ -3,47 +3,98 @@
 
 use bytes::{BufMut, BytesMut};
 
-/// One history row as the baseline writes it.
+/// One row of `proj_fleet_v1.telemetry_history`, as the projection writes it.
 pub(crate) struct HistoryRow {
     pub(crate) device_id: String,
     pub(crate) device_time_ms: i64,
     pub(crate) record_index: i32,
+    /// `day`: days since 2000-01-01 (PostgreSQL's date epoch).
+    pub(crate) day: i32,
     pub(crate) lat_e7: i32,
     pub(crate) lon_e7: i32,
+    pub(crate) position_valid: bool,
     pub(crate) speed_kmh: i32,
-    pub(crate) battery_pct: i32,
+    pub(crate) heading_deg: i32,
+    pub(crate) battery_pct: Option<i32>,
+    pub(crate) lock_state: Option<String>,
+    pub(crate) odometer_m: Option<i64>,
+    pub(crate) alarms: Vec<String>,
     pub(crate) received_at_ms: i64,
     pub(crate) event_id: uuid::Uuid,
+    pub(crate) frame_id: uuid::Uuid,
 }
 
-/// The table the baseline copies into (same columns as the values written).
-pub(crate) const CREATE: &str = "CREATE TABLE bench_copy (device_id text, device_time_ms bigint, \
-    record_index integer, lat_e7 integer, lon_e7 integer, speed_kmh integer, battery_pct integer, \
-    received_at_ms bigint, event_id uuid, PRIMARY KEY (device_id, device_time_ms, record_index))";
+/// The columns [`encode`] writes, in its order.
+pub(crate) const COLUMNS: &str = "device_id, device_time_ms, record_index, day, lat_e7, lon_e7, \
+    position_valid, speed_kmh, heading_deg, battery_pct, lock_state, odometer_m, alarms, \
+    received_at_ms, event_id, frame_id";
+
+/// PostgreSQL's `text` type oid (array element type of `alarms`).
+const TEXT_OID: u32 = 25;
 
 /// `COPY … FROM STDIN (FORMAT binary)` payload for `rows`.
 pub(crate) fn encode(rows: &[HistoryRow]) -> BytesMut {
-    let mut out = BytesMut::with_capacity(rows.len() * 96 + 32);
+    let mut out = BytesMut::with_capacity(rows.len() * 160 + 32);
     out.put_slice(b"PGCOPY\n\xff\r\n\0");
     out.put_u32(0); // flags
     out.put_u32(0); // header extension length
     for row in rows {
-        out.put_i16(9);
-        field(&mut out, row.device_id.as_bytes());
-        field(&mut out, &row.device_time_ms.to_be_bytes());
-        field(&mut out, &row.record_index.to_be_bytes());
-        field(&mut out, &row.lat_e7.to_be_bytes());
-        field(&mut out, &row.lon_e7.to_be_bytes());
-        field(&mut out, &row.speed_kmh.to_be_bytes());
-        field(&mut out, &row.battery_pct.to_be_bytes());
-        field(&mut out, &row.received_at_ms.to_be_bytes());
-        field(&mut out, row.event_id.as_bytes());
+        out.put_i16(16);
+        field(&mut out, Some(row.device_id.as_bytes()));
+        field(&mut out, Some(&row.device_time_ms.to_be_bytes()));
+        field(&mut out, Some(&row.record_index.to_be_bytes()));
+        field(&mut out, Some(&row.day.to_be_bytes()));
+        field(&mut out, Some(&row.lat_e7.to_be_bytes()));
+        field(&mut out, Some(&row.lon_e7.to_be_bytes()));
+        field(&mut out, Some(&[u8::from(row.position_valid)]));
+        field(&mut out, Some(&row.speed_kmh.to_be_bytes()));
+        field(&mut out, Some(&row.heading_deg.to_be_bytes()));
+        field(
+            &mut out,
+            row.battery_pct
+                .map(i32::to_be_bytes)
+                .as_ref()
+                .map(|b| &b[..]),
+        );
+        field(&mut out, row.lock_state.as_deref().map(str::as_bytes));
+        field(
+            &mut out,
+            row.odometer_m
+                .map(i64::to_be_bytes)
+                .as_ref()
+                .map(|b| &b[..]),
+        );
+        field(&mut out, Some(&text_array(&row.alarms)));
+        field(&mut out, Some(&row.received_at_ms.to_be_bytes()));
+        field(&mut out, Some(row.event_id.as_bytes()));
+        field(&mut out, Some(row.frame_id.as_bytes()));
     }
     out.put_i16(-1);
     out
 }
 
-fn field(out: &mut BytesMut, value: &[u8]) {
-    out.put_i32(i32::try_from(value.len()).unwrap_or(i32::MAX));
-    out.put_slice(value);
+/// A one-dimensional `text[]` in binary form (no dimensions when empty).
+fn text_array(items: &[String]) -> Vec<u8> {
+    let mut out = BytesMut::new();
+    out.put_i32(i32::from(!items.is_empty())); // dimensions
+    out.put_i32(0); // no NULL elements
+    out.put_u32(TEXT_OID);
+    if !items.is_empty() {
+        out.put_i32(i32::try_from(items.len()).unwrap_or(i32::MAX));
+        out.put_i32(1); // lower bound
+        for item in items {
+            field(&mut out, Some(item.as_bytes()));
+        }
+    }
+    out.to_vec()
+}
+
+fn field(out: &mut BytesMut, value: Option<&[u8]>) {
+    match value {
+        Some(value) => {
+            out.put_i32(i32::try_from(value.len()).unwrap_or(i32::MAX));
+            out.put_slice(value);
+        }
+        None => out.put_i32(-1),
+    }
 }

@@ -238,6 +238,8 @@ struct Phase {
     rss_kib: u64,
 }
 
+/// Connect and log in devices `base..base + n` (IMEI `35` + the number on 13 digits);
+/// entry `j` of the result is device `base + j`.
 pub(crate) async fn connect_all(
     gateway: &GatewayProcess,
     base: usize,
@@ -250,14 +252,14 @@ pub(crate) async fn connect_all(
         let limit = limit.clone();
         tasks.push(async move {
             let _permit = limit.acquire().await;
-            load::connect(addr, i, &format!("35{i:013}")).await
+            (i, load::connect(addr, i, &format!("35{i:013}")).await)
         });
     }
-    let mut streams = Vec::with_capacity(n);
-    while let Some(stream) = tasks.next().await {
-        streams.push(stream?);
+    let mut streams: Vec<Option<tokio::net::TcpStream>> = (0..n).map(|_| None).collect();
+    while let Some((i, stream)) = tasks.next().await {
+        streams[i - base] = Some(stream?);
     }
-    Ok(streams)
+    Ok(streams.into_iter().flatten().collect())
 }
 
 async fn measure(
@@ -273,7 +275,13 @@ async fn measure(
     let until = start + Duration::from_secs(seconds);
     let mut tasks = FuturesUnordered::new();
     for (i, stream) in streams.into_iter().enumerate() {
-        tasks.push(tokio::spawn(load::drive(stream, base + i, every, until)));
+        tasks.push(tokio::spawn(load::drive(
+            stream,
+            base + i,
+            every,
+            until,
+            None,
+        )));
     }
     let mut latencies = Vec::new();
     while let Some(done) = tasks.next().await {

@@ -2,6 +2,7 @@
 //! Codec 8E frames and wait for each 4-byte ACK, like a real device.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
@@ -56,28 +57,45 @@ pub(crate) fn frame(t_ms: i64, n: usize) -> anyhow::Result<bytes::Bytes> {
     Ok(teltonika::device::codec8e_packet(&[record])?)
 }
 
+/// Device time of frame `k` (1, 2, …) of device `n`: [`drive`] sends frame `k` with it.
+pub(crate) fn device_time_ms(n: usize, k: usize) -> i64 {
+    1_764_000_000_000 + n as i64 + k as i64 * 1000
+}
+
+/// Wall-clock send times (µs since the Unix epoch) of one connection's frames, in order:
+/// entry `k - 1` is frame `k`.
+pub(crate) type SendLog = Arc<Mutex<Vec<i64>>>;
+
 /// Send frames until `until`, one every `every` (or back to back when `None`), each
-/// waiting for its ACK; returns the ACK latencies in microseconds.
+/// waiting for its ACK; returns the ACK latencies in microseconds. With `log`, each
+/// frame's send time is recorded there just before it is written.
 pub(crate) async fn drive(
     mut stream: TcpStream,
     n: usize,
     every: Option<Duration>,
     until: Instant,
+    log: Option<SendLog>,
 ) -> anyhow::Result<Vec<u32>> {
     let mut latencies = Vec::new();
     // Spread the connections' send times over the interval (golden-ratio offsets), as
     // real devices are not synchronised.
     let phase = (n as f64 * 0.618_033_988_75).fract();
     let mut next = tokio::time::Instant::now() + every.map_or(Duration::ZERO, |e| e.mul_f64(phase));
-    let mut t_ms = 1_764_000_000_000 + n as i64;
+    let mut k = 0;
     let mut ack = [0u8; 4];
     while Instant::now() < until {
         if let Some(every) = every {
             tokio::time::sleep_until(next).await;
             next += every;
         }
-        t_ms += 1000;
-        let frame = frame(t_ms, n)?;
+        k += 1;
+        let frame = frame(device_time_ms(n, k), n)?;
+        if let Some(log) = &log {
+            let now = chrono::Utc::now().timestamp_micros();
+            log.lock()
+                .map_err(|_| anyhow::anyhow!("send log poisoned"))?
+                .push(now);
+        }
         let sent = Instant::now();
         stream.write_all(&frame).await?;
         tokio::time::timeout(Duration::from_secs(30), stream.read_exact(&mut ack))

@@ -1,7 +1,10 @@
 //! A Tansu broker of the test's own, for tests that stop and restart a broker.
 //!
 //! The binary comes from `TANSU_BIN` (set by `make test`) or the Makefile's cache path.
-//! Storage is SQLite in a fresh directory, so a restart keeps what was stored.
+//! Storage is SQLite in a fresh directory, so a restart keeps what was stored. Like
+//! `scripts/lib.sh start_broker`, the storage gets the index on `header (topition,
+//! offset_id)` that Tansu 0.6.0 lacks (without it fetching slows down as the log grows;
+//! see `docs/operations.md`).
 
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
@@ -76,12 +79,41 @@ impl TestBroker {
         let deadline = Instant::now() + Duration::from_secs(10);
         while Instant::now() < deadline {
             if std::net::TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
+                index_headers(&self.dir.join("tansu.db"));
                 return;
             }
             std::thread::sleep(Duration::from_millis(50));
         }
         panic!("test broker did not start on port {}", self.port);
     }
+}
+
+/// Add the index on `header (topition, offset_id)` to Tansu's SQLite storage at `db` once
+/// the broker has created its tables (through Python's sqlite3, which `make test`
+/// installs; SQLite lets a second process change the schema).
+///
+/// # Panics
+/// When the index cannot be created within about 10 s.
+pub fn index_headers(db: &std::path::Path) {
+    const SCRIPT: &str = r"
+import sqlite3, sys, time
+for _ in range(200):
+    try:
+        c = sqlite3.connect(sys.argv[1], timeout=10)
+        c.execute('CREATE INDEX IF NOT EXISTS header_topition_offset_idx ON header (topition, offset_id)')
+        c.commit()
+        sys.exit(0)
+    except sqlite3.OperationalError:
+        time.sleep(0.05)
+sys.exit(1)
+";
+    let python = std::env::var("TEST_PYTHON").unwrap_or_else(|_| "python3".into());
+    let status = Command::new(python)
+        .args(["-c", SCRIPT])
+        .arg(db)
+        .status()
+        .expect("python3 runs");
+    assert!(status.success(), "index on Tansu's header table created");
 }
 
 impl Drop for TestBroker {
