@@ -36,6 +36,9 @@ pub struct AuthSettings {
     pub provider_token_cache_s: u64,
     /// Lifetime of a provider token when the request gives none, in days.
     pub provider_token_default_days: u32,
+    /// Requests per second one bearer token (or, without one, one client address) may
+    /// make; more get `429` with `Retry-After`. 0 turns the limit off.
+    pub requests_per_s: u32,
 }
 
 impl Default for AuthSettings {
@@ -50,6 +53,7 @@ impl Default for AuthSettings {
             login_failure_window_s: 15 * 60,
             provider_token_cache_s: 30,
             provider_token_default_days: 365,
+            requests_per_s: 200,
         }
     }
 }

@@ -6,12 +6,14 @@ use uuid::Uuid;
 
 use super::jwt::{Claims, JwtKeys, now_unix};
 use super::provider::ProviderCache;
-use super::rate_limit::LoginLimiter;
+use super::rate_limit::{LoginLimiter, SlidingWindow};
 use super::tokens::random_bytes;
 use super::{AuthError, AuthSettings, Role, password};
 
 /// Password hashes computed at once; each takes ~19 MiB and a core for tens of ms.
 const CONCURRENT_HASHES: usize = 4;
+/// The window of the per-caller request limit.
+const REQUEST_WINDOW: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// Shared authentication state (one per process, behind an `Arc` in `ApiState`).
 #[derive(Debug)]
@@ -20,6 +22,7 @@ pub struct Auth {
     keys: JwtKeys,
     limiter: LoginLimiter,
     providers: ProviderCache,
+    requests: SlidingWindow<String>,
     hashing: Semaphore,
     dummy_hash: OnceCell<String>,
 }
@@ -51,6 +54,7 @@ impl Auth {
             providers: ProviderCache::new(std::time::Duration::from_secs(
                 settings.provider_token_cache_s,
             )),
+            requests: SlidingWindow::new(settings.requests_per_s, REQUEST_WINDOW),
             keys,
             settings,
             hashing: Semaphore::new(CONCURRENT_HASHES),
@@ -76,6 +80,20 @@ impl Auth {
     /// The provider token cache.
     pub fn providers(&self) -> &ProviderCache {
         &self.providers
+    }
+
+    /// Count a request of `caller` (a bearer token or a client address); `Some(wait)` when
+    /// it is over `requests_per_s` and must wait that long.
+    pub fn request_allowed(&self, caller: &str) -> Result<(), std::time::Duration> {
+        if self.settings.requests_per_s == 0 {
+            return Ok(());
+        }
+        let now = std::time::Instant::now();
+        if let Some(wait) = self.requests.retry_after(caller, now) {
+            return Err(wait);
+        }
+        self.requests.record(caller.to_owned(), now);
+        Ok(())
     }
 
     /// A signed access token for `sub` as `role`, valid for the configured lifetime.
