@@ -7,6 +7,7 @@ ensure_build_deps
 ensure_tansu
 ensure_postgres
 ensure_python_tools
+ensure_browser_tools
 
 port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
 DATA="$ROOT/.data/test-$$"

@@ -9,10 +9,12 @@
 //! `app.commands.v1`, answered `202`) and reports their outcome. Rider and operator
 //! queries ([`fleet`]: nearby, QR, the operator's fleet, vehicle and device detail, trace)
 //! and [`rides`] serve the read models, and [`gbfs`] the public GBFS 2.3 and 3.0 feeds.
-//! MDS and SSE routes join the same router as they land.
+//! MDS and SSE routes join the same router as they land; [`console`] serves the operator
+//! console at `/console/`.
 
 pub mod auth;
 pub mod commands;
+pub mod console;
 pub mod error;
 pub mod fleet;
 pub mod gbfs;

@@ -13,7 +13,7 @@ use tower_http::trace::TraceLayer;
 
 use crate::error::{self, ApiError};
 use crate::state::ApiState;
-use crate::{auth, commands, fleet, gbfs, ops, rides, stream};
+use crate::{auth, commands, console, fleet, gbfs, ops, rides, stream};
 
 /// Largest `/v1` request body, in bytes (larger ones get 413 `payload_too_large`).
 pub const BODY_LIMIT_BYTES: usize = 64 * 1024;
@@ -36,6 +36,7 @@ pub fn router(state: ApiState) -> Router {
     let v1 = limits(v1, BODY_LIMIT_BYTES, REQUEST_TIMEOUT).with_state(state.clone());
     ops::router(state.ops)
         .merge(v1)
+        .merge(console::router())
         .fallback(error::not_found)
         .method_not_allowed_fallback(error::method_not_allowed)
 }

@@ -6,11 +6,17 @@
 //! - Operators: `GET /v1/admin/vehicles?state=&battery_below=&offline_for_s=&limit=&cursor=`,
 //!   `GET /v1/admin/vehicles/{vehicle_id}`, `GET /v1/admin/devices/{device_id}` (also for
 //!   devices not registered yet), `GET /v1/admin/trace/{id}`.
+//! - For the operator console: `GET /v1/admin/vehicles/{vehicle_id}/telemetry` (a device's
+//!   recent records: battery history), `GET /v1/admin/alarms` (open alarms) and
+//!   `GET /v1/admin/projections` (read-model lag, rebuilds, parked keys, dead letters).
 //!
 //! Responses from a read model carry `X-Fleetlog-Data-Age-Ms`: how far the projection
 //! behind it is from the head of its topics (from `projection_lag`).
 
+mod alarms;
+mod history;
 mod operator;
+mod projections;
 mod rider;
 mod view;
 
@@ -34,6 +40,12 @@ pub fn router() -> Router<ApiState> {
         .route("/v1/admin/vehicles/{vehicle_id}", get(operator::vehicle))
         .route("/v1/admin/devices/{device_id}", get(operator::device))
         .route("/v1/admin/trace/{id}", get(operator::trace))
+        .route(
+            "/v1/admin/vehicles/{vehicle_id}/telemetry",
+            get(history::telemetry),
+        )
+        .route("/v1/admin/alarms", get(alarms::list))
+        .route("/v1/admin/projections", get(projections::health))
 }
 
 /// The fleet read model's schema, or 503 while no version is live.

@@ -23,9 +23,9 @@ pub(crate) const MAX_LIMIT: i64 = 500;
 /// Commands shown with a vehicle.
 pub(crate) const RECENT_COMMANDS: i64 = 20;
 
-type Aged<T> = ([(HeaderName, HeaderValue); 1], Json<T>);
+pub(crate) type Aged<T> = ([(HeaderName, HeaderValue); 1], Json<T>);
 
-fn bad(field: &str, message: &str) -> ApiError {
+pub(crate) fn bad(field: &str, message: &str) -> ApiError {
     ApiError::new(
         StatusCode::BAD_REQUEST,
         "invalid_parameter",
@@ -34,7 +34,7 @@ fn bad(field: &str, message: &str) -> ApiError {
     .with_field(field)
 }
 
-fn not_found(what: &str) -> ApiError {
+pub(crate) fn not_found(what: &str) -> ApiError {
     ApiError::new(
         StatusCode::NOT_FOUND,
         "not_found",

@@ -1,0 +1,89 @@
+//! `GET /v1/admin/alarms`: every device with an open alarm (the alarms its latest record
+//! reported), with its vehicle, newest report first.
+
+use axum::Json;
+use axum::extract::State;
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use uuid::Uuid;
+
+use super::operator::Aged;
+use super::view::{Point, point, time};
+use super::{data_age, fleet_schema};
+use crate::auth::extract::RequireOperator;
+use crate::error::ApiError;
+use crate::state::ApiState;
+
+/// Most devices listed.
+const LIMIT: i64 = 1000;
+
+#[derive(Debug, sqlx::FromRow)]
+struct Row {
+    device_id: String,
+    vehicle_id: Option<Uuid>,
+    qr_code: Option<String>,
+    state: Option<String>,
+    alarms: Vec<String>,
+    lat_e7: Option<i32>,
+    lon_e7: Option<i32>,
+    battery_pct: Option<i32>,
+    online: bool,
+    received_at_ms: Option<i64>,
+}
+
+/// A device with open alarms.
+#[derive(Debug, Serialize)]
+pub(crate) struct Alarm {
+    device_id: String,
+    vehicle_id: Option<Uuid>,
+    qr_code: Option<String>,
+    state: Option<String>,
+    alarms: Vec<String>,
+    position: Option<Point>,
+    battery_pct: Option<i32>,
+    online: bool,
+    last_report_received_at: Option<DateTime<Utc>>,
+}
+
+/// The list.
+#[derive(Debug, Serialize)]
+pub(crate) struct Alarms {
+    items: Vec<Alarm>,
+}
+
+/// `GET /v1/admin/alarms`.
+pub(crate) async fn list(
+    State(state): State<ApiState>,
+    RequireOperator(_): RequireOperator,
+) -> Result<Aged<Alarms>, ApiError> {
+    let schema = fleet_schema(&state.pool).await?;
+    let rows: Vec<Row> = sqlx::query_as(&format!(
+        "SELECT d.device_id, v.vehicle_id, v.qr_code, coalesce(v.state, 'AVAILABLE') AS state,
+                d.alarms, d.lat_e7, d.lon_e7, d.battery_pct, d.online, d.received_at_ms
+         FROM {schema}.devices d
+         LEFT JOIN {schema}.vehicles v ON v.vehicle_id = d.vehicle_id
+         WHERE cardinality(d.alarms) > 0
+         ORDER BY d.received_at_ms DESC NULLS LAST, d.device_id
+         LIMIT $1"
+    ))
+    .bind(LIMIT)
+    .fetch_all(&state.pool)
+    .await
+    .map_err(ApiError::internal)?;
+    let items = rows
+        .into_iter()
+        .map(|r| Alarm {
+            state: r.vehicle_id.and(r.state),
+            device_id: r.device_id,
+            vehicle_id: r.vehicle_id,
+            qr_code: r.qr_code,
+            alarms: r.alarms,
+            position: point(r.lat_e7, r.lon_e7),
+            battery_pct: r.battery_pct,
+            online: r.online,
+            last_report_received_at: time(r.received_at_ms),
+        })
+        .collect();
+    let age = data_age(&state.pool, "fleet").await?;
+    Ok(([age], Json(Alarms { items })))
+}

@@ -1,0 +1,157 @@
+//! `GET /v1/admin/vehicles/{vehicle_id}/telemetry?minutes=&limit=`: the recent records of
+//! a vehicle's device from the fleet read model's `telemetry_history` (battery history,
+//! positions), oldest first, each with the frame and event it came from (to trace them).
+
+use axum::Json;
+use axum::extract::rejection::{PathRejection, QueryRejection};
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use super::operator::{Aged, bad, not_found};
+use super::view::{Point, point, time};
+use super::{data_age, fleet_schema};
+use crate::auth::extract::RequireOperator;
+use crate::error::ApiError;
+use crate::state::ApiState;
+
+/// Default window, in minutes, and the longest (one day).
+const DEFAULT_MINUTES: i64 = 60;
+const MAX_MINUTES: i64 = 24 * 60;
+/// Default and largest number of records.
+const DEFAULT_LIMIT: i64 = 500;
+const MAX_LIMIT: i64 = 5000;
+
+/// `?minutes=&limit=`.
+#[derive(Debug, Deserialize)]
+pub(crate) struct HistoryQuery {
+    minutes: Option<i64>,
+    limit: Option<i64>,
+}
+
+#[derive(Debug, sqlx::FromRow)]
+struct Row {
+    device_time_ms: i64,
+    received_at_ms: i64,
+    lat_e7: i32,
+    lon_e7: i32,
+    position_valid: bool,
+    speed_kmh: i32,
+    battery_pct: Option<i32>,
+    lock_state: Option<String>,
+    alarms: Vec<String>,
+    event_id: Uuid,
+    frame_id: Uuid,
+}
+
+/// One device record.
+#[derive(Debug, Serialize)]
+pub(crate) struct Record {
+    device_time: Option<DateTime<Utc>>,
+    received_at: Option<DateTime<Utc>>,
+    position: Option<Point>,
+    speed_kmh: i32,
+    battery_pct: Option<i32>,
+    lock_state: Option<String>,
+    alarms: Vec<String>,
+    event_id: Uuid,
+    frame_id: Uuid,
+}
+
+/// The records of one vehicle's device.
+#[derive(Debug, Serialize)]
+pub(crate) struct History {
+    vehicle_id: Uuid,
+    device_id: Option<String>,
+    items: Vec<Record>,
+}
+
+/// `GET /v1/admin/vehicles/{vehicle_id}/telemetry`.
+pub(crate) async fn telemetry(
+    State(state): State<ApiState>,
+    RequireOperator(_): RequireOperator,
+    path: Result<Path<Uuid>, PathRejection>,
+    query: Result<Query<HistoryQuery>, QueryRejection>,
+) -> Result<Aged<History>, ApiError> {
+    let Path(id) = path.map_err(|_| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_id",
+            "vehicle_id must be a UUID",
+        )
+        .with_field("vehicle_id")
+    })?;
+    let Query(q) = query.map_err(|e| {
+        let field = if e.body_text().contains("limit") {
+            "limit"
+        } else {
+            "minutes"
+        };
+        bad(field, "minutes and limit are whole numbers")
+    })?;
+    let minutes = q.minutes.unwrap_or(DEFAULT_MINUTES);
+    if !(1..=MAX_MINUTES).contains(&minutes) {
+        return Err(bad("minutes", "minutes must be 1 to 1440"));
+    }
+    let limit = q.limit.unwrap_or(DEFAULT_LIMIT);
+    if !(1..=MAX_LIMIT).contains(&limit) {
+        return Err(bad("limit", "limit must be 1 to 5000"));
+    }
+    let schema = fleet_schema(&state.pool).await?;
+    let device: Option<Option<String>> = sqlx::query_scalar(&format!(
+        "SELECT device_id FROM {schema}.vehicles WHERE vehicle_id = $1"
+    ))
+    .bind(id)
+    .fetch_optional(&state.pool)
+    .await
+    .map_err(ApiError::internal)?;
+    let device_id = device.ok_or_else(|| not_found("vehicle"))?;
+    let since_ms = Utc::now()
+        .timestamp_millis()
+        .saturating_sub(minutes.saturating_mul(60_000));
+    let mut rows: Vec<Row> = match &device_id {
+        Some(device) => sqlx::query_as(&format!(
+            "SELECT device_time_ms, received_at_ms, lat_e7, lon_e7, position_valid, speed_kmh,
+                    battery_pct, lock_state, alarms, event_id, frame_id
+             FROM {schema}.telemetry_history
+             WHERE device_id = $1 AND device_time_ms >= $2
+             ORDER BY device_time_ms DESC, record_index DESC LIMIT $3"
+        ))
+        .bind(device)
+        .bind(since_ms)
+        .bind(limit)
+        .fetch_all(&state.pool)
+        .await
+        .map_err(ApiError::internal)?,
+        None => Vec::new(),
+    };
+    rows.reverse();
+    let items = rows
+        .into_iter()
+        .map(|r| Record {
+            device_time: time(Some(r.device_time_ms)),
+            received_at: time(Some(r.received_at_ms)),
+            position: r
+                .position_valid
+                .then(|| point(Some(r.lat_e7), Some(r.lon_e7)))
+                .flatten(),
+            speed_kmh: r.speed_kmh,
+            battery_pct: r.battery_pct,
+            lock_state: r.lock_state,
+            alarms: r.alarms,
+            event_id: r.event_id,
+            frame_id: r.frame_id,
+        })
+        .collect();
+    let age = data_age(&state.pool, "fleet").await?;
+    Ok((
+        [age],
+        Json(History {
+            vehicle_id: id,
+            device_id,
+            items,
+        }),
+    ))
+}

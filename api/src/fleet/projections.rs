@@ -1,0 +1,140 @@
+//! `GET /v1/admin/projections`: the health of the read models — per projection version
+//! (live or rebuilding) its lag behind the log, how far a rebuild has got, the keys parked
+//! behind a poison record — and how many records each dead-letter topic holds.
+
+use std::time::Duration;
+
+use axum::Json;
+use axum::extract::State;
+use chrono::{DateTime, Utc};
+use fleetlog_schemas::topics;
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use serde::Serialize;
+
+use crate::auth::extract::RequireOperator;
+use crate::error::ApiError;
+use crate::state::ApiState;
+
+/// How long the broker may take to answer for the dead-letter counts.
+const BROKER_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// One projection version.
+#[derive(Debug, Serialize, sqlx::FromRow)]
+pub(crate) struct VersionHealth {
+    projection: String,
+    version: i32,
+    state: String,
+    created_at: DateTime<Utc>,
+    switched_at: Option<DateTime<Utc>>,
+    /// Partitions it reads (that its lag has been reported for).
+    partitions: i64,
+    /// Records on its topics it has not applied yet.
+    lag_records: i64,
+    /// Records applied (the sum of its next offsets) and on the log (high watermarks).
+    applied_records: i64,
+    log_records: i64,
+    /// 0 when caught up, else how long its oldest behind partition has waited.
+    data_age_ms: i64,
+    lag_updated_at: Option<DateTime<Utc>>,
+    /// Keys whose records wait behind a poison record.
+    parked_keys: i64,
+}
+
+/// A version with how far it has read, 0–1 (a rebuild's progress).
+#[derive(Debug, Serialize)]
+pub(crate) struct Version {
+    #[serde(flatten)]
+    health: VersionHealth,
+    progress: f64,
+}
+
+/// A dead-letter topic and the records in it.
+#[derive(Debug, Serialize)]
+pub(crate) struct DeadLetters {
+    topic: String,
+    records: i64,
+}
+
+/// The answer.
+#[derive(Debug, Serialize)]
+pub(crate) struct Health {
+    items: Vec<Version>,
+    /// `null` when the broker did not answer.
+    dead_letters: Option<Vec<DeadLetters>>,
+}
+
+/// `GET /v1/admin/projections`.
+pub(crate) async fn health(
+    State(state): State<ApiState>,
+    RequireOperator(_): RequireOperator,
+) -> Result<Json<Health>, ApiError> {
+    let rows: Vec<VersionHealth> = sqlx::query_as(
+        "SELECT v.projection, v.version, v.state, v.created_at, v.switched_at,
+                count(l.partition) AS partitions,
+                coalesce(sum(l.lag_records), 0)::bigint AS lag_records,
+                coalesce(sum(l.next_offset), 0)::bigint AS applied_records,
+                coalesce(sum(l.high_watermark), 0)::bigint AS log_records,
+                coalesce(max(CASE WHEN l.lag_records > 0
+                    THEN (extract(epoch FROM now() - coalesce(l.last_record_at, l.updated_at))
+                          * 1000)::bigint
+                    ELSE 0 END), 0)::bigint AS data_age_ms,
+                max(l.updated_at) AS lag_updated_at,
+                (SELECT count(*) FROM projection_parked p
+                 WHERE p.projection = v.projection AND p.version = v.version) AS parked_keys
+         FROM projection_versions v
+         LEFT JOIN projection_lag l ON l.projection = v.projection AND l.version = v.version
+         WHERE v.state <> 'retired'
+         GROUP BY v.projection, v.version, v.state, v.created_at, v.switched_at
+         ORDER BY v.projection, v.version",
+    )
+    .fetch_all(&state.pool)
+    .await
+    .map_err(ApiError::internal)?;
+    let items = rows
+        .into_iter()
+        .map(|health| {
+            #[allow(clippy::cast_precision_loss, reason = "a ratio for display")]
+            let progress = if health.log_records > 0 {
+                (health.applied_records as f64 / health.log_records as f64).min(1.0)
+            } else {
+                1.0
+            };
+            Version { health, progress }
+        })
+        .collect();
+    let setup = state.clone();
+    let dead_letters = tokio::task::spawn_blocking(move || dead_letters(&setup))
+        .await
+        .map_err(ApiError::internal)?
+        .inspect_err(|err| tracing::warn!(%err, "dead-letter counts unavailable"))
+        .ok();
+    Ok(Json(Health {
+        items,
+        dead_letters,
+    }))
+}
+
+/// Records (high minus low watermark) in each dead-letter topic of the catalogue.
+fn dead_letters(state: &ApiState) -> Result<Vec<DeadLetters>, rdkafka::error::KafkaError> {
+    let group = format!("{}-console-dlq", state.commands.kafka().client_id);
+    let consumer: BaseConsumer =
+        fleetlog_runtime::kafka::consumer_config(state.commands.kafka(), &group).create()?;
+    let metadata = consumer.fetch_metadata(None, BROKER_TIMEOUT)?;
+    let mut out = Vec::new();
+    for name in topics::PRIMARY {
+        let dlq = topics::dlq(name);
+        let Some(topic) = metadata.topics().iter().find(|t| t.name() == dlq) else {
+            continue;
+        };
+        let mut records = 0;
+        for p in topic.partitions() {
+            let (low, high) = consumer.fetch_watermarks(&dlq, p.id(), BROKER_TIMEOUT)?;
+            records += (high - low).max(0);
+        }
+        out.push(DeadLetters {
+            topic: dlq,
+            records,
+        });
+    }
+    Ok(out)
+}
