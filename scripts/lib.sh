@@ -153,21 +153,3 @@ ensure_browser_tools() {
     (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error) && touch "$dir/node_modules"
   fi
 }
-
-# The console's browser test: Debian's Chromium (playwright-core drives it; no browser is
-# downloaded) and the script's node_modules from tests/browser/package-lock.json,
-# installed again when the lock file is newer.
-ensure_browser_tools() {
-  local dir="$ROOT/tests/browser"
-  [ -f "$dir/package-lock.json" ] || return 0
-  if [ ! -x /usr/bin/chromium ]; then
-    say "installing Chromium for the console's browser test"
-    command -v apt-get >/dev/null || die "no /usr/bin/chromium and no apt-get: install Chromium and retry"
-    as_root apt-get update -qq && as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
-  fi
-  command -v npm >/dev/null || die "the console's browser test needs Node.js 20+ and npm: install them and retry"
-  if [ ! -d "$dir/node_modules" ] || [ "$dir/package-lock.json" -nt "$dir/node_modules" ]; then
-    say "installing the browser test's packages (npm ci in tests/browser)"
-    (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error) && touch "$dir/node_modules"
-  fi
-}
