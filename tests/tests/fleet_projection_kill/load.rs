@@ -49,7 +49,7 @@ fn records(step: u64, d: u64, received_at_ms: i64) -> Vec<Telemetry> {
     (0..count)
         .map(|i| {
             let n = step * 7 + d * 3 + i;
-            let valid = n % 5 != 0;
+            let valid = !n.is_multiple_of(5);
             Telemetry {
                 device_id: device_id(d),
                 frame_id: Uuid::nil(),
@@ -71,13 +71,14 @@ fn records(step: u64, d: u64, received_at_ms: i64) -> Vec<Telemetry> {
                 heading_deg: i32::try_from((n * 13) % 360).unwrap(),
                 satellites: if valid { 9 } else { 0 },
                 position_valid: valid,
-                battery_pct: (n % 3 != 0).then(|| 100 - i32::try_from(step % 90).unwrap()),
+                battery_pct: (!n.is_multiple_of(3))
+                    .then(|| 100 - i32::try_from(step % 90).unwrap()),
                 lock_state: match (step / 4 + d) % 3 {
                     0 => Some(LockState::Locked),
                     1 => Some(LockState::Unlocked),
                     _ => None,
                 },
-                alarms: if n % 17 == 0 {
+                alarms: if n.is_multiple_of(17) {
                     vec![AlarmKind::Overspeed]
                 } else {
                     vec![]
@@ -206,8 +207,8 @@ impl Load {
             }
             self.telemetry_frame(d, frame, &mut out).await;
 
-            if (step + d) % 8 == 0 {
-                let connected = (step / 8 + d) % 2 == 0;
+            if (step + d).is_multiple_of(8) {
+                let connected = (step / 8 + d).is_multiple_of(2);
                 self.session(d, step_ms(step, d) + 100, connected, &mut out)
                     .await;
             } else if step >= 10 && (step + d) % 8 == 4 {
@@ -231,14 +232,14 @@ impl Load {
                         }),
                     };
                     self.fleet(vehicle, event, &mut out).await;
-                } else if step > d % 10 && (step + d) % 3 == 0 {
+                } else if step > d % 10 && (step + d).is_multiple_of(3) {
                     let states = [
                         VehicleState::Available,
                         VehicleState::Reserved,
                         VehicleState::InRide,
                         VehicleState::OutOfService,
                     ];
-                    let at = if step > 12 && (step + d) % 4 == 0 {
+                    let at = if step > 12 && (step + d).is_multiple_of(4) {
                         step_ms(step - 12, d) + 200 // late: must not win
                     } else {
                         step_ms(step, d) + 200
