@@ -9,8 +9,8 @@
 //! `app.commands.v1`, answered `202`) and reports their outcome. Rider and operator
 //! queries ([`fleet`]: nearby, QR, the operator's fleet, vehicle and device detail, trace)
 //! and [`rides`] serve the read models, and [`gbfs`] the public GBFS 2.3 and 3.0 feeds.
-//! MDS and SSE routes join the same router as they land; [`console`] serves the operator
-//! console at `/console/`.
+//! [`mds`] is the MDS 2.0 provider API for cities, [`stream`] the live updates (SSE), and
+//! [`console`] serves the operator console at `/console/`.
 
 pub mod auth;
 pub mod commands;
@@ -19,6 +19,7 @@ pub mod error;
 pub mod fleet;
 pub mod gbfs;
 pub mod json;
+pub mod mds;
 pub mod ops;
 pub mod read_model;
 pub mod rides;

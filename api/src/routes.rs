@@ -13,7 +13,7 @@ use tower_http::trace::TraceLayer;
 
 use crate::error::{self, ApiError};
 use crate::state::ApiState;
-use crate::{auth, commands, console, fleet, gbfs, ops, rides, stream};
+use crate::{auth, commands, console, fleet, gbfs, mds, ops, rides, stream};
 
 /// Largest `/v1` request body, in bytes (larger ones get 413 `payload_too_large`).
 pub const BODY_LIMIT_BYTES: usize = 64 * 1024;
@@ -32,13 +32,39 @@ pub fn router(state: ApiState) -> Router {
         .merge(rides::router())
         .merge(fleet::router())
         .merge(stream::router())
-        .merge(gbfs::router());
-    let v1 = limits(v1, BODY_LIMIT_BYTES, REQUEST_TIMEOUT).with_state(state.clone());
+        .merge(gbfs::router())
+        .merge(mds::router());
+    let v1 = limits(v1, BODY_LIMIT_BYTES, REQUEST_TIMEOUT)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            per_caller_limit,
+        ))
+        .with_state(state.clone());
     ops::router(state.ops)
         .merge(v1)
         .merge(console::router())
         .fallback(error::not_found)
         .method_not_allowed_fallback(error::method_not_allowed)
+}
+
+/// At most `auth.requests_per_s` requests per second per bearer token (per client address
+/// without one): `429 rate_limited` with `Retry-After` beyond.
+async fn per_caller_limit(
+    axum::extract::State(state): axum::extract::State<ApiState>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let caller = match request.headers().get(header::AUTHORIZATION) {
+        Some(value) => String::from_utf8_lossy(value.as_bytes()).into_owned(),
+        None => request
+            .extensions()
+            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+            .map_or_else(|| "anonymous".to_owned(), |c| c.0.ip().to_string()),
+    };
+    match state.auth.request_allowed(&caller) {
+        Ok(()) => next.run(request).await,
+        Err(wait) => ApiError::rate_limited(wait).into_response(),
+    }
 }
 
 /// Body limit (413 from [`crate::json::ApiJson`]), request timeout (503 `timeout`) and

@@ -7,6 +7,7 @@ use sqlx::PgPool;
 use crate::auth::{Auth, AuthError, AuthSettings};
 use crate::commands::CommandLog;
 use crate::gbfs::GbfsConfig;
+use crate::mds::MdsConfig;
 use crate::ops::OpsState;
 
 /// The API's shared state: the database, authentication, and the operational endpoints'
@@ -23,6 +24,8 @@ pub struct ApiState {
     pub commands: CommandLog,
     /// What the public GBFS feeds say about the system (defaults until [`Self::with_gbfs`]).
     pub gbfs: Arc<GbfsConfig>,
+    /// What the MDS provider API says about us (defaults until [`Self::with_mds`]).
+    pub mds: Arc<MdsConfig>,
 }
 
 impl ApiState {
@@ -42,6 +45,7 @@ impl ApiState {
             ops,
             commands,
             gbfs: Arc::new(GbfsConfig::default()),
+            mds: Arc::new(MdsConfig::default()),
         })
     }
 
@@ -50,6 +54,13 @@ impl ApiState {
     #[must_use]
     pub fn with_gbfs(mut self, gbfs: GbfsConfig) -> Self {
         self.gbfs = Arc::new(gbfs);
+        self
+    }
+
+    /// The same state serving MDS with `mds` (built by [`MdsConfig::new`]).
+    #[must_use]
+    pub fn with_mds(mut self, mds: MdsConfig) -> Self {
+        self.mds = Arc::new(mds);
         self
     }
 }

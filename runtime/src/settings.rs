@@ -35,6 +35,8 @@ pub struct Settings {
     pub commands: CommandSettings,
     /// The public GBFS feeds of the API.
     pub gbfs: GbfsSettings,
+    /// The MDS 2.0 provider API.
+    pub mds: MdsSettings,
     /// How long running work may take to finish after a shutdown signal, in milliseconds.
     pub shutdown_grace_ms: u64,
 }
@@ -96,6 +98,7 @@ impl Default for Settings {
             auth: AuthSettings::default(),
             commands: CommandSettings::default(),
             gbfs: GbfsSettings::default(),
+            mds: MdsSettings::default(),
             shutdown_grace_ms: 10_000,
         }
     }
@@ -327,6 +330,33 @@ impl std::fmt::Debug for GbfsSettings {
             .field("max_speed_kmh", &self.max_speed_kmh)
             .field("id_secret", &self.id_secret.as_ref().map(|_| "<redacted>"))
             .finish()
+    }
+}
+
+/// The MDS 2.0 provider API (`/mds/…`, `FLEETLOG_MDS__*`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MdsSettings {
+    /// Our `provider_id` (a lowercase UUID, as registered in MDS's `providers.csv`).
+    pub provider_id: String,
+    /// How long after its end an hour of `/mds/trips` and `/mds/events/historical` is
+    /// answered `202` (not final yet: late device data and projection lag), in seconds.
+    pub hour_close_delay_s: u64,
+    /// `ttl` of `/mds/vehicles` and `/mds/vehicles/status`, in milliseconds (≤ 300000).
+    pub ttl_ms: u32,
+    /// Most items on one page of `/mds/vehicles`, `/mds/vehicles/status` and
+    /// `/mds/events/recent` (the `links.next` URL gives the next page).
+    pub page_size: u32,
+}
+
+impl Default for MdsSettings {
+    fn default() -> Self {
+        Self {
+            provider_id: "5f7114d1-4091-46ee-b492-e55875f7de00".into(),
+            hour_close_delay_s: 900,
+            ttl_ms: 15_000,
+            page_size: 1000,
+        }
     }
 }
 

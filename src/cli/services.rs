@@ -38,9 +38,12 @@ pub(crate) async fn spawn_api(
             .context("building the command producer")?;
     let gbfs = fleetlog_api::gbfs::GbfsConfig::new(&settings.gbfs, &settings.commands)
         .context("setting up GBFS (see FLEETLOG_GBFS__*)")?;
+    let mds = fleetlog_api::mds::MdsConfig::new(&settings.mds, settings.gbfs.max_speed_kmh)
+        .context("setting up MDS (see FLEETLOG_MDS__*)")?;
     let state = fleetlog_api::ApiState::new(pool, ops, settings.auth.clone(), commands)
         .context("setting up authentication (see FLEETLOG_AUTH__*)")?
-        .with_gbfs(gbfs);
+        .with_gbfs(gbfs)
+        .with_mds(mds);
     let listener = bind(&settings.http.api_addr, "API").await?;
     shutdown.spawn(
         "api",

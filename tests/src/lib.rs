@@ -9,6 +9,7 @@ pub mod api;
 pub mod broker;
 pub mod log;
 pub mod process;
+pub mod projected;
 pub mod stack;
 pub mod up;
 

@@ -125,6 +125,14 @@ fn base_url(config: &GbfsConfig, headers: &HeaderMap) -> Result<String, ApiError
     if let Some(base) = &config.base_url {
         return Ok(base.clone());
     }
+    Ok(format!("{}/gbfs", request_origin(headers)?))
+}
+
+/// `http://` + the request's `Host` (checked to be a host name and port), for links.
+///
+/// # Errors
+/// 400 `invalid_host` when `Host` is missing or not a host name.
+pub(crate) fn request_origin(headers: &HeaderMap) -> Result<String, ApiError> {
     let host = headers
         .get(header::HOST)
         .and_then(|h| h.to_str().ok())
@@ -142,7 +150,7 @@ fn base_url(config: &GbfsConfig, headers: &HeaderMap) -> Result<String, ApiError
             )
             .with_field("Host")
         })?;
-    Ok(format!("http://{host}/gbfs"))
+    Ok(format!("http://{host}"))
 }
 
 async fn document(

@@ -1,0 +1,404 @@
+//! The handlers of [`super::router`].
+
+use std::collections::HashMap;
+
+use axum::extract::rejection::{PathRejection, QueryRejection};
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use super::hour::{Hour, Readiness, readiness};
+use super::read::{self, EventFilter};
+use super::{BODY_VERSION, Mds, check_accept, json as mds_json};
+use crate::auth::RequireProvider;
+use crate::error::ApiError;
+use crate::state::ApiState;
+
+type Params = Query<HashMap<String, String>>;
+
+/// Two weeks: the oldest `start_time` of `/events/recent`, ms.
+const RECENT_WINDOW_MS: i64 = 14 * 24 * 3_600_000;
+
+fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
+
+fn bad(field: &'static str, message: &'static str) -> ApiError {
+    ApiError::new(StatusCode::BAD_REQUEST, "invalid_parameter", message).with_field(field)
+}
+
+fn query_params(
+    query: Result<Params, QueryRejection>,
+) -> Result<HashMap<String, String>, ApiError> {
+    query
+        .map(|Query(params)| params)
+        .map_err(|_| bad("query", "the query string cannot be read"))
+}
+
+fn db(err: sqlx::Error) -> ApiError {
+    ApiError::internal(err)
+}
+
+fn device_id(path: Result<Path<String>, PathRejection>) -> Result<Uuid, ApiError> {
+    let raw = path.map(|Path(raw)| raw).unwrap_or_default();
+    Uuid::parse_str(&raw).map_err(|_| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_id",
+            "device_id is not a UUID",
+        )
+        .with_field("device_id")
+    })
+}
+
+/// How stale the read models behind MDS are, ms (0 when no projector reported lag).
+async fn data_age(state: &ApiState) -> Result<i64, ApiError> {
+    let age = crate::gbfs::read::data_age_ms(&state.pool, &["fleet", "rides"])
+        .await
+        .map_err(db)?;
+    Ok(age.unwrap_or(0))
+}
+
+/// `version`, `last_updated` and `ttl` of a near-real-time answer.
+fn realtime(state: &ApiState, age: i64, payload: (&str, Vec<Value>)) -> Value {
+    let mut body = json!({
+        "version": BODY_VERSION,
+        "last_updated": now_ms() - age,
+        "ttl": state.mds.ttl_ms,
+    });
+    body[payload.0] = Value::Array(payload.1);
+    body
+}
+
+/// `links` of a page: `first`, and `next` (null on the last page).
+fn links(origin: &str, path: &str, fixed: &str, next: Option<String>) -> Value {
+    let url = |extra: &str| {
+        let query = [fixed, extra]
+            .iter()
+            .filter(|s| !s.is_empty())
+            .copied()
+            .collect::<Vec<_>>()
+            .join("&");
+        if query.is_empty() {
+            format!("{origin}{path}")
+        } else {
+            format!("{origin}{path}?{query}")
+        }
+    };
+    json!({
+        "first": url(""),
+        "next": next.map(|after| url(&format!("after={after}"))),
+    })
+}
+
+fn origin(state: &ApiState, headers: &HeaderMap) -> Result<String, ApiError> {
+    match state
+        .gbfs
+        .base_url
+        .as_deref()
+        .and_then(|b| b.strip_suffix("/gbfs"))
+    {
+        Some(base) => Ok(base.to_owned()),
+        None => crate::gbfs::request_origin(headers),
+    }
+}
+
+fn page_after(params: &HashMap<String, String>) -> Result<Option<Uuid>, ApiError> {
+    params
+        .get("after")
+        .map(|a| Uuid::parse_str(a).map_err(|_| bad("after", "not a page cursor")))
+        .transpose()
+}
+
+/// `GET /mds/vehicles`.
+pub(super) async fn vehicles(
+    RequireProvider(_): RequireProvider,
+    State(state): State<ApiState>,
+    headers: HeaderMap,
+    query: Result<Params, QueryRejection>,
+) -> Result<Mds, ApiError> {
+    check_accept(&headers)?;
+    let params = query_params(query)?;
+    let after = page_after(&params)?;
+    let size = i64::from(state.mds.page_size);
+    let mut rows = read::vehicles(&state.pool, after, None, size + 1)
+        .await
+        .map_err(db)?;
+    let next = (rows.len() > state.mds.page_size as usize).then(|| {
+        rows.truncate(state.mds.page_size as usize);
+        rows.last().map(|r| r.vehicle_id.to_string())
+    });
+    let age = data_age(&state).await?;
+    let items = rows
+        .iter()
+        .map(|r| mds_json::vehicle(&state.mds, r))
+        .collect();
+    let mut body = realtime(&state, age, ("vehicles", items));
+    body["links"] = links(
+        &origin(&state, &headers)?,
+        "/mds/vehicles",
+        "",
+        next.flatten(),
+    );
+    Ok(Mds::ok(body, Some(age)))
+}
+
+/// `GET /mds/vehicles/{device_id}`.
+pub(super) async fn vehicle(
+    RequireProvider(_): RequireProvider,
+    State(state): State<ApiState>,
+    headers: HeaderMap,
+    path: Result<Path<String>, PathRejection>,
+) -> Result<Mds, ApiError> {
+    check_accept(&headers)?;
+    let id = device_id(path)?;
+    let rows = read::vehicles(&state.pool, None, Some(id), 1)
+        .await
+        .map_err(db)?;
+    if rows.is_empty() {
+        return Err(ApiError::not_found());
+    }
+    let age = data_age(&state).await?;
+    let items = rows
+        .iter()
+        .map(|r| mds_json::vehicle(&state.mds, r))
+        .collect();
+    Ok(Mds::ok(
+        realtime(&state, age, ("vehicles", items)),
+        Some(age),
+    ))
+}
+
+/// The statuses of `ids` (vehicles with both an event and a telemetry point).
+async fn statuses_of(state: &ApiState, ids: &[Uuid]) -> Result<Vec<Value>, ApiError> {
+    let events = read::events(&state.pool, EventFilter::LatestOf, Some(ids))
+        .await
+        .map_err(db)?;
+    let points = read::telemetry(&state.pool, None, Some(ids))
+        .await
+        .map_err(db)?;
+    let points: HashMap<Uuid, _> = points.into_iter().map(|p| (p.vehicle_id, p)).collect();
+    let mut events: Vec<_> = events.into_iter().collect();
+    events.sort_by_key(|e| e.vehicle_id);
+    Ok(events
+        .iter()
+        .filter_map(|e| {
+            let point = points.get(&e.vehicle_id)?;
+            Some(mds_json::status(&state.mds, e.vehicle_id, e, point))
+        })
+        .collect())
+}
+
+/// `GET /mds/vehicles/status`.
+pub(super) async fn statuses(
+    RequireProvider(_): RequireProvider,
+    State(state): State<ApiState>,
+    headers: HeaderMap,
+    query: Result<Params, QueryRejection>,
+) -> Result<Mds, ApiError> {
+    check_accept(&headers)?;
+    let params = query_params(query)?;
+    let after = page_after(&params)?;
+    let size = i64::from(state.mds.page_size);
+    let mut rows = read::vehicles(&state.pool, after, None, size + 1)
+        .await
+        .map_err(db)?;
+    let next = (rows.len() > state.mds.page_size as usize).then(|| {
+        rows.truncate(state.mds.page_size as usize);
+        rows.last().map(|r| r.vehicle_id.to_string())
+    });
+    let ids: Vec<Uuid> = rows.iter().map(|r| r.vehicle_id).collect();
+    let items = statuses_of(&state, &ids).await?;
+    let age = data_age(&state).await?;
+    let mut body = realtime(&state, age, ("vehicles_status", items));
+    body["links"] = links(
+        &origin(&state, &headers)?,
+        "/mds/vehicles/status",
+        "",
+        next.flatten(),
+    );
+    Ok(Mds::ok(body, Some(age)))
+}
+
+/// `GET /mds/vehicles/status/{device_id}`.
+pub(super) async fn status(
+    RequireProvider(_): RequireProvider,
+    State(state): State<ApiState>,
+    headers: HeaderMap,
+    path: Result<Path<String>, PathRejection>,
+) -> Result<Mds, ApiError> {
+    check_accept(&headers)?;
+    let id = device_id(path)?;
+    let items = statuses_of(&state, &[id]).await?;
+    if items.is_empty() {
+        return Err(ApiError::not_found());
+    }
+    let age = data_age(&state).await?;
+    Ok(Mds::ok(
+        realtime(&state, age, ("vehicles_status", items)),
+        Some(age),
+    ))
+}
+
+/// The readiness of `hour` for `/trips` and `/events/historical`: `Err` for 404, `Ok(None)`
+/// for 202, `Ok(Some(age))` when final.
+async fn final_hour(state: &ApiState, hour: Hour) -> Result<Result<i64, Mds>, ApiError> {
+    let age = data_age(state).await?;
+    let first = read::first_operation_ms(&state.pool).await.map_err(db)?;
+    match readiness(hour, now_ms(), state.mds.hour_close_delay_ms, age, first) {
+        Readiness::NotPast => Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "hour_not_past",
+            "this hour is not over yet",
+        )),
+        Readiness::NotOperating => Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "not_operating",
+            "no operations during this hour",
+        )),
+        Readiness::Processing => Ok(Err(Mds::processing(Some(age)))),
+        Readiness::Closed => Ok(Ok(age)),
+    }
+}
+
+/// `GET /mds/trips?end_time=`.
+pub(super) async fn trips(
+    RequireProvider(_): RequireProvider,
+    State(state): State<ApiState>,
+    headers: HeaderMap,
+    query: Result<Params, QueryRejection>,
+) -> Result<Mds, ApiError> {
+    check_accept(&headers)?;
+    let params = query_params(query)?;
+    let hour = Hour::parse("end_time", params.get("end_time").map(String::as_str))?;
+    let age = match final_hour(&state, hour).await? {
+        Ok(age) => age,
+        Err(processing) => return Ok(processing),
+    };
+    let rows = read::trips(&state.pool, hour.start_ms, hour.end_ms())
+        .await
+        .map_err(db)?;
+    let trips: Vec<Value> = rows.iter().map(|r| mds_json::trip(&state.mds, r)).collect();
+    Ok(Mds::ok(
+        json!({ "version": BODY_VERSION, "trips": trips }),
+        Some(age),
+    ))
+}
+
+fn events_body(state: &ApiState, rows: &[read::EventRow]) -> Value {
+    let events: Vec<Value> = rows
+        .iter()
+        .map(|r| mds_json::event(&state.mds, r))
+        .collect();
+    json!({ "version": BODY_VERSION, "events": events })
+}
+
+/// `GET /mds/events/historical?event_time=`.
+pub(super) async fn historical_events(
+    RequireProvider(_): RequireProvider,
+    State(state): State<ApiState>,
+    headers: HeaderMap,
+    query: Result<Params, QueryRejection>,
+) -> Result<Mds, ApiError> {
+    check_accept(&headers)?;
+    let params = query_params(query)?;
+    let hour = Hour::parse("event_time", params.get("event_time").map(String::as_str))?;
+    let age = match final_hour(&state, hour).await? {
+        Ok(age) => age,
+        Err(processing) => return Ok(processing),
+    };
+    let filter = EventFilter::Range {
+        from_ms: hour.start_ms,
+        to_ms: hour.end_ms(),
+        after: None,
+        limit: i64::MAX,
+    };
+    let rows = read::events(&state.pool, filter, None).await.map_err(db)?;
+    Ok(Mds::ok(events_body(&state, &rows), Some(age)))
+}
+
+fn millis(params: &HashMap<String, String>, field: &'static str) -> Result<i64, ApiError> {
+    let raw = params
+        .get(field)
+        .ok_or_else(|| bad(field, "required: a time in ms since the epoch"))?;
+    raw.parse::<i64>()
+        .ok()
+        .filter(|ms| *ms >= 0)
+        .ok_or_else(|| bad(field, "not a time in ms since the epoch"))
+}
+
+/// `GET /mds/events/recent?start_time=&end_time=`.
+pub(super) async fn recent_events(
+    RequireProvider(_): RequireProvider,
+    State(state): State<ApiState>,
+    headers: HeaderMap,
+    query: Result<Params, QueryRejection>,
+) -> Result<Mds, ApiError> {
+    check_accept(&headers)?;
+    let params = query_params(query)?;
+    let start = millis(&params, "start_time")?;
+    let end = millis(&params, "end_time")?;
+    if end < start {
+        return Err(bad("end_time", "before start_time"));
+    }
+    if start < now_ms() - RECENT_WINDOW_MS {
+        return Err(bad("start_time", "more than two weeks ago"));
+    }
+    let after = params
+        .get("after")
+        .map(|a| {
+            a.split_once('_')
+                .and_then(|(ts, id)| Some((ts.parse().ok()?, Uuid::parse_str(id).ok()?)))
+                .ok_or_else(|| bad("after", "not a page cursor"))
+        })
+        .transpose()?;
+    let size = state.mds.page_size as usize;
+    let filter = EventFilter::Range {
+        from_ms: start,
+        to_ms: end,
+        after,
+        limit: i64::from(state.mds.page_size) + 1,
+    };
+    let mut rows = read::events(&state.pool, filter, None).await.map_err(db)?;
+    let next = (rows.len() > size).then(|| {
+        rows.truncate(size);
+        rows.last().map(|r| format!("{}_{}", r.ts, r.event_id))
+    });
+    let age = data_age(&state).await?;
+    let mut body = events_body(&state, &rows);
+    body["links"] = links(
+        &origin(&state, &headers)?,
+        "/mds/events/recent",
+        &format!("start_time={start}&end_time={end}"),
+        next.flatten(),
+    );
+    Ok(Mds::ok(body, Some(age)))
+}
+
+/// `GET /mds/telemetry?telemetry_time=`.
+pub(super) async fn telemetry(
+    RequireProvider(_): RequireProvider,
+    State(state): State<ApiState>,
+    headers: HeaderMap,
+    query: Result<Params, QueryRejection>,
+) -> Result<Mds, ApiError> {
+    check_accept(&headers)?;
+    let params = query_params(query)?;
+    let hour = Hour::parse(
+        "telemetry_time",
+        params.get("telemetry_time").map(String::as_str),
+    )?;
+    let rows = read::telemetry(&state.pool, Some((hour.start_ms, hour.end_ms())), None)
+        .await
+        .map_err(db)?;
+    let points: Vec<Value> = rows
+        .iter()
+        .map(|r| mds_json::telemetry(&state.mds, r))
+        .collect();
+    let age = data_age(&state).await?;
+    Ok(Mds::ok(
+        json!({ "version": BODY_VERSION, "telemetry": points }),
+        Some(age),
+    ))
+}
