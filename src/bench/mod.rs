@@ -3,6 +3,7 @@
 
 pub(crate) mod commands;
 mod copy_binary;
+pub(crate) mod export;
 pub(crate) mod ingest;
 mod load;
 mod proc_stats;

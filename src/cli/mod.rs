@@ -1,6 +1,7 @@
 //! Subcommands of `fleetlog` (architecture §6).
 
 mod admin;
+mod export;
 mod migrate;
 mod not_built;
 mod projector;
@@ -64,7 +65,7 @@ pub(crate) enum Command {
         command: ProjectionsCommand,
     },
     /// Replay topics into date-partitioned Parquet for a data lake.
-    Export,
+    Export(export::ExportArgs),
     /// The chain of one external event (frame, command or event id), as a tree.
     Trace {
         /// A frame, command or event id.
@@ -93,6 +94,8 @@ pub(crate) enum BenchCommand {
     Projection(crate::bench::projection::ProjectionBenchArgs),
     /// Rider command latency under a simulated fleet: POST → accepted → ride started/ended.
     Commands(crate::bench::commands::CommandsBenchArgs),
+    /// Export rate (records/s, MB/s) to Parquet and JSON lines versus a raw consume.
+    Export(crate::bench::export::ExportBenchArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -104,7 +107,7 @@ pub(crate) enum TopicsCommand {
 #[derive(Debug, Subcommand)]
 pub(crate) enum ProjectionsCommand {
     /// Every projection with its version, offsets, lag and state.
-    Status,
+    Status(crate::projections_status::StatusArgs),
     /// Rebuild a projection from offset 0 beside the live version, then switch.
     Rebuild {
         /// Projection name.
@@ -169,8 +172,16 @@ pub(crate) async fn dispatch(command: Command, settings: Settings) -> anyhow::Re
         Command::Simulate(args) => up::run_simulator(settings, args)
             .await
             .map(|()| ExitCode::SUCCESS),
+        Command::Projections {
+            command: ProjectionsCommand::Status(args),
+        } => crate::projections_status::run(settings, args).await,
         Command::Projections { .. } => Ok(not_built::report("projections", 8)),
-        Command::Export => Ok(not_built::report("export", 8)),
+        Command::Export(args) => export::run(settings, args).await,
+        Command::Bench {
+            command: BenchCommand::Export(args),
+        } => crate::bench::export::run(settings, args)
+            .await
+            .map(|()| ExitCode::SUCCESS),
         Command::Trace { id, json } => trace::run(settings, &id, json).await,
         Command::Admin {
             command: AdminCommand::Create(args),
