@@ -34,6 +34,15 @@ CREATE TABLE IF NOT EXISTS {schema}.devices (
     updated_at       timestamptz NOT NULL DEFAULT now()
 ) WITH (fillfactor = 70);
 
+-- protocol = the protocol of the newest connect (wire_protocol, by its own (at_ms, event
+-- id)), else of the newest registration: never dependent on batch boundaries. Added after
+-- v1 first shipped; a version built before has order-dependent protocols until rebuilt.
+ALTER TABLE {schema}.devices
+    ADD COLUMN IF NOT EXISTS wire_protocol          text,
+    ADD COLUMN IF NOT EXISTS wire_protocol_ms       bigint,
+    ADD COLUMN IF NOT EXISTS wire_protocol_event_id uuid,
+    ADD COLUMN IF NOT EXISTS registered_protocol    text;
+
 -- One row per device record, once per device-record identity: a device re-sending a frame
 -- (new frame and event ids, same records) adds nothing.
 CREATE TABLE IF NOT EXISTS {schema}.telemetry_history (

@@ -129,17 +129,39 @@ pub(crate) struct DeviceSession {
     pub(crate) at_ms: i64,
     pub(crate) event_id: Uuid,
     pub(crate) gateway_id: String,
-    /// Known from a connect; `None` after a disconnect.
-    pub(crate) protocol: Option<Protocol>,
+    /// The protocol of the newest connect of the batch (not necessarily the newest
+    /// session event): the protocol moves forward on its own `(at_ms, event_id)` order, so
+    /// it never depends on where batches were cut.
+    pub(crate) wire: Option<WireProtocol>,
 }
 
-/// One session change per device (newest by `(at_ms, event_id)`), ordered by device id.
+/// The protocol a device spoke on connect, and when.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct WireProtocol {
+    pub(crate) protocol: Protocol,
+    pub(crate) at_ms: i64,
+    pub(crate) event_id: Uuid,
+}
+
+/// One session change per device (newest by `(at_ms, event_id)`) with the newest connect's
+/// protocol, ordered by device id.
 pub(crate) fn newest_sessions(events: &[(Uuid, SessionEvent)]) -> Vec<DeviceSession> {
     let mut devices = BTreeMap::new();
+    let mut wires: BTreeMap<String, WireProtocol> = BTreeMap::new();
     for (event_id, e) in events {
-        let (online, protocol) = match &e.change {
-            SessionChange::SessionConnected(c) => (true, Some(c.protocol)),
-            SessionChange::SessionDisconnected(_) => (false, None),
+        let online = match &e.change {
+            SessionChange::SessionConnected(c) => {
+                let wire = WireProtocol {
+                    protocol: c.protocol,
+                    at_ms: e.at_ms,
+                    event_id: *event_id,
+                };
+                keep_latest(&mut wires, e.device_id.clone(), wire, |w| {
+                    (w.at_ms, w.event_id)
+                });
+                true
+            }
+            SessionChange::SessionDisconnected(_) => false,
         };
         let session = DeviceSession {
             device_id: e.device_id.clone(),
@@ -147,13 +169,19 @@ pub(crate) fn newest_sessions(events: &[(Uuid, SessionEvent)]) -> Vec<DeviceSess
             at_ms: e.at_ms,
             event_id: *event_id,
             gateway_id: e.gateway_id.clone(),
-            protocol,
+            wire: None,
         };
         keep_latest(&mut devices, e.device_id.clone(), session, |s| {
             (s.at_ms, s.event_id)
         });
     }
-    devices.into_values().collect()
+    devices
+        .into_values()
+        .map(|mut s: DeviceSession| {
+            s.wire = wires.get(&s.device_id).copied();
+            s
+        })
+        .collect()
 }
 
 /// A vehicle joined the fleet with a device.

@@ -143,11 +143,13 @@ async fn sessions(
 ) -> Result<(), ProjectionError> {
     sqlx::query(&sql(include_str!("../../sql/fleet/sessions.sql"), schema)?)
         .bind(col(rows, |s| s.device_id.as_str()))
-        .bind(col(rows, |s| s.protocol.map(|p| symbol(&p))))
         .bind(col(rows, |s| s.gateway_id.as_str()))
         .bind(col(rows, |s| s.online))
         .bind(col(rows, |s| s.at_ms))
         .bind(col(rows, |s| s.event_id))
+        .bind(col(rows, |s| s.wire.map(|w| symbol(&w.protocol))))
+        .bind(col(rows, |s| s.wire.map(|w| w.at_ms)))
+        .bind(col(rows, |s| s.wire.map(|w| w.event_id)))
         .execute(&mut *tx)
         .await?;
     Ok(())

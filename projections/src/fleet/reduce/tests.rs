@@ -140,7 +140,25 @@ fn an_older_disconnect_later_in_the_batch_does_not_win() {
     ]);
     assert_eq!(reduced.len(), 1);
     assert!(reduced[0].online);
-    assert_eq!(reduced[0].protocol, Some(Protocol::Teltonika));
+    assert_eq!(
+        reduced[0].wire.map(|w| w.protocol),
+        Some(Protocol::Teltonika)
+    );
+}
+
+#[test]
+fn a_newer_disconnect_keeps_the_protocol_of_the_connect_before_it() {
+    let reduced = newest_sessions(&[
+        (id(1), session("a", 100, true)),
+        (id(2), session("a", 150, false)),
+    ]);
+    assert_eq!(reduced.len(), 1);
+    assert!(!reduced[0].online);
+    let wire = reduced[0].wire.expect("the connect's protocol");
+    assert_eq!(
+        (wire.protocol, wire.at_ms, wire.event_id),
+        (Protocol::Teltonika, 100, id(1))
+    );
 }
 
 #[test]
