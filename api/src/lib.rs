@@ -7,8 +7,9 @@
 //! composed by [`router`]. Errors have one JSON shape ([`ApiError`]); JSON bodies are read
 //! with [`json::ApiJson`]. [`commands`] takes riders' and operators' commands (appended to
 //! `app.commands.v1`, answered `202`) and reports their outcome. Rider and operator
-//! queries ([`fleet`]: nearby, QR, the operator's fleet, vehicle and device detail, trace)
-//! and [`rides`] serve the read models, and [`gbfs`] the public GBFS 2.3 and 3.0 feeds.
+//! queries ([`fleet`]: nearby, QR, the operator's fleet, vehicle and device detail, zones,
+//! trace), [`rides`] (with [`ride_track`], a ride's route) and [`reservations`]
+//! serve the read models, and [`gbfs`] the public GBFS 2.3 and 3.0 feeds.
 //! [`mds`] is the MDS 2.0 provider API for cities, [`stream`] the live updates (SSE), and
 //! [`console`] serves the operator console at `/console/`.
 
@@ -22,6 +23,8 @@ pub mod json;
 pub mod mds;
 pub mod ops;
 pub mod read_model;
+pub mod reservations;
+pub mod ride_track;
 pub mod rides;
 pub mod routes;
 pub mod server;

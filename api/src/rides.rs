@@ -1,6 +1,7 @@
 //! A rider's rides from the rides read model: `GET /v1/me/rides` (newest first, cursor
 //! paginated) and `GET /v1/rides/{ride_id}` (the rider's own, or any for staff), with
-//! start and end, duration, distance and fare in integer minor units.
+//! start and end, duration, distance and fare in integer minor units, and in the detail
+//! the route ([`crate::ride_track`]).
 
 use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
@@ -82,6 +83,9 @@ pub(crate) struct RideView {
     fare_minor: Option<i64>,
     currency: Option<String>,
     failure_reason: Option<String>,
+    /// The positions reported during the ride, oldest first (ride detail only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    route: Option<Vec<crate::ride_track::TrackPoint>>,
 }
 
 impl From<Row> for RideView {
@@ -101,6 +105,7 @@ impl From<Row> for RideView {
             fare_minor: r.fare_minor,
             currency: r.currency,
             failure_reason: r.failure_reason,
+            route: None,
         }
     }
 }
@@ -109,7 +114,7 @@ const COLUMNS: &str = "ride_id, vehicle_id, rider_id, state, reservation_id, req
     started_at, ended_at, start_lat_e7, start_lon_e7, end_lat_e7, end_lon_e7, duration_ms, \
     distance_m, fare_minor, currency, failure_reason";
 
-async fn rides_schema(pool: &PgPool) -> Result<Option<String>, ApiError> {
+pub(crate) async fn rides_schema(pool: &PgPool) -> Result<Option<String>, ApiError> {
     crate::read_model::live_schema(pool, "rides")
         .await
         .map_err(ApiError::internal)
@@ -129,7 +134,7 @@ pub(crate) struct RidePage {
     next_cursor: Option<String>,
 }
 
-fn bad(field: &str, message: &str) -> ApiError {
+pub(crate) fn bad(field: &str, message: &str) -> ApiError {
     ApiError::new(
         StatusCode::BAD_REQUEST,
         "invalid_parameter",
@@ -139,11 +144,11 @@ fn bad(field: &str, message: &str) -> ApiError {
 }
 
 /// The position after a ride: its `requested_at` (µs) and id, opaque to clients.
-fn encode_cursor(at: DateTime<Utc>, id: Uuid) -> String {
+pub(crate) fn encode_cursor(at: DateTime<Utc>, id: Uuid) -> String {
     URL_SAFE_NO_PAD.encode(format!("{}:{id}", at.timestamp_micros()))
 }
 
-fn decode_cursor(text: &str) -> Option<(DateTime<Utc>, Uuid)> {
+pub(crate) fn decode_cursor(text: &str) -> Option<(DateTime<Utc>, Uuid)> {
     let raw = String::from_utf8(URL_SAFE_NO_PAD.decode(text).ok()?).ok()?;
     let (micros, id) = raw.split_once(':')?;
     Some((
@@ -233,7 +238,15 @@ async fn ride(
     let row = row
         .filter(|r| user.role != Role::Rider || r.rider_id == user.user_id)
         .ok_or_else(not_found)?;
-    Ok(Json(row.into()))
+    let route = match row.started_at {
+        Some(from) => {
+            Some(crate::ride_track::track(&state.pool, row.vehicle_id, from, row.ended_at).await?)
+        }
+        None => None,
+    };
+    let mut view = RideView::from(row);
+    view.route = route;
+    Ok(Json(view))
 }
 
 #[cfg(test)]

@@ -13,7 +13,7 @@ use tower_http::trace::TraceLayer;
 
 use crate::error::{self, ApiError};
 use crate::state::ApiState;
-use crate::{auth, commands, console, fleet, gbfs, mds, ops, rides, stream};
+use crate::{auth, commands, console, fleet, gbfs, mds, ops, reservations, rides, stream};
 
 /// Largest `/v1` request body, in bytes (larger ones get 413 `payload_too_large`).
 pub const BODY_LIMIT_BYTES: usize = 64 * 1024;
@@ -30,6 +30,7 @@ pub fn router(state: ApiState) -> Router {
         .merge(auth::admin_routes::router())
         .merge(commands::router())
         .merge(rides::router())
+        .merge(reservations::router())
         .merge(fleet::router())
         .merge(stream::router())
         .merge(gbfs::router())

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use fleetlog_api::auth::Role;
 use fleetlog_tests::up::{ID_BASE, stack};
-use serde_json::Value;
+use serde_json::{Value, json};
 
 #[tokio::test]
 async fn riders_find_available_scooters_nearby_and_operators_see_the_fleet_in_detail() {
@@ -127,6 +127,64 @@ async fn riders_find_available_scooters_nearby_and_operators_see_the_fleet_in_de
         (status, err["error"]["field"].as_str()),
         (400, Some("state"))
     );
+
+    // A small zone around the second scooter: the zones list shows it, and the fleet list
+    // filtered by it holds that scooter alone (scooters stand still while locked).
+    let (d_lat, d_lon) = (0.0003, 0.0004); // about 35 m each way
+    let ring = json!([
+        [lon - d_lon, lat - d_lat],
+        [lon + d_lon, lat - d_lat],
+        [lon + d_lon, lat + d_lat],
+        [lon - d_lon, lat + d_lat],
+        [lon - d_lon, lat - d_lat]
+    ]);
+    let zone_body = json!({"kind": "NO_PARKING", "name": "around QR-1",
+        "geometry": {"type": "Polygon", "coordinates": [ring]}});
+    let (status, created) = stack
+        .post(&operator, "/v1/admin/zones", Some(zone_body))
+        .await;
+    assert_eq!(status, 202, "{created}");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let zone = loop {
+        let (status, zones) = stack.get(&operator, "/v1/admin/zones").await;
+        assert_eq!(status, 200, "{zones}");
+        if let Some(z) = zones["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|z| z["name"] == "around QR-1")
+        {
+            break z.clone();
+        }
+        assert!(Instant::now() < deadline, "zone never listed: {zones}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert_eq!(zone["kind"], "NO_PARKING");
+    assert_eq!(zone["rings"][0].as_array().unwrap().len(), 5, "{zone}");
+    let zone_id = zone["zone_id"].as_str().unwrap();
+    let (status, inside) = stack
+        .get(&operator, &format!("/v1/admin/vehicles?zone={zone_id}"))
+        .await;
+    assert_eq!(status, 200, "{inside}");
+    let inside: Vec<&str> = inside["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["vehicle_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(inside, vec![vehicles[1].as_str()]);
+    let (status, err) = stack
+        .get(
+            &operator,
+            &format!("/v1/admin/vehicles?zone={}", uuid::Uuid::nil()),
+        )
+        .await;
+    assert_eq!(
+        (status, err["error"]["field"].as_str()),
+        (400, Some("zone"))
+    );
+    let (status, _) = stack.get(&rider, "/v1/admin/zones").await;
+    assert_eq!(status, 403);
 
     // A device, and one not registered to any vehicle.
     let (status, device) = stack

@@ -73,6 +73,41 @@ async fn a_rider_reserves_unlocks_rides_and_parks_a_simulated_scooter_and_sees_t
         )
         .await;
     assert_eq!((status, &detail["fare_minor"]), (200, &json!(125)));
+    // The detail's route: positions the scooter reported while it was ridden.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let route = loop {
+        let (_, detail) = stack
+            .get(
+                &rider,
+                &format!("/v1/rides/{}", ride["ride_id"].as_str().unwrap()),
+            )
+            .await;
+        let route = detail["route"].as_array().cloned().unwrap_or_default();
+        if !route.is_empty() {
+            break route;
+        }
+        assert!(Instant::now() < deadline, "no route: {detail}");
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    };
+    assert!(
+        route
+            .iter()
+            .all(|p| (37.0..38.2).contains(&p["lat"].as_f64().unwrap())),
+        "{route:?}"
+    );
+    // The reservation became this ride.
+    let (status, reservations) = stack.get(&rider, "/v1/me/reservations").await;
+    assert_eq!(status, 200, "{reservations}");
+    assert_eq!(
+        reservations["items"][0]["state"], "converted",
+        "{reservations}"
+    );
+    assert_eq!(reservations["items"][0]["ride_id"], ride["ride_id"]);
+    let (status, err) = stack.get(&rider, "/v1/me/reservations?state=lost").await;
+    assert_eq!(
+        (status, err["error"]["field"].as_str()),
+        (400, Some("state"))
+    );
     eprintln!("start-ride → completed in {unlock_latency:?}");
 
     // The command's chain: command → decision → downlink → device reply → ride started.

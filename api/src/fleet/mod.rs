@@ -3,9 +3,9 @@
 //!
 //! - Riders: `GET /v1/vehicles/nearby?lat=&lon=&radius_m=&limit=` (available vehicles,
 //!   nearest first, with battery and range), `GET /v1/vehicles/by-qr/{qr_code}`.
-//! - Operators: `GET /v1/admin/vehicles?state=&battery_below=&offline_for_s=&limit=&cursor=`,
+//! - Operators: `GET /v1/admin/vehicles?state=&battery_below=&offline_for_s=&zone=&limit=&cursor=`,
 //!   `GET /v1/admin/vehicles/{vehicle_id}`, `GET /v1/admin/devices/{device_id}` (also for
-//!   devices not registered yet), `GET /v1/admin/trace/{id}`.
+//!   devices not registered yet), `GET /v1/admin/trace/{id}`, `GET /v1/admin/zones`.
 //! - For the operator console: `GET /v1/admin/vehicles/{vehicle_id}/telemetry` (a device's
 //!   recent records: battery history), `GET /v1/admin/alarms` (open alarms) and
 //!   `GET /v1/admin/projections` (read-model lag, rebuilds, parked keys, dead letters).
@@ -19,6 +19,7 @@ mod operator;
 mod projections;
 mod rider;
 mod view;
+mod zones;
 
 use axum::Router;
 use axum::http::{HeaderName, HeaderValue};
@@ -45,6 +46,7 @@ pub fn router() -> Router<ApiState> {
             get(history::telemetry),
         )
         .route("/v1/admin/alarms", get(alarms::list))
+        .route("/v1/admin/zones", get(zones::list))
         .route("/v1/admin/projections", get(projections::health))
 }
 

@@ -42,10 +42,11 @@ pub(crate) fn not_found(what: &str) -> ApiError {
     )
 }
 
-/// `?state=&battery_below=&offline_for_s=&limit=&cursor=`.
+/// `?state=&battery_below=&offline_for_s=&zone=&limit=&cursor=`.
 #[derive(Debug, Deserialize)]
 pub(crate) struct ListQuery {
     state: Option<String>,
+    zone: Option<Uuid>,
     battery_below: Option<i32>,
     offline_for_s: Option<i64>,
     limit: Option<i64>,
@@ -69,13 +70,13 @@ pub(crate) async fn list(
 ) -> Result<Aged<VehiclePage>, ApiError> {
     let Query(q) = query.map_err(|e| {
         let text = e.body_text();
-        let field = ["battery_below", "offline_for_s", "limit", "cursor"]
+        let field = ["battery_below", "offline_for_s", "zone", "limit", "cursor"]
             .into_iter()
             .find(|f| text.contains(f))
             .unwrap_or("query");
         bad(
             field,
-            "battery_below, offline_for_s and limit are whole numbers; cursor a page's next_cursor",
+            "battery_below, offline_for_s and limit are whole numbers; zone a zone id; cursor a page's next_cursor",
         )
     })?;
     let wanted_state = match q.state.as_deref().map(str::to_ascii_uppercase) {
@@ -99,6 +100,18 @@ pub(crate) async fn list(
         return Err(bad("limit", "limit must be 1 to 500"));
     }
     let schema = fleet_schema(&state.pool).await?;
+    if let Some(zone) = q.zone {
+        let known: bool = sqlx::query_scalar(&format!(
+            "SELECT EXISTS (SELECT 1 FROM {schema}.zones WHERE zone_id = $1)"
+        ))
+        .bind(zone)
+        .fetch_one(&state.pool)
+        .await
+        .map_err(ApiError::internal)?;
+        if !known {
+            return Err(bad("zone", "no zone has this id (see GET /v1/admin/zones)"));
+        }
+    }
     let offline_before_ms = q.offline_for_s.map(|s| {
         Utc::now()
             .timestamp_millis()
@@ -112,6 +125,10 @@ pub(crate) async fn list(
            AND ($3::bigint IS NULL OR (NOT coalesce(d.online, false)
                 AND coalesce(d.received_at_ms, 0) < $3))
            AND ($4::uuid IS NULL OR v.vehicle_id > $4)
+           AND ($6::uuid IS NULL OR EXISTS (
+                SELECT 1 FROM {schema}.zones z
+                WHERE z.zone_id = $6
+                  AND fleetlog_point_in_rings(d.lat_e7, d.lon_e7, z.rings)))
          ORDER BY v.vehicle_id
          LIMIT $5"
     );
@@ -121,6 +138,7 @@ pub(crate) async fn list(
         .bind(offline_before_ms)
         .bind(q.cursor)
         .bind(limit + 1)
+        .bind(q.zone)
         .fetch_all(&state.pool)
         .await
         .map_err(ApiError::internal)?;

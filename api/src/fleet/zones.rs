@@ -1,0 +1,115 @@
+//! `GET /v1/admin/zones`: every zone the operators defined (service area, no-parking, slow),
+//! newest definition each, with its rings as `{lat, lon}` points.
+
+use axum::Json;
+use axum::extract::State;
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use uuid::Uuid;
+
+use super::operator::Aged;
+use super::view::{Point, point, time};
+use super::{data_age, fleet_schema};
+use crate::auth::extract::RequireOperator;
+use crate::error::ApiError;
+use crate::state::ApiState;
+
+#[derive(Debug, sqlx::FromRow)]
+struct Row {
+    zone_id: Uuid,
+    kind: String,
+    name: String,
+    rings: serde_json::Value,
+    speed_limit_kmh: Option<i32>,
+    defined_at_ms: i64,
+}
+
+/// One zone.
+#[derive(Debug, Serialize)]
+pub(crate) struct Zone {
+    zone_id: Uuid,
+    kind: String,
+    name: String,
+    /// The outer ring first, then holes; each closed (first point repeated last).
+    rings: Vec<Vec<Point>>,
+    speed_limit_kmh: Option<i32>,
+    defined_at: Option<DateTime<Utc>>,
+}
+
+/// The list, by name.
+#[derive(Debug, Serialize)]
+pub(crate) struct Zones {
+    items: Vec<Zone>,
+}
+
+/// The stored `[[{"lat_e7", "lon_e7"}, …], …]` as points; malformed points are skipped.
+fn rings(value: &serde_json::Value) -> Vec<Vec<Point>> {
+    let e7 = |p: &serde_json::Value, k: &str| {
+        p.get(k)
+            .and_then(serde_json::Value::as_i64)
+            .and_then(|v| i32::try_from(v).ok())
+    };
+    value
+        .as_array()
+        .map(|rings| {
+            rings
+                .iter()
+                .map(|ring| {
+                    ring.as_array()
+                        .map(|pts| {
+                            pts.iter()
+                                .filter_map(|p| point(e7(p, "lat_e7"), e7(p, "lon_e7")))
+                                .collect()
+                        })
+                        .unwrap_or_default()
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// `GET /v1/admin/zones`.
+pub(crate) async fn list(
+    State(state): State<ApiState>,
+    RequireOperator(_): RequireOperator,
+) -> Result<Aged<Zones>, ApiError> {
+    let schema = fleet_schema(&state.pool).await?;
+    let rows: Vec<Row> = sqlx::query_as(&format!(
+        "SELECT zone_id, kind, name, rings, speed_limit_kmh, defined_at_ms
+         FROM {schema}.zones ORDER BY name, zone_id"
+    ))
+    .fetch_all(&state.pool)
+    .await
+    .map_err(ApiError::internal)?;
+    let items = rows
+        .into_iter()
+        .map(|r| Zone {
+            rings: rings(&r.rings),
+            zone_id: r.zone_id,
+            kind: r.kind,
+            name: r.name,
+            speed_limit_kmh: r.speed_limit_kmh,
+            defined_at: time(Some(r.defined_at_ms)),
+        })
+        .collect();
+    let age = data_age(&state.pool, "fleet").await?;
+    Ok(([age], Json(Zones { items })))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stored_rings_become_points_and_junk_is_skipped() {
+        let stored = serde_json::json!([
+            [{"lat_e7": 375_000_000, "lon_e7": 1_270_000_000}, {"lat_e7": "x"}],
+            []
+        ]);
+        let out = rings(&stored);
+        assert_eq!(out.len(), 2);
+        assert_eq!(out[0].len(), 1);
+        assert!((out[0][0].lat - 37.5).abs() < 1e-9 && (out[0][0].lon - 127.0).abs() < 1e-9);
+        assert!(rings(&serde_json::json!({"not": "rings"})).is_empty());
+    }
+}

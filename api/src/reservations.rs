@@ -1,0 +1,114 @@
+//! A rider's reservations from the rides read model: `GET /v1/me/reservations` (newest
+//! first, cursor paginated, `?state=active|cancelled|expired|converted` to filter).
+
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Query, State};
+use axum::routing::get;
+use axum::{Json, Router};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::auth::{AuthError, AuthUser, Role};
+use crate::error::ApiError;
+use crate::rides::{DEFAULT_LIMIT, MAX_LIMIT, bad, decode_cursor, encode_cursor, rides_schema};
+use crate::state::ApiState;
+
+const STATES: [&str; 4] = ["active", "cancelled", "expired", "converted"];
+
+/// The routes.
+pub fn router() -> Router<ApiState> {
+    Router::new().route("/v1/me/reservations", get(my_reservations))
+}
+
+/// `?state=&limit=&cursor=`.
+#[derive(Debug, Deserialize)]
+pub(crate) struct ReservationQuery {
+    state: Option<String>,
+    limit: Option<i64>,
+    cursor: Option<String>,
+}
+
+/// One reservation as the rider sees it.
+#[derive(Debug, Serialize, sqlx::FromRow)]
+pub(crate) struct ReservationView {
+    reservation_id: Uuid,
+    vehicle_id: Uuid,
+    /// `active`, then the first of `cancelled`, `expired` or `converted` (into a ride).
+    state: String,
+    made_at: Option<DateTime<Utc>>,
+    expires_at: Option<DateTime<Utc>>,
+    ended_at: Option<DateTime<Utc>>,
+    reason: Option<String>,
+    /// The ride it became, once converted.
+    ride_id: Option<Uuid>,
+}
+
+/// A page of reservations.
+#[derive(Debug, Serialize)]
+pub(crate) struct ReservationPage {
+    items: Vec<ReservationView>,
+    next_cursor: Option<String>,
+}
+
+async fn my_reservations(
+    State(state): State<ApiState>,
+    user: AuthUser,
+    query: Result<Query<ReservationQuery>, QueryRejection>,
+) -> Result<Json<ReservationPage>, ApiError> {
+    if user.role != Role::Rider {
+        return Err(AuthError::Forbidden.into());
+    }
+    let Query(q) = query.map_err(|_| bad("limit", "limit must be a number"))?;
+    let limit = q.limit.unwrap_or(DEFAULT_LIMIT);
+    if !(1..=MAX_LIMIT).contains(&limit) {
+        return Err(bad("limit", "limit must be 1 to 100"));
+    }
+    if q.state.as_deref().is_some_and(|s| !STATES.contains(&s)) {
+        return Err(bad(
+            "state",
+            "state must be active, cancelled, expired or converted",
+        ));
+    }
+    let after = match q.cursor.as_deref() {
+        None => None,
+        Some(c) => Some(decode_cursor(c).ok_or_else(|| bad("cursor", "cursor is not valid"))?),
+    };
+    let Some(schema) = rides_schema(&state.pool).await? else {
+        return Ok(Json(ReservationPage {
+            items: Vec::new(),
+            next_cursor: None,
+        }));
+    };
+    let sql = format!(
+        "SELECT reservation_id, vehicle_id, state, made_at, expires_at, ended_at, reason, ride_id
+         FROM {schema}.reservations
+         WHERE rider_id = $1 AND made_at IS NOT NULL
+           AND ($2::text IS NULL OR state = $2)
+           AND ($3::timestamptz IS NULL OR (made_at, reservation_id) < ($3, $4))
+         ORDER BY made_at DESC, reservation_id DESC
+         LIMIT $5"
+    );
+    let rows: Vec<ReservationView> = sqlx::query_as(&sql)
+        .bind(user.user_id)
+        .bind(q.state)
+        .bind(after.map(|a| a.0))
+        .bind(after.map(|a| a.1))
+        .bind(limit + 1)
+        .fetch_all(&state.pool)
+        .await
+        .map_err(ApiError::internal)?;
+    let more = i64::try_from(rows.len()).unwrap_or(i64::MAX) > limit;
+    let items: Vec<ReservationView> = rows
+        .into_iter()
+        .take(usize::try_from(limit).unwrap_or(usize::MAX))
+        .collect();
+    let next_cursor = if more {
+        items
+            .last()
+            .and_then(|r| Some(encode_cursor(r.made_at?, r.reservation_id)))
+    } else {
+        None
+    };
+    Ok(Json(ReservationPage { items, next_cursor }))
+}
