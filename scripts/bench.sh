@@ -1,15 +1,17 @@
 #!/usr/bin/env bash
 # `make bench`: the hot-path benchmarks in a release build, each against a broker of its
 # own (fresh storage, a free port), so figures never include earlier data.
-# `scripts/bench.sh projection` (or any of ingest, projection, commands) runs only those.
+# `scripts/bench.sh projection` (or any of ingest, projection, commands, api, export) runs
+# only those.
 source "$(dirname "$0")/lib.sh"
 
 BENCHES=("$@")
-[ ${#BENCHES[@]} -gt 0 ] || BENCHES=(ingest projection commands)
+[ ${#BENCHES[@]} -gt 0 ] || BENCHES=(ingest projection commands api export)
 
 ensure_build_deps
 ensure_tansu
 ensure_postgres
+ensure_bench_tools
 say "building fleetlog (release)"
 cargo build --release --bin fleetlog
 FLEETLOG="$ROOT/target/release/fleetlog"

@@ -153,3 +153,12 @@ ensure_browser_tools() {
     (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error) && touch "$dir/node_modules"
   fi
 }
+
+# The load tools of `make bench`: wrk (HTTP) from Debian's packages; pgbench comes with
+# PostgreSQL.
+ensure_bench_tools() {
+  command -v wrk >/dev/null && return 0
+  say "installing wrk for the API benchmark"
+  command -v apt-get >/dev/null || die "no wrk and no apt-get: install wrk and retry"
+  as_root apt-get update -qq && as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null
+}

@@ -9,16 +9,15 @@
 //! ride them concurrently, each ride a reserve → start → ride a second → end. Outcomes are
 //! polled every 10 ms (figures include up to 10 ms of polling delay).
 
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, bail};
-use fleetlog_api::auth::{Auth, Role};
+use anyhow::bail;
+use fleetlog_api::auth::Role;
 use fleetlog_runtime::Settings;
-use fleetlog_runtime::auth_settings::AuthSettings;
 use serde_json::{Value, json};
-use sqlx::Connection as _;
 use uuid::Uuid;
+
+use super::stack::{Stack, quantile_ms};
 
 /// Options of `fleetlog bench commands`.
 #[derive(Debug, Clone, clap::Args)]
@@ -32,31 +31,6 @@ pub(crate) struct CommandsBenchArgs {
 }
 
 const ID_BASE: u64 = 351_000_000_000_000;
-
-/// A child process killed when dropped.
-struct Proc(Child);
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = Command::new("kill")
-            .args(["-TERM", &self.0.id().to_string()])
-            .status();
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while Instant::now() < deadline {
-            if let Ok(Some(_)) = self.0.try_wait() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_addr() -> anyhow::Result<String> {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
-    Ok(listener.local_addr()?.to_string())
-}
 
 struct Client {
     http: reqwest::Client,
@@ -148,54 +122,22 @@ struct Samples {
 
 /// Run the benchmark and print the figures.
 pub(crate) async fn run(settings: Settings, args: CommandsBenchArgs) -> anyhow::Result<()> {
-    let mut settings = settings;
-    let mut url = reqwest::Url::parse(&settings.database_url)?;
-    url.set_path("/fleetlog_bench_commands");
-    settings.database_url = url.to_string();
-    recreate(&url).await?;
-    let admin = fleetlog_runtime::kafka::admin(&settings.kafka)?;
-    let specs = fleetlog_schemas::topics::all(settings.kafka.partitions, 1);
-    fleetlog_runtime::kafka::create_topics(&admin, &specs, 1).await?;
-    let (api_addr, registry_addr, teltonika) = (free_addr()?, free_addr()?, free_addr()?);
-    let secret = format!("{}{}", Uuid::new_v4().simple(), Uuid::new_v4().simple());
-    let exe = std::env::current_exe()?;
-    let env = |cmd: &mut Command| {
-        cmd.env("DATABASE_URL", &settings.database_url)
-            .env("KAFKA_BROKERS", &settings.kafka.brokers)
-            .env("SCHEMA_REGISTRY_URL", format!("http://{registry_addr}"))
-            .env("FLEETLOG_HTTP__API_ADDR", &api_addr)
-            .env("FLEETLOG_HTTP__REGISTRY_ADDR", &registry_addr)
-            .env("FLEETLOG_GATEWAY__TELTONIKA_ADDR", &teltonika)
-            .env("FLEETLOG_GATEWAY__OMNI_ADDR", "127.0.0.1:0")
-            .env("FLEETLOG_GATEWAY__GT06_ADDR", "127.0.0.1:0")
-            .env("FLEETLOG_AUTH__JWT_SECRET", &secret)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null());
-    };
-    let mut up = Command::new(&exe);
-    up.arg("up");
-    env(&mut up);
-    let _up = Proc(up.spawn().context("starting fleetlog up")?);
+    let stack = Stack::start(&settings, "fleetlog_bench_commands", &[]).await?;
     let client = Client {
         http: reqwest::Client::builder()
             .timeout(Duration::from_secs(30))
             .build()?,
-        api: format!("http://{api_addr}"),
+        api: stack.api.clone(),
     };
-    wait_ready(&client).await?;
-    let mut sim = Command::new(&exe);
-    sim.args(["simulate", "--protocol", "teltonika", "--interval", "1"])
-        .args(["--scooters", &args.scooters.to_string()])
-        .args(["--id-base", &ID_BASE.to_string()])
-        .args(["--gateway", &teltonika]);
-    env(&mut sim);
-    let _sim = Proc(sim.spawn().context("starting fleetlog simulate")?);
-
-    let auth = Auth::new(AuthSettings {
-        jwt_secret: Some(secret.clone()),
-        access_ttl_s: 3600,
-        ..AuthSettings::default()
-    })?;
+    let _sim = stack.simulate(&[
+        "--interval".into(),
+        "1".into(),
+        "--scooters".into(),
+        args.scooters.to_string(),
+        "--id-base".into(),
+        ID_BASE.to_string(),
+    ])?;
+    let auth = &stack.auth;
     let operator = auth.access_token(Uuid::now_v7(), Role::Operator)?;
     let mut vehicles = Vec::new();
     for i in 0..u64::from(args.scooters) {
@@ -264,37 +206,6 @@ pub(crate) async fn run(settings: Settings, args: CommandsBenchArgs) -> anyhow::
     Ok(())
 }
 
-/// Drop the database `url` names (left by an earlier run); `fleetlog up` creates it again.
-async fn recreate(url: &reqwest::Url) -> anyhow::Result<()> {
-    let name = url.path().trim_start_matches('/').to_owned();
-    let mut admin = url.clone();
-    admin.set_path("/postgres");
-    let mut conn = sqlx::PgConnection::connect(admin.as_str())
-        .await
-        .context("connecting to PostgreSQL (see DATABASE_URL)")?;
-    sqlx::query(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
-        .execute(&mut conn)
-        .await?;
-    Ok(())
-}
-
-async fn wait_ready(client: &Client) -> anyhow::Result<()> {
-    let deadline = Instant::now() + Duration::from_secs(120);
-    while Instant::now() < deadline {
-        if let Ok(resp) = client
-            .http
-            .get(format!("{}/readyz", client.api))
-            .send()
-            .await
-            && resp.status().is_success()
-        {
-            return Ok(());
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-    bail!("fleetlog up did not become ready in 120 s")
-}
-
 async fn ride_loop(
     client: &Client,
     token: &str,
@@ -341,19 +252,11 @@ async fn ride_loop(
 }
 
 fn row(label: &str, samples: &mut [Duration]) {
-    samples.sort();
-    let at = |q: f64| {
-        if samples.is_empty() {
-            return f64::NAN;
-        }
-        let i = ((samples.len() as f64 - 1.0) * q).round() as usize;
-        samples[i].as_secs_f64() * 1000.0
-    };
     println!(
         "  {label:<52} n={:<4} p50 {:>7.1} ms  p99 {:>7.1} ms  max {:>7.1} ms",
         samples.len(),
-        at(0.5),
-        at(0.99),
-        at(1.0)
+        quantile_ms(samples, 0.5),
+        quantile_ms(samples, 0.99),
+        quantile_ms(samples, 1.0)
     );
 }

@@ -1,6 +1,7 @@
 //! `fleetlog bench …`: benchmarks of the hot paths against the real broker and database,
 //! each printing its figures beside a baseline measured in the same run.
 
+pub(crate) mod api;
 pub(crate) mod commands;
 mod copy_binary;
 pub(crate) mod export;
@@ -8,3 +9,4 @@ pub(crate) mod ingest;
 mod load;
 mod proc_stats;
 pub(crate) mod projection;
+mod stack;

@@ -96,6 +96,8 @@ pub(crate) enum BenchCommand {
     Commands(crate::bench::commands::CommandsBenchArgs),
     /// Export rate (records/s, MB/s) to Parquet and JSON lines versus a raw consume.
     Export(crate::bench::export::ExportBenchArgs),
+    /// Query API under wrk while a fleet streams, versus `pgbench -S` in the same run.
+    Api(crate::bench::api::ApiBenchArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -158,6 +160,11 @@ pub(crate) async fn dispatch(command: Command, settings: Settings) -> anyhow::Re
         Command::Bench {
             command: BenchCommand::Commands(args),
         } => crate::bench::commands::run(settings, args)
+            .await
+            .map(|()| ExitCode::SUCCESS),
+        Command::Bench {
+            command: BenchCommand::Api(args),
+        } => crate::bench::api::run(settings, args)
             .await
             .map(|()| ExitCode::SUCCESS),
         Command::Config => {
