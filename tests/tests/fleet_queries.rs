@@ -47,7 +47,13 @@ async fn riders_find_available_scooters_nearby_and_operators_see_the_fleet_in_de
         let path = format!("/v1/vehicles/nearby?lat={lat}&lon={lon}&radius_m=5000&limit=10");
         let (status, page) = stack.get(&rider, &path).await;
         assert_eq!(status, 200, "{page}");
-        if page["items"][0]["vehicle_id"] == vehicles[1].as_str() {
+        // The reservation was decided; the fleet read model shows it a moment later.
+        let reserved_shown = page["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|v| v["vehicle_id"] == vehicles[0].as_str());
+        if page["items"][0]["vehicle_id"] == vehicles[1].as_str() && !reserved_shown {
             break page;
         }
         assert!(Instant::now() < deadline, "nearby never settled: {page}");
