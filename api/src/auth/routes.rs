@@ -155,6 +155,10 @@ async fn authenticate(
     email: &str,
     req: LoginRequest,
 ) -> Result<Credentials, AuthError> {
+    // PostgreSQL text cannot hold NUL: no account has such an email.
+    if email.contains('\0') {
+        return Err(AuthError::InvalidCredentials);
+    }
     let creds = accounts::credentials(&state.pool, email).await?;
     let phc = creds.as_ref().map(|c| c.password_hash.clone());
     let matched = state.auth.verify_password(req.password, phc).await?;

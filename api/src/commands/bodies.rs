@@ -350,10 +350,12 @@ impl ZoneBody {
                 .collect::<Result<Vec<_>, _>>()?;
             rings.push(points);
         }
+        // Control characters (NUL above all: the request is stored as JSONB) are refused.
+        let name = text(Some(self.name), "name")?.unwrap_or_default();
         let define = DefineZone {
             zone_id,
             kind: self.kind,
-            name: self.name,
+            name,
             rings,
             speed_limit_kmh: self.speed_limit_kmh,
         };
@@ -432,5 +434,19 @@ mod tests {
             .command(Uuid::nil())
             .unwrap_err();
         assert_eq!(err.field(), Some("geometry"));
+    }
+
+    #[test]
+    fn a_zone_name_with_control_characters_is_refused() {
+        let body = ZoneBody {
+            kind: ZoneKind::NoParking,
+            name: "Park\0".into(),
+            geometry: Polygon {
+                kind: "Polygon".into(),
+                coordinates: vec![vec![[13.0, 52.0], [13.1, 52.0], [13.1, 52.1]]],
+            },
+            speed_limit_kmh: None,
+        };
+        assert_eq!(body.command(Uuid::nil()).unwrap_err().field(), Some("name"));
     }
 }

@@ -124,7 +124,7 @@ pub(crate) struct CommandView {
 
 /// `GET /v1/commands/{command_id}`: what became of a command.
 #[utoipa::path(
-    get, path = "/v1/commands/{command_id}", tag = "commands",
+    get, path = "/v1/commands/{command_id}", tag = "commands", operation_id = "get_command",
     security(("bearer" = [])),
     params(("command_id" = Uuid, Path, description = "The command"), WaitQuery),
     responses(

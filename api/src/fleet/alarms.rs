@@ -53,7 +53,7 @@ pub(crate) struct Alarms {
 
 /// `GET /v1/admin/alarms` (operators): devices whose latest report has alarms.
 #[utoipa::path(
-    get, path = "/v1/admin/alarms", tag = "fleet",
+    get, path = "/v1/admin/alarms", tag = "fleet", operation_id = "list_alarms",
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The devices", body = Alarms, headers(("X-Fleetlog-Data-Age-Ms" = i64, description = "How stale the read model behind the answer is, in ms (0 when caught up)"))),

@@ -72,7 +72,7 @@ const STATES: [&str; 4] = ["AVAILABLE", "RESERVED", "IN_RIDE", "OUT_OF_SERVICE"]
 
 /// `GET /v1/admin/vehicles` (operators): the fleet, filtered, in vehicle id order.
 #[utoipa::path(
-    get, path = "/v1/admin/vehicles", tag = "fleet",
+    get, path = "/v1/admin/vehicles", tag = "fleet", operation_id = "list_vehicles",
     security(("bearer" = [])),
     params(ListQuery),
     responses(
@@ -266,6 +266,10 @@ pub(crate) async fn device(
     path: Result<Path<String>, PathRejection>,
 ) -> Result<Aged<DeviceDetail>, ApiError> {
     let Path(device_id) = path.map_err(|_| bad("device_id", "device_id is required"))?;
+    // PostgreSQL text cannot hold NUL, and no device id has one.
+    if device_id.contains('\0') {
+        return Err(not_found("device"));
+    }
     let schema = fleet_schema(&state.pool).await?;
     let sql = format!(
         "SELECT to_jsonb(d) - 'last_event_id' - 'session_event_id' - 'vehicle_event_id'

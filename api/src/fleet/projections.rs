@@ -68,7 +68,7 @@ pub(crate) struct Health {
 /// `GET /v1/admin/projections` (operators): read-model lag, rebuilds, parked keys and
 /// dead letters.
 #[utoipa::path(
-    get, path = "/v1/admin/projections", tag = "fleet",
+    get, path = "/v1/admin/projections", tag = "fleet", operation_id = "projections_health",
     security(("bearer" = [])),
     responses((status = 200, description = "Every live or rebuilding version", body = Health))
 )]

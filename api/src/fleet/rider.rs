@@ -205,6 +205,17 @@ pub(crate) async fn by_qr(
 ) -> Result<([(HeaderName, HeaderValue); 1], Json<RiderVehicle>), ApiError> {
     riders_and_staff(&user)?;
     let Path(qr) = path.map_err(|_| bad("qr_code", "qr_code is required"))?;
+    let no_such = || {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "no vehicle with this QR code",
+        )
+    };
+    // PostgreSQL text cannot hold NUL, and no QR code has one.
+    if qr.contains('\0') {
+        return Err(no_such());
+    }
     let schema = fleet_schema(&state.pool).await?;
     let sql = format!(
         "SELECT {VEHICLE_COLUMNS} FROM {schema}.vehicles v
@@ -216,13 +227,7 @@ pub(crate) async fn by_qr(
         .fetch_optional(&state.pool)
         .await
         .map_err(ApiError::internal)?;
-    let r = row.ok_or_else(|| {
-        ApiError::new(
-            StatusCode::NOT_FOUND,
-            "not_found",
-            "no vehicle with this QR code",
-        )
-    })?;
+    let r = row.ok_or_else(no_such)?;
     let available = r.state == "AVAILABLE" && r.online == Some(true);
     let age = data_age(&state.pool, "fleet").await?;
     Ok((

@@ -132,3 +132,18 @@ fn the_document_is_openapi_3_1_with_the_error_body_and_bearer_scheme() {
     let detail = &components["schemas"]["ErrorDetail"];
     assert_eq!(detail["required"], serde_json::json!(["code", "message"]));
 }
+
+#[test]
+fn operation_ids_are_unique() {
+    let doc = document();
+    let mut seen = BTreeSet::new();
+    for item in doc.paths.paths.values() {
+        for op in [&item.get, &item.put, &item.post, &item.delete, &item.patch]
+            .into_iter()
+            .flatten()
+        {
+            let id = op.operation_id.clone().expect("an operation id");
+            assert!(seen.insert(id.clone()), "operation id {id} is used twice");
+        }
+    }
+}
