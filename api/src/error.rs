@@ -62,6 +62,7 @@ pub(crate) struct Detail<'a> {
     message: &'a str,
     /// The request field at fault (a JSON path, a parameter or a header name), if any.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     field: Option<&'a str>,
 }
 

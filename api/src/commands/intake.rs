@@ -210,9 +210,11 @@ pub struct CommandAccepted {
     pub status: String,
     /// The vehicle it addresses (every command but zones).
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub vehicle_id: Option<Uuid>,
     /// The zone it defines (zone commands).
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub zone_id: Option<Uuid>,
 }
 

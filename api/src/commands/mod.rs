@@ -118,7 +118,7 @@ type VehiclePath = Result<Path<Uuid>, PathRejection>;
 #[utoipa::path(
     post, path = "/v1/vehicles/{vehicle_id}/reserve", tag = "commands",
     security(("bearer" = [])),
-    params(("vehicle_id" = Uuid, Path, description = "The vehicle"), ("Idempotency-Key" = Option<String>, Header, description = "1 to 200 printable ASCII characters; a retry with the same key and command answers the first command")),
+    params(("vehicle_id" = Uuid, Path, description = "The vehicle"), ("Idempotency-Key" = Option<String>, Header, nullable = false, description = "1 to 200 printable ASCII characters; a retry with the same key and command answers the first command")),
     responses(
         (status = 202, description = "Appended to the log; follow `Location`", body = intake::CommandAccepted,
             headers(("Location" = String, description = "`/v1/commands/{command_id}`"))),
@@ -143,7 +143,7 @@ async fn reserve(
 #[utoipa::path(
     post, path = "/v1/vehicles/{vehicle_id}/cancel-reservation", tag = "commands",
     security(("bearer" = [])),
-    params(("vehicle_id" = Uuid, Path, description = "The vehicle"), ("Idempotency-Key" = Option<String>, Header, description = "1 to 200 printable ASCII characters; a retry with the same key and command answers the first command")),
+    params(("vehicle_id" = Uuid, Path, description = "The vehicle"), ("Idempotency-Key" = Option<String>, Header, nullable = false, description = "1 to 200 printable ASCII characters; a retry with the same key and command answers the first command")),
     request_body = Option<CancelReservationBody>,
     responses(
         (status = 202, description = "Appended to the log; follow `Location`", body = intake::CommandAccepted,
@@ -170,7 +170,7 @@ async fn rider_cancel(
 #[utoipa::path(
     post, path = "/v1/vehicles/{vehicle_id}/start-ride", tag = "commands",
     security(("bearer" = [])),
-    params(("vehicle_id" = Uuid, Path, description = "The vehicle"), ("Idempotency-Key" = Option<String>, Header, description = "1 to 200 printable ASCII characters; a retry with the same key and command answers the first command")),
+    params(("vehicle_id" = Uuid, Path, description = "The vehicle"), ("Idempotency-Key" = Option<String>, Header, nullable = false, description = "1 to 200 printable ASCII characters; a retry with the same key and command answers the first command")),
     request_body = Option<StartRideBody>,
     responses(
         (status = 202, description = "Appended to the log; follow `Location`", body = intake::CommandAccepted,
@@ -197,7 +197,7 @@ async fn start_ride(
 #[utoipa::path(
     post, path = "/v1/vehicles/{vehicle_id}/end-ride", tag = "commands",
     security(("bearer" = [])),
-    params(("vehicle_id" = Uuid, Path, description = "The vehicle"), ("Idempotency-Key" = Option<String>, Header, description = "1 to 200 printable ASCII characters; a retry with the same key and command answers the first command")),
+    params(("vehicle_id" = Uuid, Path, description = "The vehicle"), ("Idempotency-Key" = Option<String>, Header, nullable = false, description = "1 to 200 printable ASCII characters; a retry with the same key and command answers the first command")),
     request_body = Option<EndRideBody>,
     responses(
         (status = 202, description = "Appended to the log; follow `Location`", body = intake::CommandAccepted,
@@ -233,7 +233,7 @@ async fn rider_end(
 #[utoipa::path(
     post, path = "/v1/admin/vehicles", tag = "commands",
     security(("bearer" = [])),
-    params(("Idempotency-Key" = Option<String>, Header, description = "1 to 200 printable ASCII characters; a retry with the same key and command answers the first command")),
+    params(("Idempotency-Key" = Option<String>, Header, nullable = false, description = "1 to 200 printable ASCII characters; a retry with the same key and command answers the first command")),
     request_body = RegisterVehicleBody,
     responses(
         (status = 202, description = "Appended to the log; follow `Location`", body = intake::CommandAccepted,
@@ -259,7 +259,7 @@ async fn register(
 #[utoipa::path(
     post, path = "/v1/admin/vehicles/{vehicle_id}/out-of-service", tag = "commands",
     security(("bearer" = [])),
-    params(("vehicle_id" = Uuid, Path, description = "The vehicle"), ("Idempotency-Key" = Option<String>, Header, description = "1 to 200 printable ASCII characters; a retry with the same key and command answers the first command")),
+    params(("vehicle_id" = Uuid, Path, description = "The vehicle"), ("Idempotency-Key" = Option<String>, Header, nullable = false, description = "1 to 200 printable ASCII characters; a retry with the same key and command answers the first command")),
     request_body = OutOfServiceBody,
     responses(
         (status = 202, description = "Appended to the log; follow `Location`", body = intake::CommandAccepted,
@@ -286,7 +286,7 @@ async fn out_of_service(
 #[utoipa::path(
     post, path = "/v1/admin/vehicles/{vehicle_id}/in-service", tag = "commands",
     security(("bearer" = [])),
-    params(("vehicle_id" = Uuid, Path, description = "The vehicle"), ("Idempotency-Key" = Option<String>, Header, description = "1 to 200 printable ASCII characters; a retry with the same key and command answers the first command")),
+    params(("vehicle_id" = Uuid, Path, description = "The vehicle"), ("Idempotency-Key" = Option<String>, Header, nullable = false, description = "1 to 200 printable ASCII characters; a retry with the same key and command answers the first command")),
     request_body = Option<InServiceBody>,
     responses(
         (status = 202, description = "Appended to the log; follow `Location`", body = intake::CommandAccepted,
@@ -313,7 +313,7 @@ async fn in_service(
 #[utoipa::path(
     post, path = "/v1/admin/vehicles/{vehicle_id}/lock", tag = "commands",
     security(("bearer" = [])),
-    params(("vehicle_id" = Uuid, Path, description = "The vehicle"), ("Idempotency-Key" = Option<String>, Header, description = "1 to 200 printable ASCII characters; a retry with the same key and command answers the first command")),
+    params(("vehicle_id" = Uuid, Path, description = "The vehicle"), ("Idempotency-Key" = Option<String>, Header, nullable = false, description = "1 to 200 printable ASCII characters; a retry with the same key and command answers the first command")),
     request_body = Option<RemoteBody>,
     responses(
         (status = 202, description = "Appended to the log; follow `Location`", body = intake::CommandAccepted,
@@ -340,7 +340,7 @@ async fn lock(
 #[utoipa::path(
     post, path = "/v1/admin/vehicles/{vehicle_id}/unlock", tag = "commands",
     security(("bearer" = [])),
-    params(("vehicle_id" = Uuid, Path, description = "The vehicle"), ("Idempotency-Key" = Option<String>, Header, description = "1 to 200 printable ASCII characters; a retry with the same key and command answers the first command")),
+    params(("vehicle_id" = Uuid, Path, description = "The vehicle"), ("Idempotency-Key" = Option<String>, Header, nullable = false, description = "1 to 200 printable ASCII characters; a retry with the same key and command answers the first command")),
     request_body = Option<RemoteBody>,
     responses(
         (status = 202, description = "Appended to the log; follow `Location`", body = intake::CommandAccepted,
@@ -367,7 +367,7 @@ async fn unlock(
 #[utoipa::path(
     post, path = "/v1/admin/vehicles/{vehicle_id}/locate", tag = "commands",
     security(("bearer" = [])),
-    params(("vehicle_id" = Uuid, Path, description = "The vehicle"), ("Idempotency-Key" = Option<String>, Header, description = "1 to 200 printable ASCII characters; a retry with the same key and command answers the first command")),
+    params(("vehicle_id" = Uuid, Path, description = "The vehicle"), ("Idempotency-Key" = Option<String>, Header, nullable = false, description = "1 to 200 printable ASCII characters; a retry with the same key and command answers the first command")),
     responses(
         (status = 202, description = "Appended to the log; follow `Location`", body = intake::CommandAccepted,
             headers(("Location" = String, description = "`/v1/commands/{command_id}`"))),
@@ -392,7 +392,7 @@ async fn locate(
 #[utoipa::path(
     post, path = "/v1/admin/vehicles/{vehicle_id}/end-ride", tag = "commands",
     security(("bearer" = [])),
-    params(("vehicle_id" = Uuid, Path, description = "The vehicle"), ("Idempotency-Key" = Option<String>, Header, description = "1 to 200 printable ASCII characters; a retry with the same key and command answers the first command")),
+    params(("vehicle_id" = Uuid, Path, description = "The vehicle"), ("Idempotency-Key" = Option<String>, Header, nullable = false, description = "1 to 200 printable ASCII characters; a retry with the same key and command answers the first command")),
     request_body = Option<EndRideBody>,
     responses(
         (status = 202, description = "Appended to the log; follow `Location`", body = intake::CommandAccepted,
@@ -419,7 +419,7 @@ async fn operator_end(
 #[utoipa::path(
     post, path = "/v1/admin/vehicles/{vehicle_id}/cancel-reservation", tag = "commands",
     security(("bearer" = [])),
-    params(("vehicle_id" = Uuid, Path, description = "The vehicle"), ("Idempotency-Key" = Option<String>, Header, description = "1 to 200 printable ASCII characters; a retry with the same key and command answers the first command")),
+    params(("vehicle_id" = Uuid, Path, description = "The vehicle"), ("Idempotency-Key" = Option<String>, Header, nullable = false, description = "1 to 200 printable ASCII characters; a retry with the same key and command answers the first command")),
     request_body = Option<CancelReservationBody>,
     responses(
         (status = 202, description = "Appended to the log; follow `Location`", body = intake::CommandAccepted,
@@ -446,7 +446,7 @@ async fn operator_cancel(
 #[utoipa::path(
     post, path = "/v1/admin/zones", tag = "commands",
     security(("bearer" = [])),
-    params(("Idempotency-Key" = Option<String>, Header, description = "1 to 200 printable ASCII characters; a retry with the same key and command answers the first command")),
+    params(("Idempotency-Key" = Option<String>, Header, nullable = false, description = "1 to 200 printable ASCII characters; a retry with the same key and command answers the first command")),
     request_body = ZoneBody,
     responses(
         (status = 202, description = "Appended to the log; follow `Location`", body = intake::CommandAccepted,
@@ -472,7 +472,7 @@ async fn create_zone(
 #[utoipa::path(
     put, path = "/v1/admin/zones/{zone_id}", tag = "commands",
     security(("bearer" = [])),
-    params(("zone_id" = Uuid, Path, description = "The zone"), ("Idempotency-Key" = Option<String>, Header, description = "1 to 200 printable ASCII characters; a retry with the same key and command answers the first command")),
+    params(("zone_id" = Uuid, Path, description = "The zone"), ("Idempotency-Key" = Option<String>, Header, nullable = false, description = "1 to 200 printable ASCII characters; a retry with the same key and command answers the first command")),
     request_body = ZoneBody,
     responses(
         (status = 202, description = "Appended to the log; follow `Location`", body = intake::CommandAccepted,

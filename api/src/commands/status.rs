@@ -113,8 +113,10 @@ pub(crate) struct CommandView {
     /// Nothing more will happen to it.
     done: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     vehicle_id: Option<Uuid>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     zone_id: Option<Uuid>,
     requested_at: DateTime<Utc>,
     decided_at: Option<DateTime<Utc>>,

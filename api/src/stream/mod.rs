@@ -54,7 +54,7 @@ pub fn router() -> Router<ApiState> {
 #[utoipa::path(
     get, path = "/v1/stream", tag = "stream",
     security(("bearer" = [])),
-    params(("Last-Event-ID" = Option<String>, Header,
+    params(("Last-Event-ID" = Option<String>, Header, nullable = false,
         description = "The `id` of the last event received: resume exactly after it")),
     responses(
         (status = 200, description = "An endless `text/event-stream`: `id:` (the position after \
