@@ -6,7 +6,8 @@ Usage: contract_openapi.py --base URL --token TOKEN [--max-examples N] [--seed N
 1. openapi-spec-validator checks the document against the OpenAPI 3.1 schema.
 2. schemathesis generates requests from the document (valid and invalid data) and checks
    every answer: no 5xx, a documented status code, a documented content type, headers
-   and a body that match the documented response.
+   and a body that match the documented response; and that an operation documented as
+   needing the bearer token refuses a request without it (`ignored_auth`).
 
 Prints what it did; exits non-zero on the first step that fails.
 """
@@ -26,6 +27,7 @@ CHECKS = ",".join(
         "content_type_conformance",
         "response_headers_conformance",
         "response_schema_conformance",
+        "ignored_auth",
     ]
 )
 

@@ -1,7 +1,8 @@
 //! `/openapi.json` against the live API: the document passes `openapi-spec-validator`, and
 //! `schemathesis` (valid and invalid requests generated from it, bounded in examples)
 //! finds no 5xx and no answer that contradicts it — status code, content type, headers,
-//! body — over a fleet projected by the real fleet and rides projections.
+//! body — and no route documented with the bearer token that answers without it, over a
+//! fleet projected by the real fleet and rides projections.
 //!
 //! Two runs: an admin token over every operation (rider-only routes answer it 403, as
 //! documented), then a rider token over the rider routes. `/v1/stream` is left out: an SSE
