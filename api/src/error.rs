@@ -45,16 +45,24 @@ impl std::error::Error for ApiError {
     }
 }
 
-#[derive(Serialize)]
-struct Body<'a> {
+/// The body of every error answer (`ErrorBody` in `/openapi.json`).
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = ErrorBody)]
+pub(crate) struct Body<'a> {
     error: Detail<'a>,
 }
 
-#[derive(Serialize)]
-struct Detail<'a> {
+/// What went wrong (`ErrorDetail` in `/openapi.json`).
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = ErrorDetail)]
+pub(crate) struct Detail<'a> {
+    /// A stable machine code, e.g. `invalid_field`, `forbidden`, `rate_limited`.
     code: &'a str,
+    /// A human-readable explanation.
     message: &'a str,
+    /// The request field at fault (a JSON path, a parameter or a header name), if any.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     field: Option<&'a str>,
 }
 

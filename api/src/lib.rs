@@ -11,7 +11,8 @@
 //! trace), [`rides`] (with [`ride_track`], a ride's route) and [`reservations`]
 //! serve the read models, and [`gbfs`] the public GBFS 2.3 and 3.0 feeds.
 //! [`mds`] is the MDS 2.0 provider API for cities, [`stream`] the live updates (SSE), and
-//! [`console`] serves the operator console at `/console/`.
+//! [`console`] serves the operator console at `/console/`. [`openapi`] serves
+//! `/openapi.json`, the OpenAPI document of every `/v1` route, generated from the code.
 
 pub mod auth;
 pub mod commands;
@@ -21,6 +22,7 @@ pub mod fleet;
 pub mod gbfs;
 pub mod json;
 pub mod mds;
+pub mod openapi;
 pub mod ops;
 pub mod read_model;
 pub mod reservations;

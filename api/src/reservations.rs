@@ -16,21 +16,31 @@ use crate::state::ApiState;
 
 const STATES: [&str; 4] = ["active", "cancelled", "expired", "converted"];
 
+/// The OpenAPI description of these routes.
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(my_reservations))]
+pub(crate) struct Doc;
+
 /// The routes.
 pub fn router() -> Router<ApiState> {
     Router::new().route("/v1/me/reservations", get(my_reservations))
 }
 
 /// `?state=&limit=&cursor=`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(crate) struct ReservationQuery {
+    /// Only reservations in this state: `active`, `cancelled`, `expired` or `converted`.
     state: Option<String>,
+    /// Reservations per page, 1 to 100 (default 20).
     limit: Option<i64>,
+    /// A previous page's `next_cursor`.
     cursor: Option<String>,
 }
 
 /// One reservation as the rider sees it.
-#[derive(Debug, Serialize, sqlx::FromRow)]
+#[derive(Debug, Serialize, sqlx::FromRow, utoipa::ToSchema)]
+#[schema(as = Reservation)]
 pub(crate) struct ReservationView {
     reservation_id: Uuid,
     vehicle_id: Uuid,
@@ -45,12 +55,22 @@ pub(crate) struct ReservationView {
 }
 
 /// A page of reservations.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub(crate) struct ReservationPage {
     items: Vec<ReservationView>,
     next_cursor: Option<String>,
 }
 
+/// The rider's reservations, newest first.
+#[utoipa::path(
+    get, path = "/v1/me/reservations", tag = "rides", operation_id = "my_reservations",
+    security(("bearer" = [])),
+    params(ReservationQuery),
+    responses(
+        (status = 200, description = "A page of reservations", body = ReservationPage),
+        (status = 400, description = "`invalid_parameter` (`state`, `limit` or `cursor`)"),
+    )
+)]
 async fn my_reservations(
     State(state): State<ApiState>,
     user: AuthUser,

@@ -13,7 +13,7 @@ use crate::error::ApiError;
 pub const MAX_POINTS: i64 = 5000;
 
 /// One reported position.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub(crate) struct TrackPoint {
     lat: f64,
     lon: f64,

@@ -13,6 +13,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sqlx::PgPool;
+use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use crate::auth::{AuthError, AuthUser, Role};
@@ -24,6 +25,11 @@ pub const DEFAULT_LIMIT: i64 = 20;
 /// See [`DEFAULT_LIMIT`].
 pub const MAX_LIMIT: i64 = 100;
 
+/// The OpenAPI description of these routes.
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(my_rides, ride))]
+pub(crate) struct Doc;
+
 /// The routes.
 pub fn router() -> Router<ApiState> {
     Router::new()
@@ -32,7 +38,8 @@ pub fn router() -> Router<ApiState> {
 }
 
 /// A point in degrees.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = RidePoint)]
 pub(crate) struct Point {
     lat: f64,
     lon: f64,
@@ -67,7 +74,8 @@ struct Row {
 }
 
 /// One ride as the API shows it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = Ride)]
 pub(crate) struct RideView {
     ride_id: Uuid,
     vehicle_id: Uuid,
@@ -121,14 +129,17 @@ pub(crate) async fn rides_schema(pool: &PgPool) -> Result<Option<String>, ApiErr
 }
 
 /// `?limit=&cursor=`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(crate) struct Page {
+    /// Rides per page, 1 to 100 (default 20).
     limit: Option<i64>,
+    /// A previous page's `next_cursor`.
     cursor: Option<String>,
 }
 
 /// A page of rides.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct RidePage {
     items: Vec<RideView>,
     next_cursor: Option<String>,
@@ -157,6 +168,16 @@ pub(crate) fn decode_cursor(text: &str) -> Option<(DateTime<Utc>, Uuid)> {
     ))
 }
 
+/// `GET /v1/me/rides`: the rider's rides, newest first.
+#[utoipa::path(
+    get, path = "/v1/me/rides", tag = "rides",
+    security(("bearer" = [])),
+    params(Page),
+    responses(
+        (status = 200, description = "A page of rides", body = RidePage),
+        (status = 400, description = "`invalid_parameter` (`limit` or `cursor`)"),
+    )
+)]
 async fn my_rides(
     State(state): State<ApiState>,
     user: AuthUser,
@@ -210,6 +231,17 @@ async fn my_rides(
     }))
 }
 
+/// `GET /v1/rides/{ride_id}`: one ride (the rider's own, or any for staff).
+#[utoipa::path(
+    get, path = "/v1/rides/{ride_id}", tag = "rides",
+    security(("bearer" = [])),
+    params(("ride_id" = Uuid, Path, description = "The ride")),
+    responses(
+        (status = 200, description = "The ride", body = RideView),
+        (status = 400, description = "`invalid_id`: not a UUID"),
+        (status = 404, description = "`not_found`"),
+    )
+)]
 async fn ride(
     State(state): State<ApiState>,
     user: AuthUser,

@@ -13,7 +13,7 @@ use tower_http::trace::TraceLayer;
 
 use crate::error::{self, ApiError};
 use crate::state::ApiState;
-use crate::{auth, commands, console, fleet, gbfs, mds, ops, reservations, rides, stream};
+use crate::{auth, commands, console, fleet, gbfs, mds, openapi, ops, reservations, rides, stream};
 
 /// Largest `/v1` request body, in bytes (larger ones get 413 `payload_too_large`).
 pub const BODY_LIMIT_BYTES: usize = 64 * 1024;
@@ -21,21 +21,11 @@ pub const BODY_LIMIT_BYTES: usize = 64 * 1024;
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Every route the API serves: `/healthz`, `/readyz`, `/metrics`, `/v1/auth/*`,
-/// `/v1/me`, `/v1/admin/provider-tokens`, the command routes of [`commands`], and the public
-/// GBFS feeds of [`gbfs`] (with the same timeout). Serve it with connect info (see
+/// `/v1/me`, `/v1/admin/provider-tokens`, the command routes of [`commands`], the public
+/// GBFS feeds of [`gbfs`] and `/openapi.json` ([`openapi`]) (with the same timeout). Serve it with connect info (see
 /// [`crate::server::run`]) so login limits see client addresses.
 pub fn router(state: ApiState) -> Router {
-    let v1 = Router::new()
-        .merge(auth::routes::router())
-        .merge(auth::admin_routes::router())
-        .merge(commands::router())
-        .merge(rides::router())
-        .merge(reservations::router())
-        .merge(fleet::router())
-        .merge(stream::router())
-        .merge(gbfs::router())
-        .merge(mds::router());
-    let v1 = limits(v1, BODY_LIMIT_BYTES, REQUEST_TIMEOUT)
+    let v1 = limits(client_routes(), BODY_LIMIT_BYTES, REQUEST_TIMEOUT)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             per_caller_limit,
@@ -46,6 +36,22 @@ pub fn router(state: ApiState) -> Router {
         .merge(console::router())
         .fallback(error::not_found)
         .method_not_allowed_fallback(error::method_not_allowed)
+}
+
+/// The routes clients call, before limits and state: `/v1`, GBFS, MDS and `/openapi.json`
+/// (whose document must name every `/v1` route here: see [`openapi`]).
+pub(crate) fn client_routes() -> Router<ApiState> {
+    Router::new()
+        .merge(auth::routes::router())
+        .merge(auth::admin_routes::router())
+        .merge(commands::router())
+        .merge(rides::router())
+        .merge(reservations::router())
+        .merge(fleet::router())
+        .merge(stream::router())
+        .merge(gbfs::router())
+        .merge(mds::router())
+        .merge(openapi::router())
 }
 
 /// At most `auth.requests_per_s` requests per second per bearer token (per client address

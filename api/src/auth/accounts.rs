@@ -9,7 +9,7 @@ use uuid::Uuid;
 use super::{AuthError, Role, password, totp};
 
 /// An account as the API shows it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Account {
     /// The account id (the `sub` of its access tokens).
     pub user_id: Uuid,

@@ -20,6 +20,11 @@ pub const MAX_PROVIDER_TOKEN_DAYS: u32 = 3650;
 /// Longest provider token name, in characters.
 pub const MAX_NAME_CHARS: usize = 200;
 
+/// The OpenAPI description of these routes.
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(issue, revoke))]
+pub(crate) struct Doc;
+
 /// The admin routes.
 pub fn router() -> Router<ApiState> {
     Router::new()
@@ -27,21 +32,36 @@ pub fn router() -> Router<ApiState> {
         .route("/v1/admin/provider-tokens/{id}", delete(revoke))
 }
 
-#[derive(Deserialize)]
+/// `POST /v1/admin/provider-tokens`.
+#[derive(Deserialize, utoipa::ToSchema)]
 struct IssueRequest {
+    /// Who the token is for, 1 to 200 characters.
     name: String,
+    /// Lifetime in days, 1 to 3650 (default `PROVIDER_TOKEN_DEFAULT_DAYS`).
     #[serde(default)]
     expires_in_days: Option<u32>,
 }
 
-#[derive(Serialize)]
+/// A new provider token: shown once.
+#[derive(Serialize, utoipa::ToSchema)]
 struct IssueResponse {
+    /// The bearer token (role `provider`).
     token: String,
     token_id: Uuid,
     name: String,
     expires_at: Option<DateTime<Utc>>,
 }
 
+/// `POST /v1/admin/provider-tokens`: issue an MDS provider token (admins).
+#[utoipa::path(
+    post, path = "/v1/admin/provider-tokens", tag = "admin",
+    security(("bearer" = [])),
+    request_body = IssueRequest,
+    responses(
+        (status = 201, description = "The token", body = IssueResponse),
+        (status = 422, description = "`invalid_field` (`name` or `expires_in_days`), or a body of the wrong shape"),
+    )
+)]
 #[tracing::instrument(skip_all, fields(admin = %admin.user_id))]
 async fn issue(
     State(state): State<ApiState>,
@@ -49,10 +69,11 @@ async fn issue(
     ApiJson(req): ApiJson<IssueRequest>,
 ) -> Result<(StatusCode, Json<IssueResponse>), ApiError> {
     let name = req.name.trim().to_owned();
-    if name.is_empty() || name.chars().count() > MAX_NAME_CHARS {
+    let printable = !name.chars().any(char::is_control);
+    if name.is_empty() || name.chars().count() > MAX_NAME_CHARS || !printable {
         return Err(AuthError::Invalid {
             field: "name",
-            message: "name must be 1 to 200 characters",
+            message: "name must be 1 to 200 characters, without control characters",
         }
         .into());
     }
@@ -80,6 +101,16 @@ async fn issue(
     ))
 }
 
+/// `DELETE /v1/admin/provider-tokens/{id}`: revoke a provider token (admins).
+#[utoipa::path(
+    delete, path = "/v1/admin/provider-tokens/{id}", tag = "admin",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "The `token_id`")),
+    responses(
+        (status = 204, description = "Revoked"),
+        (status = 404, description = "`not_found`: no such token, or not a UUID"),
+    )
+)]
 #[tracing::instrument(skip_all, fields(admin = %admin.user_id))]
 async fn revoke(
     State(state): State<ApiState>,

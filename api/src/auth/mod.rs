@@ -33,7 +33,7 @@ pub use extract::{AuthUser, RequireAdmin, RequireOperator, RequireProvider, Requ
 pub use settings::AuthSettings;
 
 /// Who a caller is allowed to be.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
     /// A rider account (self sign-up).

@@ -7,6 +7,7 @@ use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::accounts::{self, Account, Credentials};
@@ -16,6 +17,11 @@ use super::{AuthError, Role, password, refresh, totp};
 use crate::error::ApiError;
 use crate::json::ApiJson;
 use crate::state::ApiState;
+
+/// The OpenAPI description of these routes.
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(signup, login, refresh, logout, me))]
+pub(crate) struct Doc;
 
 /// The public auth routes and `/v1/me`.
 pub fn router() -> Router<ApiState> {
@@ -27,40 +33,63 @@ pub fn router() -> Router<ApiState> {
         .route("/v1/me", get(me))
 }
 
-#[derive(Deserialize)]
+/// `POST /v1/auth/signup`.
+#[derive(Deserialize, ToSchema)]
 struct SignupRequest {
+    /// The rider's email.
     email: String,
+    /// At least 10 characters.
     password: String,
 }
 
-#[derive(Serialize)]
+/// A new rider account.
+#[derive(Serialize, ToSchema)]
 struct SignupResponse {
     user_id: Uuid,
     email: String,
     role: Role,
 }
 
-#[derive(Deserialize)]
+/// `POST /v1/auth/login`.
+#[derive(Deserialize, ToSchema)]
 struct LoginRequest {
     email: String,
     password: String,
+    /// The current TOTP code, for accounts that require one.
     #[serde(default)]
     totp: Option<String>,
 }
 
-#[derive(Deserialize)]
+/// `POST /v1/auth/refresh` and `/v1/auth/logout`.
+#[derive(Deserialize, ToSchema)]
 struct RefreshRequest {
     refresh_token: String,
 }
 
-#[derive(Serialize)]
+/// An access token and a refresh token.
+#[derive(Serialize, ToSchema)]
 struct TokenResponse {
+    /// HS256 JWT for `Authorization: Bearer`.
     access_token: String,
+    /// Opaque; rotates on every refresh.
     refresh_token: String,
+    /// Always `Bearer`.
+    #[schema(value_type = String, pattern = "^Bearer$")]
     token_type: &'static str,
+    /// Seconds until the access token expires.
     expires_in: u64,
 }
 
+/// `POST /v1/auth/signup`: create a rider account.
+#[utoipa::path(
+    post, path = "/v1/auth/signup", tag = "auth",
+    request_body = SignupRequest,
+    responses(
+        (status = 201, description = "The account", body = SignupResponse),
+        (status = 409, description = "`email_taken`"),
+        (status = 422, description = "`invalid_email`, `weak_password`, or a body of the wrong shape"),
+    )
+)]
 #[tracing::instrument(skip_all)]
 async fn signup(
     State(state): State<ApiState>,
@@ -81,6 +110,17 @@ async fn signup(
     ))
 }
 
+/// `POST /v1/auth/login`: tokens for an email and password (and TOTP code).
+#[utoipa::path(
+    post, path = "/v1/auth/login", tag = "auth",
+    request_body = LoginRequest,
+    responses(
+        (status = 200, description = "Tokens", body = TokenResponse),
+        (status = 401, description = "`invalid_credentials`, `totp_required` or `invalid_totp`"),
+        (status = 429, description = "`rate_limited`: too many failed logins, or too many requests",
+            headers(("Retry-After" = u64, description = "Seconds to wait"))),
+    )
+)]
 #[tracing::instrument(skip_all, fields(ip = ?ip))]
 async fn login(
     State(state): State<ApiState>,
@@ -115,6 +155,10 @@ async fn authenticate(
     email: &str,
     req: LoginRequest,
 ) -> Result<Credentials, AuthError> {
+    // PostgreSQL text cannot hold NUL: no account has such an email.
+    if email.contains('\0') {
+        return Err(AuthError::InvalidCredentials);
+    }
     let creds = accounts::credentials(&state.pool, email).await?;
     let phc = creds.as_ref().map(|c| c.password_hash.clone());
     let matched = state.auth.verify_password(req.password, phc).await?;
@@ -150,6 +194,15 @@ async fn issue_tokens(state: &ApiState, id: Uuid, role: Role) -> Result<TokenRes
     })
 }
 
+/// `POST /v1/auth/refresh`: a new token pair; the old refresh token is revoked.
+#[utoipa::path(
+    post, path = "/v1/auth/refresh", tag = "auth",
+    request_body = RefreshRequest,
+    responses(
+        (status = 200, description = "A new pair", body = TokenResponse),
+        (status = 401, description = "`invalid_token`: unknown, expired or revoked refresh token"),
+    )
+)]
 #[tracing::instrument(skip_all)]
 async fn refresh(
     State(state): State<ApiState>,
@@ -165,6 +218,12 @@ async fn refresh(
     }))
 }
 
+/// `POST /v1/auth/logout`: revoke the refresh token's family.
+#[utoipa::path(
+    post, path = "/v1/auth/logout", tag = "auth",
+    request_body = RefreshRequest,
+    responses((status = 204, description = "Revoked"))
+)]
 #[tracing::instrument(skip_all)]
 async fn logout(
     State(state): State<ApiState>,
@@ -174,6 +233,15 @@ async fn logout(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// `GET /v1/me`: the caller's account.
+#[utoipa::path(
+    get, path = "/v1/me", tag = "auth",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The account", body = Account),
+        (status = 404, description = "`not_found`: the account is gone"),
+    )
+)]
 #[tracing::instrument(skip_all, fields(user_id = %user.user_id))]
 async fn me(State(state): State<ApiState>, user: AuthUser) -> Result<Json<Account>, ApiError> {
     if user.role == Role::Provider {

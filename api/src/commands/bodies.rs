@@ -27,7 +27,8 @@ fn invalid(field: &str, message: impl Into<String>) -> ApiError {
 }
 
 /// A position in degrees.
-#[derive(Debug, Clone, Copy, Deserialize)]
+#[derive(Debug, Clone, Copy, Deserialize, utoipa::ToSchema)]
+#[schema(as = PositionInput)]
 #[serde(deny_unknown_fields)]
 pub struct Position {
     /// Latitude, −90…90.
@@ -102,7 +103,7 @@ fn identifier(value: &str, field: &str) -> Result<String, ApiError> {
 }
 
 /// `POST …/start-ride`.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct StartRideBody {
     /// The rider's reservation of the vehicle, if any.
@@ -126,7 +127,7 @@ impl StartRideBody {
 }
 
 /// `POST …/end-ride` (riders: `ride_id` only; operators may force with a reason).
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EndRideBody {
     /// The ride; the vehicle's current one when left out.
@@ -154,7 +155,7 @@ impl EndRideBody {
 }
 
 /// `POST …/cancel-reservation`.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CancelReservationBody {
     /// The reservation; the vehicle's current one when left out.
@@ -178,7 +179,7 @@ impl CancelReservationBody {
 }
 
 /// `POST /v1/admin/vehicles`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RegisterVehicleBody {
     /// The vehicle's id; a new one when left out.
@@ -212,7 +213,7 @@ impl RegisterVehicleBody {
 }
 
 /// `POST …/out-of-service`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct OutOfServiceBody {
     /// Why.
@@ -239,7 +240,7 @@ impl OutOfServiceBody {
 }
 
 /// `POST …/in-service`.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct InServiceBody {
     /// Why, optionally.
@@ -260,7 +261,7 @@ impl InServiceBody {
 }
 
 /// `POST …/lock` and `…/unlock`.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RemoteBody {
     /// Override the state checks (e.g. lock during a ride).
@@ -297,18 +298,19 @@ impl RemoteBody {
 }
 
 /// A GeoJSON polygon: `{"type": "Polygon", "coordinates": [[[lon, lat], …], …]}`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Polygon {
     /// Must be `Polygon`.
     #[serde(rename = "type")]
     pub kind: String,
     /// Outer ring, then holes; positions are `[lon, lat]`.
+    #[schema(value_type = Vec<Vec<Vec<f64>>>)]
     pub coordinates: Vec<Vec<[f64; 2]>>,
 }
 
 /// `PUT /v1/admin/zones/{zone_id}` and `POST /v1/admin/zones`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ZoneBody {
     /// `SERVICE_AREA`, `NO_PARKING` or `SLOW`.
@@ -348,10 +350,12 @@ impl ZoneBody {
                 .collect::<Result<Vec<_>, _>>()?;
             rings.push(points);
         }
+        // Control characters (NUL above all: the request is stored as JSONB) are refused.
+        let name = text(Some(self.name), "name")?.unwrap_or_default();
         let define = DefineZone {
             zone_id,
             kind: self.kind,
-            name: self.name,
+            name,
             rings,
             speed_limit_kmh: self.speed_limit_kmh,
         };
@@ -430,5 +434,19 @@ mod tests {
             .command(Uuid::nil())
             .unwrap_err();
         assert_eq!(err.field(), Some("geometry"));
+    }
+
+    #[test]
+    fn a_zone_name_with_control_characters_is_refused() {
+        let body = ZoneBody {
+            kind: ZoneKind::NoParking,
+            name: "Park\0".into(),
+            geometry: Polygon {
+                kind: "Polygon".into(),
+                coordinates: vec![vec![[13.0, 52.0], [13.1, 52.0], [13.1, 52.1]]],
+            },
+            speed_limit_kmh: None,
+        };
+        assert_eq!(body.command(Uuid::nil()).unwrap_err().field(), Some("name"));
     }
 }

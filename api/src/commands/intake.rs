@@ -14,7 +14,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use chrono::Utc;
 use fleetlog_schemas::events::{Actor, ActorRole, AppCommand, AppCommandBody};
-use serde_json::json;
+use serde::Serialize;
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
@@ -201,15 +201,33 @@ async fn append(state: &ApiState, command: &AppCommand, fresh: bool) -> Result<R
     }
 }
 
+/// The `202` answer to a command.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct CommandAccepted {
+    /// The command's id, also the correlation id of everything it causes.
+    pub command_id: Uuid,
+    /// `pending` when new; a retried command's current status.
+    pub status: String,
+    /// The vehicle it addresses (every command but zones).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub vehicle_id: Option<Uuid>,
+    /// The zone it defines (zone commands).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub zone_id: Option<Uuid>,
+}
+
 /// `202` with the command id, its status, and the vehicle or zone it addresses.
 fn accepted(command: &AppCommand, status: &str) -> Response {
     let location = format!("/v1/commands/{}", command.command_id);
-    let target = match command.command {
-        AppCommandBody::DefineZone(_) => "zone_id",
-        _ => "vehicle_id",
+    let zone = matches!(command.command, AppCommandBody::DefineZone(_));
+    let body = CommandAccepted {
+        command_id: command.command_id,
+        status: status.to_owned(),
+        vehicle_id: (!zone).then(|| command.key()),
+        zone_id: zone.then(|| command.key()),
     };
-    let mut body = json!({ "command_id": command.command_id, "status": status });
-    body[target] = json!(command.key());
     let mut response = (StatusCode::ACCEPTED, Json(body)).into_response();
     if let Ok(value) = HeaderValue::from_str(&location) {
         response.headers_mut().insert(LOCATION, value);

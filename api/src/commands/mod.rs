@@ -44,6 +44,27 @@ use bodies::{
 
 pub use log::CommandLog;
 
+/// The OpenAPI description of these routes.
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(
+    status::get,
+    reserve,
+    rider_cancel,
+    start_ride,
+    rider_end,
+    register,
+    out_of_service,
+    in_service,
+    lock,
+    unlock,
+    locate,
+    operator_end,
+    operator_cancel,
+    create_zone,
+    define_zone
+))]
+pub(crate) struct Doc;
+
 /// The command routes.
 pub fn router() -> Router<ApiState> {
     Router::new()
@@ -93,6 +114,20 @@ fn id(path: Result<Path<Uuid>, PathRejection>, field: &str) -> Result<Uuid, ApiE
 
 type VehiclePath = Result<Path<Uuid>, PathRejection>;
 
+/// `POST /v1/vehicles/{vehicle_id}/reserve` (riders): reserve the vehicle.
+#[utoipa::path(
+    post, path = "/v1/vehicles/{vehicle_id}/reserve", tag = "commands",
+    security(("bearer" = [])),
+    params(("vehicle_id" = Uuid, Path, description = "The vehicle"), ("Idempotency-Key" = Option<String>, Header, nullable = false, description = "1 to 200 printable ASCII characters; a retry with the same key and command answers the first command")),
+    responses(
+        (status = 202, description = "Appended to the log; follow `Location`", body = intake::CommandAccepted,
+            headers(("Location" = String, description = "`/v1/commands/{command_id}`"))),
+        (status = 400, description = "`invalid_id` (a path id that is not a UUID) or `invalid_idempotency_key`"),
+        (status = 422, description = "`idempotency_key_reused`, or a body of the wrong shape (`field` names it)"),
+        (status = 503, description = "`log_unavailable`: the broker did not take it (retry with the same key), or `timeout`",
+            headers(("Retry-After" = u64, description = "Seconds to wait"))),
+    )
+)]
 async fn reserve(
     State(state): State<ApiState>,
     RequireRider(user): RequireRider,
@@ -104,6 +139,21 @@ async fn reserve(
     intake::submit(&state, user, &headers, body).await
 }
 
+/// `POST …/cancel-reservation` (riders): cancel the reservation.
+#[utoipa::path(
+    post, path = "/v1/vehicles/{vehicle_id}/cancel-reservation", tag = "commands",
+    security(("bearer" = [])),
+    params(("vehicle_id" = Uuid, Path, description = "The vehicle"), ("Idempotency-Key" = Option<String>, Header, nullable = false, description = "1 to 200 printable ASCII characters; a retry with the same key and command answers the first command")),
+    request_body = Option<CancelReservationBody>,
+    responses(
+        (status = 202, description = "Appended to the log; follow `Location`", body = intake::CommandAccepted,
+            headers(("Location" = String, description = "`/v1/commands/{command_id}`"))),
+        (status = 400, description = "`invalid_id` (a path id that is not a UUID) or `invalid_idempotency_key`"),
+        (status = 422, description = "`idempotency_key_reused`, or a body of the wrong shape (`field` names it)"),
+        (status = 503, description = "`log_unavailable`: the broker did not take it (retry with the same key), or `timeout`",
+            headers(("Retry-After" = u64, description = "Seconds to wait"))),
+    )
+)]
 async fn rider_cancel(
     State(state): State<ApiState>,
     RequireRider(user): RequireRider,
@@ -116,6 +166,21 @@ async fn rider_cancel(
     intake::submit(&state, user, &headers, body).await
 }
 
+/// `POST …/start-ride` (riders): start a ride (unlock).
+#[utoipa::path(
+    post, path = "/v1/vehicles/{vehicle_id}/start-ride", tag = "commands",
+    security(("bearer" = [])),
+    params(("vehicle_id" = Uuid, Path, description = "The vehicle"), ("Idempotency-Key" = Option<String>, Header, nullable = false, description = "1 to 200 printable ASCII characters; a retry with the same key and command answers the first command")),
+    request_body = Option<StartRideBody>,
+    responses(
+        (status = 202, description = "Appended to the log; follow `Location`", body = intake::CommandAccepted,
+            headers(("Location" = String, description = "`/v1/commands/{command_id}`"))),
+        (status = 400, description = "`invalid_id` (a path id that is not a UUID) or `invalid_idempotency_key`"),
+        (status = 422, description = "`idempotency_key_reused`, or a body of the wrong shape (`field` names it)"),
+        (status = 503, description = "`log_unavailable`: the broker did not take it (retry with the same key), or `timeout`",
+            headers(("Retry-After" = u64, description = "Seconds to wait"))),
+    )
+)]
 async fn start_ride(
     State(state): State<ApiState>,
     RequireRider(user): RequireRider,
@@ -128,6 +193,22 @@ async fn start_ride(
     intake::submit(&state, user, &headers, body).await
 }
 
+/// `POST …/end-ride` (riders): end the ride (lock, then priced).
+#[utoipa::path(
+    post, path = "/v1/vehicles/{vehicle_id}/end-ride", tag = "commands",
+    security(("bearer" = [])),
+    params(("vehicle_id" = Uuid, Path, description = "The vehicle"), ("Idempotency-Key" = Option<String>, Header, nullable = false, description = "1 to 200 printable ASCII characters; a retry with the same key and command answers the first command")),
+    request_body = Option<EndRideBody>,
+    responses(
+        (status = 202, description = "Appended to the log; follow `Location`", body = intake::CommandAccepted,
+            headers(("Location" = String, description = "`/v1/commands/{command_id}`"))),
+        (status = 400, description = "`invalid_id` (a path id that is not a UUID) or `invalid_idempotency_key`"),
+        (status = 403, description = "`forbidden`: not a rider, or `force` (operators only)"),
+        (status = 422, description = "`idempotency_key_reused`, or a body of the wrong shape (`field` names it)"),
+        (status = 503, description = "`log_unavailable`: the broker did not take it (retry with the same key), or `timeout`",
+            headers(("Retry-After" = u64, description = "Seconds to wait"))),
+    )
+)]
 async fn rider_end(
     State(state): State<ApiState>,
     RequireRider(user): RequireRider,
@@ -148,6 +229,21 @@ async fn rider_end(
     intake::submit(&state, user, &headers, body).await
 }
 
+/// `POST /v1/admin/vehicles` (operators): register a vehicle.
+#[utoipa::path(
+    post, path = "/v1/admin/vehicles", tag = "commands",
+    security(("bearer" = [])),
+    params(("Idempotency-Key" = Option<String>, Header, nullable = false, description = "1 to 200 printable ASCII characters; a retry with the same key and command answers the first command")),
+    request_body = RegisterVehicleBody,
+    responses(
+        (status = 202, description = "Appended to the log; follow `Location`", body = intake::CommandAccepted,
+            headers(("Location" = String, description = "`/v1/commands/{command_id}`"))),
+        (status = 400, description = "`invalid_idempotency_key`"),
+        (status = 422, description = "`idempotency_key_reused`, or a body of the wrong shape (`field` names it)"),
+        (status = 503, description = "`log_unavailable`: the broker did not take it (retry with the same key), or `timeout`",
+            headers(("Retry-After" = u64, description = "Seconds to wait"))),
+    )
+)]
 async fn register(
     State(state): State<ApiState>,
     RequireOperator(user): RequireOperator,
@@ -159,6 +255,21 @@ async fn register(
     intake::submit(&state, user, &headers, body).await
 }
 
+/// `POST …/out-of-service` (operators): take the vehicle out of service.
+#[utoipa::path(
+    post, path = "/v1/admin/vehicles/{vehicle_id}/out-of-service", tag = "commands",
+    security(("bearer" = [])),
+    params(("vehicle_id" = Uuid, Path, description = "The vehicle"), ("Idempotency-Key" = Option<String>, Header, nullable = false, description = "1 to 200 printable ASCII characters; a retry with the same key and command answers the first command")),
+    request_body = OutOfServiceBody,
+    responses(
+        (status = 202, description = "Appended to the log; follow `Location`", body = intake::CommandAccepted,
+            headers(("Location" = String, description = "`/v1/commands/{command_id}`"))),
+        (status = 400, description = "`invalid_id` (a path id that is not a UUID) or `invalid_idempotency_key`"),
+        (status = 422, description = "`idempotency_key_reused`, or a body of the wrong shape (`field` names it)"),
+        (status = 503, description = "`log_unavailable`: the broker did not take it (retry with the same key), or `timeout`",
+            headers(("Retry-After" = u64, description = "Seconds to wait"))),
+    )
+)]
 async fn out_of_service(
     State(state): State<ApiState>,
     RequireOperator(user): RequireOperator,
@@ -171,6 +282,21 @@ async fn out_of_service(
     intake::submit(&state, user, &headers, body).await
 }
 
+/// `POST …/in-service` (operators): back in service.
+#[utoipa::path(
+    post, path = "/v1/admin/vehicles/{vehicle_id}/in-service", tag = "commands",
+    security(("bearer" = [])),
+    params(("vehicle_id" = Uuid, Path, description = "The vehicle"), ("Idempotency-Key" = Option<String>, Header, nullable = false, description = "1 to 200 printable ASCII characters; a retry with the same key and command answers the first command")),
+    request_body = Option<InServiceBody>,
+    responses(
+        (status = 202, description = "Appended to the log; follow `Location`", body = intake::CommandAccepted,
+            headers(("Location" = String, description = "`/v1/commands/{command_id}`"))),
+        (status = 400, description = "`invalid_id` (a path id that is not a UUID) or `invalid_idempotency_key`"),
+        (status = 422, description = "`idempotency_key_reused`, or a body of the wrong shape (`field` names it)"),
+        (status = 503, description = "`log_unavailable`: the broker did not take it (retry with the same key), or `timeout`",
+            headers(("Retry-After" = u64, description = "Seconds to wait"))),
+    )
+)]
 async fn in_service(
     State(state): State<ApiState>,
     RequireOperator(user): RequireOperator,
@@ -183,6 +309,21 @@ async fn in_service(
     intake::submit(&state, user, &headers, body).await
 }
 
+/// `POST …/lock` (operators): remote lock.
+#[utoipa::path(
+    post, path = "/v1/admin/vehicles/{vehicle_id}/lock", tag = "commands",
+    security(("bearer" = [])),
+    params(("vehicle_id" = Uuid, Path, description = "The vehicle"), ("Idempotency-Key" = Option<String>, Header, nullable = false, description = "1 to 200 printable ASCII characters; a retry with the same key and command answers the first command")),
+    request_body = Option<RemoteBody>,
+    responses(
+        (status = 202, description = "Appended to the log; follow `Location`", body = intake::CommandAccepted,
+            headers(("Location" = String, description = "`/v1/commands/{command_id}`"))),
+        (status = 400, description = "`invalid_id` (a path id that is not a UUID) or `invalid_idempotency_key`"),
+        (status = 422, description = "`idempotency_key_reused`, or a body of the wrong shape (`field` names it)"),
+        (status = 503, description = "`log_unavailable`: the broker did not take it (retry with the same key), or `timeout`",
+            headers(("Retry-After" = u64, description = "Seconds to wait"))),
+    )
+)]
 async fn lock(
     State(state): State<ApiState>,
     RequireOperator(user): RequireOperator,
@@ -195,6 +336,21 @@ async fn lock(
     intake::submit(&state, user, &headers, body).await
 }
 
+/// `POST …/unlock` (operators): remote unlock.
+#[utoipa::path(
+    post, path = "/v1/admin/vehicles/{vehicle_id}/unlock", tag = "commands",
+    security(("bearer" = [])),
+    params(("vehicle_id" = Uuid, Path, description = "The vehicle"), ("Idempotency-Key" = Option<String>, Header, nullable = false, description = "1 to 200 printable ASCII characters; a retry with the same key and command answers the first command")),
+    request_body = Option<RemoteBody>,
+    responses(
+        (status = 202, description = "Appended to the log; follow `Location`", body = intake::CommandAccepted,
+            headers(("Location" = String, description = "`/v1/commands/{command_id}`"))),
+        (status = 400, description = "`invalid_id` (a path id that is not a UUID) or `invalid_idempotency_key`"),
+        (status = 422, description = "`idempotency_key_reused`, or a body of the wrong shape (`field` names it)"),
+        (status = 503, description = "`log_unavailable`: the broker did not take it (retry with the same key), or `timeout`",
+            headers(("Retry-After" = u64, description = "Seconds to wait"))),
+    )
+)]
 async fn unlock(
     State(state): State<ApiState>,
     RequireOperator(user): RequireOperator,
@@ -207,6 +363,20 @@ async fn unlock(
     intake::submit(&state, user, &headers, body).await
 }
 
+/// `POST …/locate` (operators): beep and report.
+#[utoipa::path(
+    post, path = "/v1/admin/vehicles/{vehicle_id}/locate", tag = "commands",
+    security(("bearer" = [])),
+    params(("vehicle_id" = Uuid, Path, description = "The vehicle"), ("Idempotency-Key" = Option<String>, Header, nullable = false, description = "1 to 200 printable ASCII characters; a retry with the same key and command answers the first command")),
+    responses(
+        (status = 202, description = "Appended to the log; follow `Location`", body = intake::CommandAccepted,
+            headers(("Location" = String, description = "`/v1/commands/{command_id}`"))),
+        (status = 400, description = "`invalid_id` (a path id that is not a UUID) or `invalid_idempotency_key`"),
+        (status = 422, description = "`idempotency_key_reused`, or a body of the wrong shape (`field` names it)"),
+        (status = 503, description = "`log_unavailable`: the broker did not take it (retry with the same key), or `timeout`",
+            headers(("Retry-After" = u64, description = "Seconds to wait"))),
+    )
+)]
 async fn locate(
     State(state): State<ApiState>,
     RequireOperator(user): RequireOperator,
@@ -218,6 +388,21 @@ async fn locate(
     intake::submit(&state, user, &headers, body).await
 }
 
+/// `POST /v1/admin/vehicles/{vehicle_id}/end-ride` (operators): end a ride, `force` with a reason.
+#[utoipa::path(
+    post, path = "/v1/admin/vehicles/{vehicle_id}/end-ride", tag = "commands",
+    security(("bearer" = [])),
+    params(("vehicle_id" = Uuid, Path, description = "The vehicle"), ("Idempotency-Key" = Option<String>, Header, nullable = false, description = "1 to 200 printable ASCII characters; a retry with the same key and command answers the first command")),
+    request_body = Option<EndRideBody>,
+    responses(
+        (status = 202, description = "Appended to the log; follow `Location`", body = intake::CommandAccepted,
+            headers(("Location" = String, description = "`/v1/commands/{command_id}`"))),
+        (status = 400, description = "`invalid_id` (a path id that is not a UUID) or `invalid_idempotency_key`"),
+        (status = 422, description = "`idempotency_key_reused`, or a body of the wrong shape (`field` names it)"),
+        (status = 503, description = "`log_unavailable`: the broker did not take it (retry with the same key), or `timeout`",
+            headers(("Retry-After" = u64, description = "Seconds to wait"))),
+    )
+)]
 async fn operator_end(
     State(state): State<ApiState>,
     RequireOperator(user): RequireOperator,
@@ -230,6 +415,21 @@ async fn operator_end(
     intake::submit(&state, user, &headers, body).await
 }
 
+/// `POST /v1/admin/vehicles/{vehicle_id}/cancel-reservation` (operators): cancel a reservation.
+#[utoipa::path(
+    post, path = "/v1/admin/vehicles/{vehicle_id}/cancel-reservation", tag = "commands",
+    security(("bearer" = [])),
+    params(("vehicle_id" = Uuid, Path, description = "The vehicle"), ("Idempotency-Key" = Option<String>, Header, nullable = false, description = "1 to 200 printable ASCII characters; a retry with the same key and command answers the first command")),
+    request_body = Option<CancelReservationBody>,
+    responses(
+        (status = 202, description = "Appended to the log; follow `Location`", body = intake::CommandAccepted,
+            headers(("Location" = String, description = "`/v1/commands/{command_id}`"))),
+        (status = 400, description = "`invalid_id` (a path id that is not a UUID) or `invalid_idempotency_key`"),
+        (status = 422, description = "`idempotency_key_reused`, or a body of the wrong shape (`field` names it)"),
+        (status = 503, description = "`log_unavailable`: the broker did not take it (retry with the same key), or `timeout`",
+            headers(("Retry-After" = u64, description = "Seconds to wait"))),
+    )
+)]
 async fn operator_cancel(
     State(state): State<ApiState>,
     RequireOperator(user): RequireOperator,
@@ -242,6 +442,21 @@ async fn operator_cancel(
     intake::submit(&state, user, &headers, body).await
 }
 
+/// `POST /v1/admin/zones` (operators): define a new zone.
+#[utoipa::path(
+    post, path = "/v1/admin/zones", tag = "commands",
+    security(("bearer" = [])),
+    params(("Idempotency-Key" = Option<String>, Header, nullable = false, description = "1 to 200 printable ASCII characters; a retry with the same key and command answers the first command")),
+    request_body = ZoneBody,
+    responses(
+        (status = 202, description = "Appended to the log; follow `Location`", body = intake::CommandAccepted,
+            headers(("Location" = String, description = "`/v1/commands/{command_id}`"))),
+        (status = 400, description = "`invalid_idempotency_key`"),
+        (status = 422, description = "`idempotency_key_reused`, or a body of the wrong shape (`field` names it)"),
+        (status = 503, description = "`log_unavailable`: the broker did not take it (retry with the same key), or `timeout`",
+            headers(("Retry-After" = u64, description = "Seconds to wait"))),
+    )
+)]
 async fn create_zone(
     State(state): State<ApiState>,
     RequireOperator(user): RequireOperator,
@@ -253,6 +468,21 @@ async fn create_zone(
     intake::submit(&state, user, &headers, body).await
 }
 
+/// `PUT /v1/admin/zones/{zone_id}` (operators): define or change a zone.
+#[utoipa::path(
+    put, path = "/v1/admin/zones/{zone_id}", tag = "commands",
+    security(("bearer" = [])),
+    params(("zone_id" = Uuid, Path, description = "The zone"), ("Idempotency-Key" = Option<String>, Header, nullable = false, description = "1 to 200 printable ASCII characters; a retry with the same key and command answers the first command")),
+    request_body = ZoneBody,
+    responses(
+        (status = 202, description = "Appended to the log; follow `Location`", body = intake::CommandAccepted,
+            headers(("Location" = String, description = "`/v1/commands/{command_id}`"))),
+        (status = 400, description = "`invalid_id` (a path id that is not a UUID) or `invalid_idempotency_key`"),
+        (status = 422, description = "`idempotency_key_reused`, or a body of the wrong shape (`field` names it)"),
+        (status = 503, description = "`log_unavailable`: the broker did not take it (retry with the same key), or `timeout`",
+            headers(("Retry-After" = u64, description = "Seconds to wait"))),
+    )
+)]
 async fn define_zone(
     State(state): State<ApiState>,
     RequireOperator(user): RequireOperator,

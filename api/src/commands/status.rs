@@ -74,8 +74,11 @@ pub fn has_device_step(kind: &str) -> bool {
 }
 
 /// `?wait=`: `5s`, `500ms` or plain seconds.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct WaitQuery {
+    /// Long-poll until the command is done, at most this long: `5s`, `500ms` or `5`
+    /// (seconds, at most 25).
     wait: Option<String>,
 }
 
@@ -92,13 +95,17 @@ fn parse_wait(text: &str) -> Option<Duration> {
     Some(Duration::from_millis(n.checked_mul(unit_ms)?).min(MAX_WAIT))
 }
 
-#[derive(Debug, Serialize)]
+/// Why a command was rejected or failed.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = CommandReason)]
 pub(crate) struct Reason {
     code: Option<String>,
     message: Option<String>,
 }
 
-#[derive(Debug, Serialize)]
+/// What became of a command.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = CommandStatus)]
 pub(crate) struct CommandView {
     command_id: Uuid,
     kind: String,
@@ -106,8 +113,10 @@ pub(crate) struct CommandView {
     /// Nothing more will happen to it.
     done: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     vehicle_id: Option<Uuid>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     zone_id: Option<Uuid>,
     requested_at: DateTime<Utc>,
     decided_at: Option<DateTime<Utc>>,
@@ -115,7 +124,17 @@ pub(crate) struct CommandView {
     reason: Option<Reason>,
 }
 
-/// The handler.
+/// `GET /v1/commands/{command_id}`: what became of a command.
+#[utoipa::path(
+    get, path = "/v1/commands/{command_id}", tag = "commands", operation_id = "get_command",
+    security(("bearer" = [])),
+    params(("command_id" = Uuid, Path, description = "The command"), WaitQuery),
+    responses(
+        (status = 200, description = "Its status: `pending`, `accepted`, `rejected`, `completed` or `failed`", body = CommandView),
+        (status = 400, description = "`invalid_id` or `invalid_wait`"),
+        (status = 404, description = "`not_found`: no such command, or another rider's"),
+    )
+)]
 pub(crate) async fn get(
     State(state): State<ApiState>,
     user: AuthUser,

@@ -32,7 +32,7 @@ struct Row {
 }
 
 /// A device with open alarms.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub(crate) struct Alarm {
     device_id: String,
     vehicle_id: Option<Uuid>,
@@ -45,13 +45,21 @@ pub(crate) struct Alarm {
     last_report_received_at: Option<DateTime<Utc>>,
 }
 
-/// The list.
-#[derive(Debug, Serialize)]
+/// The devices with open alarms, newest report first (at most 1000).
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub(crate) struct Alarms {
     items: Vec<Alarm>,
 }
 
-/// `GET /v1/admin/alarms`.
+/// `GET /v1/admin/alarms` (operators): devices whose latest report has alarms.
+#[utoipa::path(
+    get, path = "/v1/admin/alarms", tag = "fleet", operation_id = "list_alarms",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The devices", body = Alarms, headers(("X-Fleetlog-Data-Age-Ms" = i64, description = "How stale the read model behind the answer is, in ms (0 when caught up)"))),
+        (status = 503, description = "`read_model_unavailable`, or `timeout`"),
+    )
+)]
 pub(crate) async fn list(
     State(state): State<ApiState>,
     RequireOperator(_): RequireOperator,

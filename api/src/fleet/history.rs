@@ -25,9 +25,12 @@ const DEFAULT_LIMIT: i64 = 500;
 const MAX_LIMIT: i64 = 5000;
 
 /// `?minutes=&limit=`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(crate) struct HistoryQuery {
+    /// The last this many minutes, 1 to 1440 (default 60).
     minutes: Option<i64>,
+    /// At most this many of the newest records, 1 to 5000 (default 500).
     limit: Option<i64>,
 }
 
@@ -47,7 +50,8 @@ struct Row {
 }
 
 /// One device record.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = TelemetryRecord)]
 pub(crate) struct Record {
     device_time: Option<DateTime<Utc>>,
     received_at: Option<DateTime<Utc>>,
@@ -61,14 +65,27 @@ pub(crate) struct Record {
 }
 
 /// The records of one vehicle's device.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = TelemetryHistory)]
 pub(crate) struct History {
     vehicle_id: Uuid,
     device_id: Option<String>,
     items: Vec<Record>,
 }
 
-/// `GET /v1/admin/vehicles/{vehicle_id}/telemetry`.
+/// `GET /v1/admin/vehicles/{vehicle_id}/telemetry` (operators): its device's recent
+/// records, oldest first.
+#[utoipa::path(
+    get, path = "/v1/admin/vehicles/{vehicle_id}/telemetry", tag = "fleet",
+    security(("bearer" = [])),
+    params(("vehicle_id" = Uuid, Path, description = "The vehicle"), HistoryQuery),
+    responses(
+        (status = 200, description = "The records", body = History, headers(("X-Fleetlog-Data-Age-Ms" = i64, description = "How stale the read model behind the answer is, in ms (0 when caught up)"))),
+        (status = 400, description = "`invalid_id` or `invalid_parameter`"),
+        (status = 404, description = "`not_found`: no such vehicle"),
+        (status = 503, description = "`read_model_unavailable`, or `timeout`"),
+    )
+)]
 pub(crate) async fn telemetry(
     State(state): State<ApiState>,
     RequireOperator(_): RequireOperator,

@@ -32,6 +32,22 @@ use crate::state::ApiState;
 /// The header naming the staleness of the read model behind a response.
 pub const DATA_AGE: HeaderName = HeaderName::from_static("x-fleetlog-data-age-ms");
 
+/// The OpenAPI description of these routes.
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(
+    rider::nearby,
+    rider::by_qr,
+    operator::list,
+    operator::vehicle,
+    operator::device,
+    operator::trace,
+    history::telemetry,
+    alarms::list,
+    zones::list,
+    projections::health
+))]
+pub(crate) struct Doc;
+
 /// The routes.
 pub fn router() -> Router<ApiState> {
     Router::new()

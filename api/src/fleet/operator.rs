@@ -1,6 +1,8 @@
 //! What operators look up: the fleet with filters, one vehicle or device in detail with
 //! its recent commands and their outcomes, and the trace of any frame, command or event.
 
+use std::collections::BTreeMap;
+
 use axum::Json;
 use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
@@ -8,6 +10,7 @@ use axum::http::{HeaderName, HeaderValue, StatusCode};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use super::view::{VEHICLE_COLUMNS, VehicleRow, VehicleView};
@@ -43,18 +46,25 @@ pub(crate) fn not_found(what: &str) -> ApiError {
 }
 
 /// `?state=&battery_below=&offline_for_s=&zone=&limit=&cursor=`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(crate) struct ListQuery {
+    /// `AVAILABLE`, `RESERVED`, `IN_RIDE` or `OUT_OF_SERVICE` (any case).
     state: Option<String>,
+    /// Only vehicles whose last position is inside this zone (`GET /v1/admin/zones`).
     zone: Option<Uuid>,
+    /// Only vehicles whose battery is below this percentage, 0 to 101.
     battery_below: Option<i32>,
+    /// Only vehicles offline for longer than this many seconds.
     offline_for_s: Option<i64>,
+    /// Vehicles per page, 1 to 500 (default 50).
     limit: Option<i64>,
+    /// A previous page's `next_cursor`.
     cursor: Option<Uuid>,
 }
 
 /// A page of vehicles, in vehicle id order.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct VehiclePage {
     items: Vec<VehicleView>,
     next_cursor: Option<Uuid>,
@@ -62,7 +72,17 @@ pub(crate) struct VehiclePage {
 
 const STATES: [&str; 4] = ["AVAILABLE", "RESERVED", "IN_RIDE", "OUT_OF_SERVICE"];
 
-/// `GET /v1/admin/vehicles`.
+/// `GET /v1/admin/vehicles` (operators): the fleet, filtered, in vehicle id order.
+#[utoipa::path(
+    get, path = "/v1/admin/vehicles", tag = "fleet", operation_id = "list_vehicles",
+    security(("bearer" = [])),
+    params(ListQuery),
+    responses(
+        (status = 200, description = "A page of vehicles", body = VehiclePage, headers(("X-Fleetlog-Data-Age-Ms" = i64, description = "How stale the read model behind the answer is, in ms (0 when caught up)"))),
+        (status = 400, description = "`invalid_parameter` (`field` names it)"),
+        (status = 503, description = "`read_model_unavailable`, or `timeout`"),
+    )
+)]
 pub(crate) async fn list(
     State(state): State<ApiState>,
     RequireOperator(_): RequireOperator,
@@ -156,7 +176,7 @@ pub(crate) async fn list(
 }
 
 /// A command with its outcome, as listed with a vehicle.
-#[derive(Debug, Serialize, sqlx::FromRow)]
+#[derive(Debug, Serialize, sqlx::FromRow, ToSchema)]
 pub(crate) struct RecentCommand {
     command_id: Uuid,
     kind: String,
@@ -193,14 +213,25 @@ async fn recent_commands(state: &ApiState, target: Uuid) -> Result<Vec<RecentCom
 }
 
 /// One vehicle with its device's state and its recent commands.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct VehicleDetail {
     #[serde(flatten)]
     vehicle: VehicleView,
     recent_commands: Vec<RecentCommand>,
 }
 
-/// `GET /v1/admin/vehicles/{vehicle_id}`.
+/// `GET /v1/admin/vehicles/{vehicle_id}` (operators): one vehicle in detail.
+#[utoipa::path(
+    get, path = "/v1/admin/vehicles/{vehicle_id}", tag = "fleet",
+    security(("bearer" = [])),
+    params(("vehicle_id" = Uuid, Path, description = "The vehicle")),
+    responses(
+        (status = 200, description = "The vehicle with its 20 most recent commands", body = VehicleDetail, headers(("X-Fleetlog-Data-Age-Ms" = i64, description = "How stale the read model behind the answer is, in ms (0 when caught up)"))),
+        (status = 400, description = "`invalid_id`: not a UUID"),
+        (status = 404, description = "`not_found`"),
+        (status = 503, description = "`read_model_unavailable`, or `timeout`"),
+    )
+)]
 pub(crate) async fn vehicle(
     State(state): State<ApiState>,
     RequireOperator(_): RequireOperator,
@@ -238,12 +269,26 @@ pub(crate) async fn vehicle(
 
 /// `GET /v1/admin/devices/{device_id}`: the device's latest state (registered or not),
 /// its vehicle and that vehicle's recent commands.
+#[utoipa::path(
+    get, path = "/v1/admin/devices/{device_id}", tag = "fleet",
+    security(("bearer" = [])),
+    params(("device_id" = String, Path, description = "IMEI or GT06 terminal id")),
+    responses(
+        (status = 200, description = "The device", body = DeviceDetail, headers(("X-Fleetlog-Data-Age-Ms" = i64, description = "How stale the read model behind the answer is, in ms (0 when caught up)"))),
+        (status = 404, description = "`not_found`"),
+        (status = 503, description = "`read_model_unavailable`, or `timeout`"),
+    )
+)]
 pub(crate) async fn device(
     State(state): State<ApiState>,
     RequireOperator(_): RequireOperator,
     path: Result<Path<String>, PathRejection>,
-) -> Result<Aged<Value>, ApiError> {
+) -> Result<Aged<DeviceDetail>, ApiError> {
     let Path(device_id) = path.map_err(|_| bad("device_id", "device_id is required"))?;
+    // PostgreSQL text cannot hold NUL, and no device id has one.
+    if device_id.contains('\0') {
+        return Err(not_found("device"));
+    }
     let schema = fleet_schema(&state.pool).await?;
     let sql = format!(
         "SELECT to_jsonb(d) - 'last_event_id' - 'session_event_id' - 'vehicle_event_id'
@@ -254,21 +299,56 @@ pub(crate) async fn device(
         .fetch_optional(&state.pool)
         .await
         .map_err(ApiError::internal)?;
-    let mut device = row.ok_or_else(|| not_found("device"))?;
-    let vehicle = device["vehicle_id"]
-        .as_str()
+    let Value::Object(device) = row.ok_or_else(|| not_found("device"))? else {
+        return Err(ApiError::internal(std::io::Error::other(
+            "a device row is not a JSON object",
+        )));
+    };
+    let vehicle = device
+        .get("vehicle_id")
+        .and_then(Value::as_str)
         .and_then(|v| Uuid::parse_str(v).ok());
-    let commands = match vehicle {
+    let recent_commands = match vehicle {
         Some(v) => recent_commands(&state, v).await?,
         None => Vec::new(),
     };
-    device["registered"] = Value::Bool(vehicle.is_some());
-    device["recent_commands"] = serde_json::to_value(commands).map_err(ApiError::internal)?;
     let age = data_age(&state.pool, "fleet").await?;
-    Ok(([age], Json(device)))
+    Ok((
+        [age],
+        Json(DeviceDetail {
+            device: device.into_iter().collect(),
+            registered: vehicle.is_some(),
+            recent_commands,
+        }),
+    ))
+}
+
+/// A device's latest state: the fleet read model's row (`device_id`, `vehicle_id`,
+/// `lat_e7`, `lon_e7`, `battery_pct`, `online`, …, as stored), whether it is registered to
+/// a vehicle, and that vehicle's recent commands.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct DeviceDetail {
+    /// The row's columns.
+    #[serde(flatten)]
+    device: BTreeMap<String, Value>,
+    /// Whether the device is registered to a vehicle.
+    registered: bool,
+    /// The vehicle's 20 most recent commands.
+    recent_commands: Vec<RecentCommand>,
 }
 
 /// `GET /v1/admin/trace/{id}`: what `fleetlog trace --json` prints.
+#[utoipa::path(
+    get, path = "/v1/admin/trace/{id}", tag = "fleet",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "Any frame, command or event id")),
+    responses(
+        (status = 200, description = "The chain as a tree by causation", body = fleetlog_projections::lineage::Trace),
+        (status = 400, description = "`invalid_id`: not a UUID"),
+        (status = 404, description = "`not_found`: no event with this id"),
+        (status = 503, description = "`read_model_unavailable`: the lineage projection has not run yet, or `timeout`"),
+    )
+)]
 pub(crate) async fn trace(
     State(state): State<ApiState>,
     RequireOperator(_): RequireOperator,

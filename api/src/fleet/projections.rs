@@ -19,7 +19,7 @@ use crate::state::ApiState;
 const BROKER_TIMEOUT: Duration = Duration::from_secs(3);
 
 /// One projection version.
-#[derive(Debug, Serialize, sqlx::FromRow)]
+#[derive(Debug, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub(crate) struct VersionHealth {
     projection: String,
     version: i32,
@@ -41,7 +41,8 @@ pub(crate) struct VersionHealth {
 }
 
 /// A version with how far it has read, 0–1 (a rebuild's progress).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = ProjectionVersion)]
 pub(crate) struct Version {
     #[serde(flatten)]
     health: VersionHealth,
@@ -49,21 +50,28 @@ pub(crate) struct Version {
 }
 
 /// A dead-letter topic and the records in it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub(crate) struct DeadLetters {
     topic: String,
     records: i64,
 }
 
-/// The answer.
-#[derive(Debug, Serialize)]
+/// The health of the read models.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = ProjectionsHealth)]
 pub(crate) struct Health {
     items: Vec<Version>,
     /// `null` when the broker did not answer.
     dead_letters: Option<Vec<DeadLetters>>,
 }
 
-/// `GET /v1/admin/projections`.
+/// `GET /v1/admin/projections` (operators): read-model lag, rebuilds, parked keys and
+/// dead letters.
+#[utoipa::path(
+    get, path = "/v1/admin/projections", tag = "fleet", operation_id = "projections_health",
+    security(("bearer" = [])),
+    responses((status = 200, description = "Every live or rebuilding version", body = Health))
+)]
 pub(crate) async fn health(
     State(state): State<ApiState>,
     RequireOperator(_): RequireOperator,

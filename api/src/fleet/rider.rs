@@ -5,6 +5,7 @@ use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderName, HeaderValue, StatusCode};
 use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use super::view::{Point, VEHICLE_COLUMNS, VehicleRow, point};
@@ -26,16 +27,21 @@ pub(crate) const DEFAULT_LIMIT: u32 = 20;
 pub(crate) const MAX_LIMIT: u32 = 100;
 
 /// `?lat=&lon=&radius_m=&limit=`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(crate) struct NearbyQuery {
+    /// Latitude, −90 to 90.
     lat: f64,
+    /// Longitude, −180 to 180.
     lon: f64,
+    /// Search radius in metres, 1 to 5000 (default 500).
     radius_m: Option<u32>,
+    /// At most this many vehicles, 1 to 100 (default 20).
     limit: Option<u32>,
 }
 
 /// A vehicle a rider may take.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct NearbyVehicle {
     vehicle_id: Uuid,
     model: Option<String>,
@@ -45,7 +51,8 @@ pub(crate) struct NearbyVehicle {
     range_m: Option<i64>,
 }
 
-#[derive(Debug, Serialize)]
+/// Vehicles near a point, nearest first.
+#[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct NearbyPage {
     items: Vec<NearbyVehicle>,
 }
@@ -71,6 +78,16 @@ fn range_m(battery_pct: Option<i32>) -> Option<i64> {
 }
 
 /// `GET /v1/vehicles/nearby`: available, online vehicles within the radius, nearest first.
+#[utoipa::path(
+    get, path = "/v1/vehicles/nearby", tag = "fleet",
+    security(("bearer" = [])),
+    params(NearbyQuery),
+    responses(
+        (status = 200, description = "Vehicles", body = NearbyPage, headers(("X-Fleetlog-Data-Age-Ms" = i64, description = "How stale the read model behind the answer is, in ms (0 when caught up)"))),
+        (status = 400, description = "`invalid_parameter` (`field` names it)"),
+        (status = 503, description = "`read_model_unavailable`: the fleet read model is not built yet, or `timeout`"),
+    )
+)]
 pub(crate) async fn nearby(
     State(state): State<ApiState>,
     user: AuthUser,
@@ -159,7 +176,7 @@ pub(crate) async fn nearby(
 }
 
 /// The vehicle behind a QR code, as a rider sees it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct RiderVehicle {
     vehicle_id: Uuid,
     model: Option<String>,
@@ -170,7 +187,17 @@ pub(crate) struct RiderVehicle {
     range_m: Option<i64>,
 }
 
-/// `GET /v1/vehicles/by-qr/{qr_code}`.
+/// `GET /v1/vehicles/by-qr/{qr_code}`: the vehicle behind a QR code.
+#[utoipa::path(
+    get, path = "/v1/vehicles/by-qr/{qr_code}", tag = "fleet",
+    security(("bearer" = [])),
+    params(("qr_code" = String, Path, description = "The code printed on the vehicle")),
+    responses(
+        (status = 200, description = "The vehicle and whether it can be taken", body = RiderVehicle, headers(("X-Fleetlog-Data-Age-Ms" = i64, description = "How stale the read model behind the answer is, in ms (0 when caught up)"))),
+        (status = 404, description = "`not_found`: no vehicle with this QR code"),
+        (status = 503, description = "`read_model_unavailable`, or `timeout`"),
+    )
+)]
 pub(crate) async fn by_qr(
     State(state): State<ApiState>,
     user: AuthUser,
@@ -178,6 +205,17 @@ pub(crate) async fn by_qr(
 ) -> Result<([(HeaderName, HeaderValue); 1], Json<RiderVehicle>), ApiError> {
     riders_and_staff(&user)?;
     let Path(qr) = path.map_err(|_| bad("qr_code", "qr_code is required"))?;
+    let no_such = || {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "no vehicle with this QR code",
+        )
+    };
+    // PostgreSQL text cannot hold NUL, and no QR code has one.
+    if qr.contains('\0') {
+        return Err(no_such());
+    }
     let schema = fleet_schema(&state.pool).await?;
     let sql = format!(
         "SELECT {VEHICLE_COLUMNS} FROM {schema}.vehicles v
@@ -189,13 +227,7 @@ pub(crate) async fn by_qr(
         .fetch_optional(&state.pool)
         .await
         .map_err(ApiError::internal)?;
-    let r = row.ok_or_else(|| {
-        ApiError::new(
-            StatusCode::NOT_FOUND,
-            "not_found",
-            "no vehicle with this QR code",
-        )
-    })?;
+    let r = row.ok_or_else(no_such)?;
     let available = r.state == "AVAILABLE" && r.online == Some(true);
     let age = data_age(&state.pool, "fleet").await?;
     Ok((

@@ -6,7 +6,7 @@ use serde::Serialize;
 use uuid::Uuid;
 
 /// A point in degrees.
-#[derive(Debug, Clone, Copy, Serialize)]
+#[derive(Debug, Clone, Copy, Serialize, utoipa::ToSchema)]
 pub(crate) struct Point {
     pub(crate) lat: f64,
     pub(crate) lon: f64,
@@ -55,7 +55,8 @@ pub(crate) struct VehicleRow {
 }
 
 /// A vehicle as operators see it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = Vehicle)]
 pub(crate) struct VehicleView {
     vehicle_id: Uuid,
     device_id: Option<String>,

@@ -25,7 +25,7 @@ struct Row {
 }
 
 /// One zone.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub(crate) struct Zone {
     zone_id: Uuid,
     kind: String,
@@ -37,7 +37,7 @@ pub(crate) struct Zone {
 }
 
 /// The list, by name.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub(crate) struct Zones {
     items: Vec<Zone>,
 }
@@ -69,6 +69,14 @@ fn rings(value: &serde_json::Value) -> Vec<Vec<Point>> {
 }
 
 /// `GET /v1/admin/zones`.
+#[utoipa::path(
+    get, path = "/v1/admin/zones", tag = "fleet", operation_id = "list_zones",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The zones", body = Zones, headers(("X-Fleetlog-Data-Age-Ms" = i64, description = "How stale the read model behind the answer is, in ms (0 when caught up)"))),
+        (status = 503, description = "`read_model_unavailable`, or `timeout`"),
+    )
+)]
 pub(crate) async fn list(
     State(state): State<ApiState>,
     RequireOperator(_): RequireOperator,

@@ -40,11 +40,30 @@ use position::Position;
 /// Events buffered per connection before the reader waits for the client.
 const BUFFER: usize = 256;
 
+/// The OpenAPI description of the route.
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(stream))]
+pub(crate) struct Doc;
+
 /// The route.
 pub fn router() -> Router<ApiState> {
     Router::new().route("/v1/stream", get(stream))
 }
 
+/// `GET /v1/stream`: Server-Sent Events of the fleet events the caller may see.
+#[utoipa::path(
+    get, path = "/v1/stream", tag = "stream",
+    security(("bearer" = [])),
+    params(("Last-Event-ID" = Option<String>, Header, nullable = false,
+        description = "The `id` of the last event received: resume exactly after it")),
+    responses(
+        (status = 200, description = "An endless `text/event-stream`: `id:` (the position after \
+            the event on every partition), `event:` (its type) and `data:` (JSON \
+            `{type, event_id, occurred_at_ms, correlation_id, vehicle_id, data}`); a comment \
+            every 15 s", content_type = "text/event-stream", body = String),
+        (status = 403, description = "`forbidden`: provider tokens"),
+    )
+)]
 async fn stream(
     State(state): State<ApiState>,
     user: AuthUser,

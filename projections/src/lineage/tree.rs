@@ -9,7 +9,7 @@ use serde::Serialize;
 use uuid::Uuid;
 
 /// One event of a chain, as the lineage recorded it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct TracedEvent {
     /// `ce_id` (or a synthetic id when the record had none).
     pub event_id: Uuid,
@@ -60,7 +60,7 @@ impl TracedEvent {
 }
 
 /// A read-model row whose `last_event_id` (or `event_id`) is an event of the chain.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct TouchedRow {
     /// `<schema>.<table>`, e.g. `proj_fleet_v1.devices`.
     pub table: String,
@@ -73,7 +73,7 @@ pub struct TouchedRow {
 }
 
 /// One event with what it caused.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct TraceNode {
     /// The event.
     #[serde(flatten)]
@@ -83,11 +83,12 @@ pub struct TraceNode {
     /// Read-model rows this event wrote last.
     pub read_models: Vec<TouchedRow>,
     /// Events caused by this one, by time.
+    #[schema(no_recursion)]
     pub children: Vec<TraceNode>,
 }
 
 /// The chain of one external event: see [`super::trace`].
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Trace {
     /// The id asked for.
     pub id: Uuid,

@@ -6,7 +6,7 @@
 use serde::{Deserialize, Serialize};
 
 /// Device protocol (`Protocol.avsc`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum Protocol {
     /// Teltonika codec 8 / 8E (port 5027).
@@ -104,7 +104,7 @@ pub enum VehicleState {
 }
 
 /// What a zone means (`ZoneKind.avsc`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum ZoneKind {
     /// Rides may only end inside.

@@ -1,0 +1,149 @@
+//! The document cannot drift from the router: every `/v1` path and method the router
+//! serves is in the document and nothing else is; every operation but the public auth
+//! routes takes the bearer token.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use utoipa::openapi::PathItem;
+
+use super::document;
+
+type Routes = BTreeMap<String, BTreeSet<&'static str>>;
+
+const METHODS: [&str; 5] = ["get", "put", "post", "delete", "patch"];
+
+/// The `/v1` paths of `router` with their methods, read from its `Debug` output (axum
+/// offers no other way to list routes): the path router's `RouteId(n): "path"` pairs and,
+/// per route id, which method endpoints are not `None`.
+fn router_routes(debug: &str) -> Routes {
+    // The router's own routes come before its fallback router's.
+    let main = debug.split("fallback_router").next().unwrap_or_default();
+    let (routes, node) = main
+        .split_once("node: Node { paths: ")
+        .expect("axum's Router Debug output names its paths");
+    let mut paths = BTreeMap::new();
+    for chunk in node.split("RouteId(").skip(1) {
+        let (id, rest) = chunk.split_once(')').expect("RouteId(n)");
+        let path = rest
+            .trim_start_matches(": ")
+            .strip_prefix('"')
+            .and_then(|p| p.split('"').next())
+            .expect("a quoted path");
+        paths.insert(id.to_owned(), path.to_owned());
+    }
+    let mut out = Routes::new();
+    for chunk in routes.split("RouteId(").skip(1) {
+        let (id, rest) = chunk.split_once(')').expect("RouteId(n)");
+        let Some(path) = paths.get(id).filter(|p| p.starts_with("/v1")) else {
+            continue;
+        };
+        let methods: BTreeSet<&'static str> = METHODS
+            .into_iter()
+            .filter(|m| {
+                rest.split_once(&format!(" {m}: "))
+                    .is_some_and(|(_, value)| !value.starts_with("None"))
+            })
+            .collect();
+        out.insert(path.clone(), methods);
+    }
+    out
+}
+
+fn operations(item: &PathItem) -> BTreeSet<&'static str> {
+    let ops = [&item.get, &item.put, &item.post, &item.delete, &item.patch];
+    METHODS
+        .into_iter()
+        .zip(ops)
+        .filter(|(_, op)| op.is_some())
+        .map(|(m, _)| m)
+        .collect()
+}
+
+#[test]
+fn every_v1_route_of_the_router_is_in_the_document_and_nothing_else() {
+    let debug = format!("{:?}", crate::routes::client_routes());
+    let served = router_routes(&debug);
+    // Guard against a change of axum's Debug output making this test vacuous.
+    assert!(served.len() > 30, "only {} /v1 routes read", served.len());
+    assert_eq!(served.get("/v1/me"), Some(&BTreeSet::from(["get"])));
+    assert_eq!(
+        served.get("/v1/admin/vehicles"),
+        Some(&BTreeSet::from(["get", "post"]))
+    );
+    let doc = document();
+    let documented: Routes = doc
+        .paths
+        .paths
+        .iter()
+        .map(|(path, item)| (path.clone(), operations(item)))
+        .collect();
+    let missing: Vec<_> = served
+        .iter()
+        .filter(|r| !documented.contains_key(r.0) || documented[r.0] != *r.1)
+        .collect();
+    let extra: Vec<_> = documented
+        .iter()
+        .filter(|r| !served.contains_key(r.0) || served[r.0] != *r.1)
+        .collect();
+    assert!(
+        missing.is_empty() && extra.is_empty(),
+        "served but not documented as served: {missing:?}; documented but not served so: {extra:?}"
+    );
+}
+
+#[test]
+fn every_operation_but_the_public_auth_routes_takes_the_bearer_token() {
+    let public = [
+        "/v1/auth/signup",
+        "/v1/auth/login",
+        "/v1/auth/refresh",
+        "/v1/auth/logout",
+    ];
+    let doc = document();
+    for (path, item) in &doc.paths.paths {
+        for op in [&item.get, &item.put, &item.post, &item.delete, &item.patch]
+            .into_iter()
+            .flatten()
+        {
+            let secured = op.security.as_ref().is_some_and(|s| !s.is_empty());
+            assert_eq!(secured, !public.contains(&path.as_str()), "{path}");
+            let statuses: Vec<&str> = op.responses.responses.keys().map(String::as_str).collect();
+            for status in ["429", "500", "503"] {
+                assert!(statuses.contains(&status), "{path} lacks {status}");
+            }
+            if secured {
+                assert!(
+                    statuses.contains(&"401") && statuses.contains(&"403"),
+                    "{path}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn the_document_is_openapi_3_1_with_the_error_body_and_bearer_scheme() {
+    let json = serde_json::to_value(document()).expect("serialises");
+    assert_eq!(json["openapi"], "3.1.0");
+    let components = &json["components"];
+    assert_eq!(components["securitySchemes"]["bearer"]["scheme"], "bearer");
+    let error = &components["schemas"]["ErrorBody"];
+    assert_eq!(error["required"], serde_json::json!(["error"]));
+    let detail = &components["schemas"]["ErrorDetail"];
+    assert_eq!(detail["required"], serde_json::json!(["code", "message"]));
+}
+
+#[test]
+fn operation_ids_are_unique() {
+    let doc = document();
+    let mut seen = BTreeSet::new();
+    for item in doc.paths.paths.values() {
+        for op in [&item.get, &item.put, &item.post, &item.delete, &item.patch]
+            .into_iter()
+            .flatten()
+        {
+            let id = op.operation_id.clone().expect("an operation id");
+            assert!(seen.insert(id.clone()), "operation id {id} is used twice");
+        }
+    }
+}
