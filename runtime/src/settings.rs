@@ -73,6 +73,9 @@ pub struct HttpSettings {
     pub api_addr: String,
     /// Schema registry REST API.
     pub registry_addr: String,
+    /// PostgreSQL connections of the API's own pool (opened as needed), so queries never
+    /// wait behind the projections' transactions in `fleetlog up`.
+    pub api_db_connections: u32,
 }
 
 /// Log output format.
@@ -124,6 +127,7 @@ impl Default for HttpSettings {
         Self {
             api_addr: "0.0.0.0:8080".into(),
             registry_addr: "0.0.0.0:8081".into(),
+            api_db_connections: 32,
         }
     }
 }

@@ -28,6 +28,12 @@ pub(crate) async fn spawn_api(
     settings: &Settings,
     pool: sqlx::PgPool,
 ) -> anyhow::Result<()> {
+    // Its own pool: requests never queue behind projection transactions (the readiness
+    // probe keeps the shared one, which the rest of the process depends on).
+    let api_pool = db::pool(
+        &settings.database_url,
+        settings.http.api_db_connections.max(1),
+    )?;
     let probe = BrokerProbe::new(&settings.kafka).context("building the broker probe")?;
     let ops = OpsState {
         readiness: Readiness::new(pool.clone(), probe, Duration::from_secs(2)),
@@ -40,7 +46,7 @@ pub(crate) async fn spawn_api(
         .context("setting up GBFS (see FLEETLOG_GBFS__*)")?;
     let mds = fleetlog_api::mds::MdsConfig::new(&settings.mds, settings.gbfs.max_speed_kmh)
         .context("setting up MDS (see FLEETLOG_MDS__*)")?;
-    let state = fleetlog_api::ApiState::new(pool, ops, settings.auth.clone(), commands)
+    let state = fleetlog_api::ApiState::new(api_pool, ops, settings.auth.clone(), commands)
         .context("setting up authentication (see FLEETLOG_AUTH__*)")?
         .with_gbfs(gbfs)
         .with_mds(mds);
