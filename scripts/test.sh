@@ -24,8 +24,12 @@ export KAFKA_BROKERS="127.0.0.1:$port"
 export DATABASE_URL="${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/fleetlog_test}"
 export TANSU_BIN
 
-# Databases of earlier runs (each test makes its own) are dropped before this run starts.
+# Databases of earlier runs (each test makes its own, and the suite's own fleetlog_test,
+# which may hold migrations of another checkout) are dropped before this run starts.
 if command -v psql >/dev/null; then
+  if [ "$DATABASE_URL" = "postgres://postgres@127.0.0.1:5432/fleetlog_test" ]; then
+    dropdb -h 127.0.0.1 -U postgres --if-exists --force fleetlog_test
+  fi
   psql -q -h 127.0.0.1 -U postgres -d postgres -Atc \
     "SELECT datname FROM pg_database WHERE datname LIKE 'fleetlog_test_%'" |
     while read -r db; do dropdb -h 127.0.0.1 -U postgres --if-exists "$db" || true; done
