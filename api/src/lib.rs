@@ -24,6 +24,7 @@ pub mod json;
 pub mod mds;
 pub mod openapi;
 pub mod ops;
+pub mod page;
 pub mod read_model;
 pub mod reservations;
 pub mod ride_track;

@@ -11,7 +11,8 @@ use uuid::Uuid;
 
 use crate::auth::{AuthError, AuthUser, Role};
 use crate::error::ApiError;
-use crate::rides::{DEFAULT_LIMIT, MAX_LIMIT, bad, decode_cursor, encode_cursor, rides_schema};
+use crate::page::bad;
+use crate::rides::rides_schema;
 use crate::state::ApiState;
 
 const STATES: [&str; 4] = ["active", "cancelled", "expired", "converted"];
@@ -80,20 +81,13 @@ async fn my_reservations(
         return Err(AuthError::Forbidden.into());
     }
     let Query(q) = query.map_err(|_| bad("limit", "limit must be a number"))?;
-    let limit = q.limit.unwrap_or(DEFAULT_LIMIT);
-    if !(1..=MAX_LIMIT).contains(&limit) {
-        return Err(bad("limit", "limit must be 1 to 100"));
-    }
     if q.state.as_deref().is_some_and(|s| !STATES.contains(&s)) {
         return Err(bad(
             "state",
             "state must be active, cancelled, expired or converted",
         ));
     }
-    let after = match q.cursor.as_deref() {
-        None => None,
-        Some(c) => Some(decode_cursor(c).ok_or_else(|| bad("cursor", "cursor is not valid"))?),
-    };
+    let (limit, after) = crate::page::request(q.limit, q.cursor.as_deref())?;
     let Some(schema) = rides_schema(&state.pool).await? else {
         return Ok(Json(ReservationPage {
             items: Vec::new(),
@@ -118,17 +112,8 @@ async fn my_reservations(
         .fetch_all(&state.pool)
         .await
         .map_err(ApiError::internal)?;
-    let more = i64::try_from(rows.len()).unwrap_or(i64::MAX) > limit;
-    let items: Vec<ReservationView> = rows
-        .into_iter()
-        .take(usize::try_from(limit).unwrap_or(usize::MAX))
-        .collect();
-    let next_cursor = if more {
-        items
-            .last()
-            .and_then(|r| Some(encode_cursor(r.made_at?, r.reservation_id)))
-    } else {
-        None
-    };
+    let (items, next_cursor) = crate::page::split(rows, limit, |r: &ReservationView| {
+        Some((r.made_at?, r.reservation_id))
+    });
     Ok(Json(ReservationPage { items, next_cursor }))
 }

@@ -8,8 +8,6 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::routing::get;
 use axum::{Json, Router};
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sqlx::PgPool;
@@ -20,10 +18,8 @@ use crate::auth::{AuthError, AuthUser, Role};
 use crate::error::ApiError;
 use crate::state::ApiState;
 
-/// Default and largest `?limit=`.
-pub const DEFAULT_LIMIT: i64 = 20;
-/// See [`DEFAULT_LIMIT`].
-pub const MAX_LIMIT: i64 = 100;
+use crate::page::bad;
+pub use crate::page::{DEFAULT_LIMIT, MAX_LIMIT};
 
 /// The OpenAPI description of these routes.
 #[derive(utoipa::OpenApi)]
@@ -145,29 +141,6 @@ pub(crate) struct RidePage {
     next_cursor: Option<String>,
 }
 
-pub(crate) fn bad(field: &str, message: &str) -> ApiError {
-    ApiError::new(
-        StatusCode::BAD_REQUEST,
-        "invalid_parameter",
-        message.to_owned(),
-    )
-    .with_field(field)
-}
-
-/// The position after a ride: its `requested_at` (µs) and id, opaque to clients.
-pub(crate) fn encode_cursor(at: DateTime<Utc>, id: Uuid) -> String {
-    URL_SAFE_NO_PAD.encode(format!("{}:{id}", at.timestamp_micros()))
-}
-
-pub(crate) fn decode_cursor(text: &str) -> Option<(DateTime<Utc>, Uuid)> {
-    let raw = String::from_utf8(URL_SAFE_NO_PAD.decode(text).ok()?).ok()?;
-    let (micros, id) = raw.split_once(':')?;
-    Some((
-        DateTime::from_timestamp_micros(micros.parse().ok()?)?,
-        Uuid::parse_str(id).ok()?,
-    ))
-}
-
 /// `GET /v1/me/rides`: the rider's rides, newest first.
 #[utoipa::path(
     get, path = "/v1/me/rides", tag = "rides",
@@ -187,14 +160,7 @@ async fn my_rides(
         return Err(AuthError::Forbidden.into());
     }
     let Query(page) = query.map_err(|_| bad("limit", "limit must be a number"))?;
-    let limit = page.limit.unwrap_or(DEFAULT_LIMIT);
-    if !(1..=MAX_LIMIT).contains(&limit) {
-        return Err(bad("limit", "limit must be 1 to 100"));
-    }
-    let after = match page.cursor.as_deref() {
-        None => None,
-        Some(c) => Some(decode_cursor(c).ok_or_else(|| bad("cursor", "cursor is not valid"))?),
-    };
+    let (limit, after) = crate::page::request(page.limit, page.cursor.as_deref())?;
     let Some(schema) = rides_schema(&state.pool).await? else {
         return Ok(Json(RidePage {
             items: Vec::new(),
@@ -216,15 +182,8 @@ async fn my_rides(
         .fetch_all(&state.pool)
         .await
         .map_err(ApiError::internal)?;
-    let more = rows.len() as i64 > limit;
-    let items: Vec<Row> = rows.into_iter().take(limit as usize).collect();
-    let next_cursor = if more {
-        items
-            .last()
-            .and_then(|r| Some(encode_cursor(r.requested_at?, r.ride_id)))
-    } else {
-        None
-    };
+    let (items, next_cursor) =
+        crate::page::split(rows, limit, |r: &Row| Some((r.requested_at?, r.ride_id)));
     Ok(Json(RidePage {
         items: items.into_iter().map(RideView::from).collect(),
         next_cursor,
@@ -279,17 +238,4 @@ async fn ride(
     let mut view = RideView::from(row);
     view.route = route;
     Ok(Json(view))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_cursor_reads_back_what_it_encodes_and_garbage_is_refused() {
-        let at = DateTime::from_timestamp_micros(1_700_000_000_123_456).unwrap();
-        let id = Uuid::from_u128(42);
-        assert_eq!(decode_cursor(&encode_cursor(at, id)), Some((at, id)));
-        assert_eq!(decode_cursor("not-a-cursor"), None);
-    }
 }
