@@ -33,7 +33,7 @@ use fleetlog_schemas::topics;
 use fleetlog_schemas::wire::WireCodec;
 use futures::future::BoxFuture;
 
-use crate::runtime::{Projection, ProjectionError, SourceRecord, execute_in_schema};
+use crate::runtime::{ImpureColumn, Projection, ProjectionError, SourceRecord, execute_in_schema};
 
 /// The projection's name.
 pub const NAME: &str = "fleet";
@@ -41,6 +41,39 @@ pub const NAME: &str = "fleet";
 pub const VERSION: u32 = 1;
 /// The topics it reads.
 pub static TOPICS: [&str; 3] = [topics::TELEMETRY, topics::SESSIONS, topics::FLEET_EVENTS];
+
+const WALL_CLOCK: &str = "wall-clock time of the transaction that wrote the row";
+const BATCH_CUT: &str =
+    "newest event of the last batch that changed the row: depends on where batches are cut";
+
+/// Not reproduced by a rebuild (see [`Projection::impure_columns`]).
+pub static IMPURE_COLUMNS: [ImpureColumn; 5] = [
+    ImpureColumn {
+        table: "devices",
+        column: "updated_at",
+        why: WALL_CLOCK,
+    },
+    ImpureColumn {
+        table: "devices",
+        column: "last_event_id",
+        why: BATCH_CUT,
+    },
+    ImpureColumn {
+        table: "vehicles",
+        column: "updated_at",
+        why: WALL_CLOCK,
+    },
+    ImpureColumn {
+        table: "vehicles",
+        column: "last_event_id",
+        why: BATCH_CUT,
+    },
+    ImpureColumn {
+        table: "zones",
+        column: "updated_at",
+        why: WALL_CLOCK,
+    },
+];
 
 /// The fleet projection; see the module docs.
 #[derive(Debug)]
@@ -68,6 +101,10 @@ impl Projection for FleetProjection {
 
     fn topics(&self) -> &'static [&'static str] {
         &TOPICS
+    }
+
+    fn impure_columns(&self) -> &'static [ImpureColumn] {
+        &IMPURE_COLUMNS
     }
 
     fn migrate<'a>(

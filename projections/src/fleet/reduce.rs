@@ -133,14 +133,26 @@ pub(crate) struct DeviceSession {
     pub(crate) protocol: Option<Protocol>,
 }
 
-/// One session change per device (newest by `(at_ms, event_id)`), ordered by device id.
+/// One session change per device (newest by `(at_ms, event_id)`), ordered by device id,
+/// with the protocol of the newest connect of the batch even when the newest change is a
+/// disconnect — so the protocol does not depend on where batches are cut (a connect and
+/// its disconnect in one batch, or in two).
 pub(crate) fn newest_sessions(events: &[(Uuid, SessionEvent)]) -> Vec<DeviceSession> {
     let mut devices = BTreeMap::new();
+    let mut connects: BTreeMap<String, (i64, Uuid, Protocol)> = BTreeMap::new();
     for (event_id, e) in events {
         let (online, protocol) = match &e.change {
             SessionChange::SessionConnected(c) => (true, Some(c.protocol)),
             SessionChange::SessionDisconnected(_) => (false, None),
         };
+        if let Some(p) = protocol {
+            keep_latest(
+                &mut connects,
+                e.device_id.clone(),
+                (e.at_ms, *event_id, p),
+                |c| (c.0, c.1),
+            );
+        }
         let session = DeviceSession {
             device_id: e.device_id.clone(),
             online,
@@ -153,7 +165,15 @@ pub(crate) fn newest_sessions(events: &[(Uuid, SessionEvent)]) -> Vec<DeviceSess
             (s.at_ms, s.event_id)
         });
     }
-    devices.into_values().collect()
+    devices
+        .into_values()
+        .map(|mut session: DeviceSession| {
+            if session.protocol.is_none() {
+                session.protocol = connects.get(&session.device_id).map(|c| c.2);
+            }
+            session
+        })
+        .collect()
 }
 
 /// A vehicle joined the fleet with a device.

@@ -32,6 +32,13 @@ pub trait Projection: Send + Sync + 'static {
         schema: &'a str,
     ) -> BoxFuture<'a, Result<(), ProjectionError>>;
 
+    /// Columns whose values are not a function of the log alone (a wall-clock time, a
+    /// value that depends on where batches are cut), with why: `fleetlog projections
+    /// verify` leaves them out of its comparison and says so. A pure projection has none.
+    fn impure_columns(&self) -> &'static [ImpureColumn] {
+        &[]
+    }
+
     /// Apply `batch` (in log order per partition) set-wise inside the runtime's
     /// transaction. A [`ProjectionError::Poison`] names the record that can never be
     /// applied, when it is known.
@@ -41,6 +48,18 @@ pub trait Projection: Send + Sync + 'static {
         schema: &'a str,
         batch: &'a [SourceRecord],
     ) -> BoxFuture<'a, Result<(), ProjectionError>>;
+}
+
+/// A column of a read model that a rebuild does not reproduce (see
+/// [`Projection::impure_columns`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ImpureColumn {
+    /// Table name (in the projection's schema).
+    pub table: &'static str,
+    /// Column name.
+    pub column: &'static str,
+    /// Why it differs between builds.
+    pub why: &'static str,
 }
 
 /// Where a record sits in the log.

@@ -252,3 +252,15 @@ fn zones_keep_their_newest_definition_whatever_the_batch_order() {
     reversed.reverse();
     assert_eq!(zone_definitions(&reversed), zones);
 }
+
+#[test]
+fn a_disconnect_after_its_connect_in_one_batch_keeps_the_connects_protocol() {
+    // Applied in one batch or in two, the device ends with the protocol of its connect.
+    let reduced = newest_sessions(&[
+        (id(1), session("a", 100, true)),
+        (id(2), session("a", 150, false)),
+    ]);
+    assert_eq!(reduced.len(), 1);
+    assert!(!reduced[0].online);
+    assert_eq!(reduced[0].protocol, Some(Protocol::Teltonika));
+}
