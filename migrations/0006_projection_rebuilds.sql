@@ -12,7 +12,12 @@ ALTER TABLE projection_versions
     ADD COLUMN IF NOT EXISTS purpose    text NOT NULL DEFAULT 'serve',
     ADD COLUMN IF NOT EXISTS retired_at timestamptz,
     -- When the schema of a retired version may be dropped (its keep time has passed).
-    ADD COLUMN IF NOT EXISTS drop_after timestamptz;
+    ADD COLUMN IF NOT EXISTS drop_after timestamptz,
+    -- The bulk load of a fresh build: the offsets it runs to (the log's end when the build
+    -- started; JSON [[topic, partition, offset], …]) and when it finished (then the
+    -- incremental path takes over).
+    ADD COLUMN IF NOT EXISTS bulk_end     jsonb,
+    ADD COLUMN IF NOT EXISTS bulk_done_at timestamptz;
 
 DO $$
 BEGIN

@@ -2,7 +2,6 @@
 //! each printing its figures beside a baseline measured in the same run.
 
 pub(crate) mod commands;
-mod copy_binary;
 pub(crate) mod export;
 pub(crate) mod ingest;
 mod load;

@@ -39,9 +39,9 @@ use sqlx::PgPool;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-use super::copy_binary::{self, HistoryRow};
 use super::ingest::{self, GatewayProcess};
 use super::load::{self, SendLog};
+use fleetlog_projections::fleet::copy::{self as copy_binary, HistoryRow};
 
 /// The end-to-end target of issue 5: p99 ≤ 200 ms at this rate.
 const TARGET_RATE: usize = 10_000;

@@ -7,6 +7,8 @@
 //! - the rebuild is SIGKILLed at random moments (some during its start-up) and started
 //!   again: it always finds its build (v2) again — never a v3 — and the live build (v1)
 //!   keeps moving and answering meanwhile;
+//! - the first run bulk-loads v2 (binary `COPY`) up to the log's end at its start, the
+//!   kills land in the bulk load or the incremental tail after it;
 //! - the last run switches v2 live and retires v1; the follower restarts on v2 and
 //!   consumes the tail; `verify` then finds the rebuilt read model equal to a fresh
 //!   rebuild (exit 0), and a changed row different (exit 1);
@@ -244,6 +246,17 @@ async fn a_rebuild_killed_at_random_moments_resumes_its_build_switches_live_and_
     .await
     .unwrap();
     assert_eq!(drop_after, Some(true), "v1 is kept for --keep-secs");
+    let bulk_done: bool = sqlx::query_scalar(
+        "SELECT bulk_end IS NOT NULL AND bulk_done_at IS NOT NULL FROM projection_versions \
+         WHERE projection = 'fleet' AND version = 2",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert!(
+        bulk_done,
+        "v2 was bulk-loaded (COPY), then went on incrementally"
+    );
 
     // The follower moved to v2 and consumes the tail to the end of the log.
     let produced = i64::try_from(load.produced.values().sum::<usize>()).unwrap();

@@ -25,6 +25,8 @@
 //! one change per device or vehicle (`reduce.rs`), and written with one set-wise statement
 //! per table and source topic.
 
+mod bulk;
+pub mod copy;
 mod decode;
 mod reduce;
 mod write;
@@ -127,7 +129,35 @@ impl Projection for FleetProjection {
     ) -> BoxFuture<'a, Result<(), ProjectionError>> {
         Box::pin(async move {
             let decoded = decode::decode_batch(&self.codec, batch).await?;
-            write::apply(tx, schema, &decoded).await
+            write::apply(tx, schema, &decoded, false).await
         })
+    }
+
+    fn begin_bulk<'a>(
+        &'a self,
+        tx: &'a mut sqlx::PgConnection,
+        schema: &'a str,
+    ) -> BoxFuture<'a, Result<(), ProjectionError>> {
+        Box::pin(bulk::run(tx, schema, false))
+    }
+
+    fn apply_bulk<'a>(
+        &'a self,
+        tx: &'a mut sqlx::PgConnection,
+        schema: &'a str,
+        batch: &'a [SourceRecord],
+    ) -> BoxFuture<'a, Result<(), ProjectionError>> {
+        Box::pin(async move {
+            let decoded = decode::decode_batch(&self.codec, batch).await?;
+            write::apply(tx, schema, &decoded, true).await
+        })
+    }
+
+    fn finish_bulk<'a>(
+        &'a self,
+        tx: &'a mut sqlx::PgConnection,
+        schema: &'a str,
+    ) -> BoxFuture<'a, Result<(), ProjectionError>> {
+        Box::pin(bulk::run(tx, schema, true))
     }
 }

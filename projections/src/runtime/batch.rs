@@ -27,6 +27,8 @@ pub(crate) struct BatchContext<'a, P> {
     pub(crate) dlq: &'a DlqSender,
     /// Whether poison records go to the dead-letter topic (not during a rebuild).
     pub(crate) dead_letter: bool,
+    /// A bulk load: `apply_bulk` instead of `apply`.
+    pub(crate) bulk: bool,
     pub(crate) max_retries: u32,
 }
 
@@ -210,11 +212,16 @@ async fn try_apply<P: Projection>(
     records: &[SourceRecord],
 ) -> Result<Option<ProjectionError>, RuntimeError> {
     let mut savepoint = tx.begin().await?;
-    match ctx
-        .projection
-        .apply(&mut savepoint, ctx.schema, records)
-        .await
-    {
+    let applied = if ctx.bulk {
+        ctx.projection
+            .apply_bulk(&mut savepoint, ctx.schema, records)
+            .await
+    } else {
+        ctx.projection
+            .apply(&mut savepoint, ctx.schema, records)
+            .await
+    };
+    match applied {
         Ok(()) => {
             savepoint.commit().await?;
             Ok(None)

@@ -201,6 +201,71 @@ pub async fn stored_offsets(
     super::offsets::load(pool, name, version).await
 }
 
+/// Where the bulk load of build `version` stands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BulkState {
+    /// No bulk load (a build from before bulk loads, or one that started incrementally).
+    None,
+    /// Loading up to these offsets.
+    Loading(HashMap<(String, i32), i64>),
+    /// Finished: the incremental path goes on.
+    Done,
+}
+
+/// The bulk load of build `version` of `name`.
+///
+/// # Errors
+/// When the database fails.
+pub async fn bulk_state(
+    pool: &PgPool,
+    name: &str,
+    version: u32,
+) -> Result<BulkState, RuntimeError> {
+    let row: Option<(Option<String>, bool)> = sqlx::query_as(
+        "SELECT bulk_end::text, bulk_done_at IS NOT NULL FROM projection_versions \
+         WHERE projection = $1 AND version = $2",
+    )
+    .bind(name)
+    .bind(version_i32(version))
+    .fetch_optional(pool)
+    .await?;
+    Ok(match row {
+        Some((_, true)) => BulkState::Done,
+        Some((Some(end), false)) => {
+            let list: Vec<(String, i32, i64)> = serde_json::from_str(&end).unwrap_or_default();
+            BulkState::Loading(list.into_iter().map(|(t, p, o)| ((t, p), o)).collect())
+        }
+        _ => BulkState::None,
+    })
+}
+
+/// Start the bulk load of build `version` of `name` up to `end`, unless it has one.
+/// Returns the bulk load's state afterwards.
+///
+/// # Errors
+/// When the database fails.
+pub async fn start_bulk(
+    pool: &PgPool,
+    name: &str,
+    version: u32,
+    end: &HashMap<(String, i32), i64>,
+) -> Result<BulkState, RuntimeError> {
+    let mut list: Vec<(&str, i32, i64)> =
+        end.iter().map(|((t, p), o)| (t.as_str(), *p, *o)).collect();
+    list.sort_unstable();
+    let json = serde_json::to_string(&list).unwrap_or_else(|_| "[]".to_owned());
+    sqlx::query(
+        "UPDATE projection_versions SET bulk_end = $3::jsonb \
+         WHERE projection = $1 AND version = $2 AND bulk_end IS NULL",
+    )
+    .bind(name)
+    .bind(version_i32(version))
+    .bind(json)
+    .execute(pool)
+    .await?;
+    bulk_state(pool, name, version).await
+}
+
 /// Lock the row of build `version` of `name` in `tx` until it ends: the projector
 /// writing that build waits before its next batch (its reads keep answering), so its
 /// offsets and read model hold still — what `verify` compares against.

@@ -45,6 +45,11 @@ pub struct RuntimeConfig {
     /// absent has bound 0); records at or past the bound are not applied. `None`: run
     /// until shutdown.
     pub end_offsets: Option<HashMap<(String, i32), i64>>,
+    /// The bulk load of a fresh build (with [`RuntimeConfig::end_offsets`]): the runtime
+    /// calls `Projection::begin_bulk` on start, `apply_bulk` per batch, and
+    /// `Projection::finish_bulk` once the end offsets are reached, marking the build's
+    /// bulk load done (`projection_versions.bulk_done_at`) in the same transaction.
+    pub bulk: bool,
 }
 
 impl RuntimeConfig {
@@ -62,6 +67,7 @@ impl RuntimeConfig {
             version: None,
             rebuild: false,
             end_offsets: None,
+            bulk: false,
         }
     }
 
@@ -71,6 +77,14 @@ impl RuntimeConfig {
     pub fn rebuilding(mut self, version: u32) -> Self {
         self.version = Some(version);
         self.rebuild = true;
+        self
+    }
+
+    /// Bulk-load up to `end` (see [`RuntimeConfig::bulk`]).
+    #[must_use]
+    pub fn bulk_until(mut self, end: HashMap<(String, i32), i64>) -> Self {
+        self.end_offsets = Some(end);
+        self.bulk = true;
         self
     }
 

@@ -35,6 +35,7 @@
 
 mod batch;
 pub mod builds;
+mod bulk;
 mod config;
 mod consumer;
 mod dlq;

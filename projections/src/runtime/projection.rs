@@ -39,6 +39,38 @@ pub trait Projection: Send + Sync + 'static {
         &[]
     }
 
+    /// Prepare the read model of a fresh build for its bulk load (e.g. drop constraints and
+    /// secondary indexes of its big tables). Idempotent; the default does nothing.
+    fn begin_bulk<'a>(
+        &'a self,
+        _tx: &'a mut sqlx::PgConnection,
+        _schema: &'a str,
+    ) -> BoxFuture<'a, Result<(), ProjectionError>> {
+        Box::pin(async { Ok(()) })
+    }
+
+    /// Apply `batch` during a bulk load (a rebuild from offset 0 up to the log's end when
+    /// it started): the same result as [`apply`](Projection::apply) once
+    /// [`finish_bulk`](Projection::finish_bulk) ran. The default is `apply`.
+    fn apply_bulk<'a>(
+        &'a self,
+        tx: &'a mut sqlx::PgConnection,
+        schema: &'a str,
+        batch: &'a [SourceRecord],
+    ) -> BoxFuture<'a, Result<(), ProjectionError>> {
+        self.apply(tx, schema, batch)
+    }
+
+    /// End the bulk load: whatever [`begin_bulk`](Projection::begin_bulk) removed is built
+    /// again, so that [`apply`](Projection::apply) can take over. The default does nothing.
+    fn finish_bulk<'a>(
+        &'a self,
+        _tx: &'a mut sqlx::PgConnection,
+        _schema: &'a str,
+    ) -> BoxFuture<'a, Result<(), ProjectionError>> {
+        Box::pin(async { Ok(()) })
+    }
+
     /// Apply `batch` (in log order per partition) set-wise inside the runtime's
     /// transaction. A [`ProjectionError::Poison`] names the record that can never be
     /// applied, when it is known.

@@ -157,6 +157,7 @@ impl<P: Projection> ProjectionRuntime<P> {
                 pool: &self.pool,
                 dlq: &dlq,
                 dead_letter: !self.config.rebuild,
+                bulk: self.config.bulk,
                 max_retries: self.config.max_retries,
             },
             consumer: assigned.consumer,
@@ -166,8 +167,11 @@ impl<P: Projection> ProjectionRuntime<P> {
                 partitions: assigned.partitions,
             }),
         };
-        tracing::info!(%schema, version, "projection running");
-        let result = running.consume(rx, &mut stored).await;
+        tracing::info!(%schema, version, bulk = self.config.bulk, "projection running");
+        let mut result = running.consume(rx, &mut stored).await;
+        if result.is_ok() && self.config.bulk && running.reached(&stored) {
+            result = super::bulk::finish(&self.pool, &self.projection, version, &schema).await;
+        }
         stop.cancel();
         let _ = fetcher.await;
         // The lag reporter may sit in a blocking watermark request (seconds per partition
@@ -215,6 +219,9 @@ impl<P: Projection> ProjectionRuntime<P> {
         }
         let (schema, version) =
             schema::prepare(&self.pool, &self.projection, self.config.version).await?;
+        if self.config.bulk {
+            super::bulk::begin(&self.pool, &self.projection, &schema).await?;
+        }
         let stored = offsets::load(&self.pool, name, version).await?;
         let group = self.config.group_id(name, version);
         let assigned =
@@ -241,6 +248,11 @@ struct Started {
 }
 
 impl<P: Projection> Running<'_, P> {
+    /// Whether a bounded run reached its end offsets.
+    fn reached(&self, stored: &StoredOffsets) -> bool {
+        self.end.as_ref().is_some_and(|e| e.reached(stored))
+    }
+
     async fn consume(
         &self,
         mut rx: mpsc::Receiver<Vec<SourceRecord>>,
