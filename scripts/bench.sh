@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # `make bench`: the hot-path benchmarks in a release build, each against a broker of its
 # own (fresh storage, a free port), so figures never include earlier data.
-# `scripts/bench.sh projection` (or any of ingest, projection, commands) runs only those.
+# `scripts/bench.sh projection` (or any of ingest, projection, commands, rebuild) runs only those.
 source "$(dirname "$0")/lib.sh"
 
 BENCHES=("$@")
-[ ${#BENCHES[@]} -gt 0 ] || BENCHES=(ingest projection commands)
+[ ${#BENCHES[@]} -gt 0 ] || BENCHES=(ingest projection commands rebuild)
 
 ensure_build_deps
 ensure_tansu

@@ -7,3 +7,4 @@ pub(crate) mod ingest;
 mod load;
 mod proc_stats;
 pub(crate) mod projection;
+pub(crate) mod rebuild;

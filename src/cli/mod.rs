@@ -93,6 +93,8 @@ pub(crate) enum BenchCommand {
     Projection(crate::bench::projection::ProjectionBenchArgs),
     /// Rider command latency under a simulated fleet: POST → accepted → ride started/ended.
     Commands(crate::bench::commands::CommandsBenchArgs),
+    /// Fleet rebuild rate from offset 0 (bulk and incremental) versus COPY and a naive replay.
+    Rebuild(crate::bench::rebuild::RebuildBenchArgs),
     /// Export rate (records/s, MB/s) to Parquet and JSON lines versus a raw consume.
     Export(crate::bench::export::ExportBenchArgs),
 }
@@ -140,6 +142,11 @@ pub(crate) async fn dispatch(command: Command, settings: Settings) -> anyhow::Re
         Command::Bench {
             command: BenchCommand::Projection(args),
         } => crate::bench::projection::run(settings, args)
+            .await
+            .map(|()| ExitCode::SUCCESS),
+        Command::Bench {
+            command: BenchCommand::Rebuild(args),
+        } => crate::bench::rebuild::run(settings, args)
             .await
             .map(|()| ExitCode::SUCCESS),
         Command::Bench {

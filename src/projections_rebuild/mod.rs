@@ -13,7 +13,7 @@
 //! path; who keeps the new live build current afterwards is the long-running projector
 //! (`fleetlog up` / `fleetlog projector <name>`), which follows the switch.
 
-mod build;
+pub(crate) mod build;
 mod compare;
 mod plan;
 mod verify;
@@ -27,6 +27,7 @@ use fleetlog_projections::runtime::builds::{self, Purpose};
 use fleetlog_runtime::{Settings, db};
 use sqlx::PgPool;
 
+pub(crate) use plan::watermarks;
 pub(crate) use verify::{VerifyArgs, verify};
 
 /// Options of `fleetlog projections rebuild`.
