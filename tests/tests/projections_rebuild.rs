@@ -308,6 +308,11 @@ async fn a_rebuild_killed_at_random_moments_resumes_its_build_switches_live_and_
         out.contains("DIFFERENT") && out.contains("devices only live"),
         "{out}"
     );
+    assert!(
+        out.lines()
+            .any(|l| l.starts_with("telemetry_history") && l.ends_with(" same")),
+        "only the changed table differs: {out}"
+    );
 
     // reset (projectors stopped first, as documented) rebuilds from offset 0.
     follower_stop.cancel();

@@ -1,13 +1,19 @@
--- End of the bulk load: keep the first copy of every device record (the history was only
--- appended to, in log order per partition, and a device's records share its partition,
--- so the lowest ctid is the copy the incremental path keeps), then the primary key and
--- the secondary indexes of migrate.sql.
-DELETE FROM {schema}.telemetry_history a
-USING {schema}.telemetry_history b
-WHERE a.device_id = b.device_id
-  AND a.device_time_ms = b.device_time_ms
-  AND a.record_index = b.record_index
-  AND a.ctid > b.ctid;
+-- End of the bulk load: the first copy of every device record in log order (a device's
+-- records share its partition, so the lowest offset is the copy the incremental path's
+-- ON CONFLICT DO NOTHING keeps) into the history in one statement, then its primary key
+-- and the secondary indexes of migrate.sql; the staging table goes.
+INSERT INTO {schema}.telemetry_history (
+    device_id, device_time_ms, record_index, day, lat_e7, lon_e7, position_valid, speed_kmh,
+    heading_deg, battery_pct, lock_state, odometer_m, alarms, received_at_ms, event_id,
+    frame_id
+)
+SELECT DISTINCT ON (device_id, device_time_ms, record_index)
+    device_id, device_time_ms, record_index, day, lat_e7, lon_e7, position_valid, speed_kmh,
+    heading_deg, battery_pct, lock_state, odometer_m, alarms, received_at_ms, event_id,
+    frame_id
+FROM {schema}.bulk_history
+ORDER BY device_id, device_time_ms, record_index, log_partition, log_offset;
+DROP TABLE {schema}.bulk_history;
 ALTER TABLE {schema}.telemetry_history
     ADD PRIMARY KEY (device_id, device_time_ms, record_index);
 CREATE INDEX IF NOT EXISTS telemetry_history_device_day_idx

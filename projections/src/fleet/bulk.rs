@@ -1,8 +1,9 @@
 //! The fleet projection's bulk path (a rebuild from offset 0): the history, nearly every
-//! row of the read model, is appended with binary `COPY` without per-row conflict checks
-//! (no primary key or indexes while loading: `sql/fleet/bulk_begin.sql`); re-sent records
-//! are removed and the key and indexes built once at the end (`bulk_finish.sql`). Devices,
-//! vehicles and zones (one row each) take the normal set-wise statements.
+//! row of the read model, is appended with binary `COPY` to a staging table without any
+//! key or index, each row with its log position (`sql/fleet/bulk_begin.sql`); at the end
+//! the first copy of every device record in log order goes into the history in one
+//! statement, then its key and indexes are built (`bulk_finish.sql`). Devices, vehicles and
+//! zones (one row each) take the normal set-wise statements.
 
 use chrono::{DateTime, NaiveDate};
 use fleetlog_schemas::events::Telemetry;
@@ -10,7 +11,6 @@ use sqlx::PgConnection;
 use uuid::Uuid;
 
 use super::copy::{self, HistoryRow};
-use super::reduce;
 use crate::runtime::{ProjectionError, qualify};
 
 /// Days from PostgreSQL's date epoch (2000-01-01) to the UTC day of `ms`.
@@ -41,7 +41,8 @@ fn row((event_id, t): &(Uuid, Telemetry)) -> HistoryRow {
     }
 }
 
-/// Append the distinct device records of `records` to the history with binary `COPY`.
+/// Append every device record of `records` (at `at`: partition and offset, same order)
+/// to the staging table `bulk_history` with binary `COPY`.
 ///
 /// # Errors
 /// Database failures, as transient errors.
@@ -49,24 +50,26 @@ pub(crate) async fn copy_history(
     tx: &mut PgConnection,
     schema: &str,
     records: &[(Uuid, Telemetry)],
+    at: &[(i32, i64)],
 ) -> Result<(), ProjectionError> {
-    let rows: Vec<HistoryRow> = reduce::distinct_records(records)
-        .into_iter()
-        .map(row)
+    let rows: Vec<(HistoryRow, i32, i64)> = records
+        .iter()
+        .zip(at)
+        .map(|(record, &(partition, offset))| (row(record), partition, offset))
         .collect();
     if rows.is_empty() {
         return Ok(());
     }
     let statement = qualify(
         &format!(
-            "COPY {{schema}}.telemetry_history ({}) FROM STDIN (FORMAT binary)",
+            "COPY {{schema}}.bulk_history ({}, log_partition, log_offset) FROM STDIN (FORMAT binary)",
             copy::COLUMNS
         ),
         schema,
     )
     .map_err(ProjectionError::transient)?;
     let mut copy = tx.copy_in_raw(&statement).await?;
-    copy.send(copy::encode(&rows).freeze()).await?;
+    copy.send(copy::encode_at(&rows).freeze()).await?;
     copy.finish().await?;
     Ok(())
 }

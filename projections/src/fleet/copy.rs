@@ -50,12 +50,28 @@ const TEXT_OID: u32 = 25;
 
 /// `COPY … FROM STDIN (FORMAT binary)` payload for `rows`.
 pub fn encode(rows: &[HistoryRow]) -> BytesMut {
-    let mut out = BytesMut::with_capacity(rows.len() * 160 + 32);
+    encode_rows(rows.iter().map(|row| (row, None)), rows.len())
+}
+
+/// The same with two more columns per row, the record's partition and offset (after
+/// [`COLUMNS`]): the bulk load's staging table.
+pub fn encode_at(rows: &[(HistoryRow, i32, i64)]) -> BytesMut {
+    encode_rows(
+        rows.iter().map(|(row, p, o)| (row, Some((*p, *o)))),
+        rows.len(),
+    )
+}
+
+fn encode_rows<'a>(
+    rows: impl Iterator<Item = (&'a HistoryRow, Option<(i32, i64)>)>,
+    len: usize,
+) -> BytesMut {
+    let mut out = BytesMut::with_capacity(len * 176 + 32);
     out.put_slice(b"PGCOPY\n\xff\r\n\0");
     out.put_u32(0); // flags
     out.put_u32(0); // header extension length
-    for row in rows {
-        out.put_i16(16);
+    for (row, at) in rows {
+        out.put_i16(if at.is_some() { 18 } else { 16 });
         field(&mut out, Some(row.device_id.as_bytes()));
         field(&mut out, Some(&row.device_time_ms.to_be_bytes()));
         field(&mut out, Some(&row.record_index.to_be_bytes()));
@@ -84,6 +100,10 @@ pub fn encode(rows: &[HistoryRow]) -> BytesMut {
         field(&mut out, Some(&row.received_at_ms.to_be_bytes()));
         field(&mut out, Some(row.event_id.as_bytes()));
         field(&mut out, Some(row.frame_id.as_bytes()));
+        if let Some((partition, offset)) = at {
+            field(&mut out, Some(&partition.to_be_bytes()));
+            field(&mut out, Some(&offset.to_be_bytes()));
+        }
     }
     out.put_i16(-1);
     out

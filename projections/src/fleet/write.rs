@@ -42,7 +42,8 @@ pub(crate) async fn apply(
     }
     if !decoded.telemetry.is_empty() {
         if bulk {
-            super::bulk::copy_history(tx, schema, &decoded.telemetry).await?;
+            super::bulk::copy_history(tx, schema, &decoded.telemetry, &decoded.telemetry_at)
+                .await?;
         } else {
             history(tx, schema, &decoded.telemetry).await?;
         }
