@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # `make bench`: the hot-path benchmarks in a release build, each against a broker of its
 # own (fresh storage, a free port), so figures never include earlier data.
-# `scripts/bench.sh projection` (or any of ingest, projection, commands, api, export) runs
-# only those.
+# `scripts/bench.sh projection` (or any of ingest, projection, commands, api, export, rebuild)
+# runs only those.
 source "$(dirname "$0")/lib.sh"
 
 BENCHES=("$@")
-[ ${#BENCHES[@]} -gt 0 ] || BENCHES=(ingest projection commands api export)
+[ ${#BENCHES[@]} -gt 0 ] || BENCHES=(ingest projection commands api export rebuild)
 
 ensure_build_deps
 ensure_tansu

@@ -64,6 +64,83 @@ pub fn spawn(
     Ok(())
 }
 
+/// What the operator tools need to know of projection `name` without running it.
+#[derive(Debug, Clone)]
+pub struct Described {
+    /// Its name.
+    pub name: &'static str,
+    /// The shape of read model this code writes ([`Projection::version`]).
+    pub shape: u32,
+    /// The topics it reads.
+    pub topics: Vec<&'static str>,
+    /// Columns a rebuild does not reproduce ([`Projection::impure_columns`]).
+    pub impure_columns: &'static [runtime::ImpureColumn],
+}
+
+fn described<P: Projection>(p: &P) -> Described {
+    Described {
+        name: p.name(),
+        shape: p.version(),
+        topics: p.topics().to_vec(),
+        impure_columns: p.impure_columns(),
+    }
+}
+
+/// Projection `name` (one of [`NAMES`]), described.
+///
+/// # Errors
+/// [`UnknownProjection`] for any other name.
+pub fn describe(settings: &Settings, name: &str) -> Result<Described, UnknownProjection> {
+    match name {
+        fleet::NAME => Ok(described(&fleet::FleetProjection::new(
+            &settings.schema_registry_url,
+        ))),
+        rides::NAME => Ok(described(&rides::RidesProjection::new(
+            &settings.schema_registry_url,
+        ))),
+        lineage::NAME => Ok(described(&lineage::LineageProjection)),
+        other => Err(UnknownProjection(other.to_owned())),
+    }
+}
+
+/// Run projection `name` (one of [`NAMES`]) with `config` until `shutdown` (or its end
+/// offsets, or — writing a given build — its retirement).
+///
+/// # Errors
+/// [`UnknownProjection`] for any other name; otherwise what [`ProjectionRuntime::run`]
+/// returns.
+pub async fn run_with_config(
+    name: &str,
+    settings: &Settings,
+    pool: sqlx::PgPool,
+    config: RuntimeConfig,
+    shutdown: tokio_util::sync::CancellationToken,
+) -> anyhow::Result<()> {
+    let registry = &settings.schema_registry_url;
+    match name {
+        fleet::NAME => {
+            let p = fleet::FleetProjection::new(registry);
+            ProjectionRuntime::new(p, config, pool)
+                .run(shutdown)
+                .await?;
+        }
+        rides::NAME => {
+            let p = rides::RidesProjection::new(registry);
+            ProjectionRuntime::new(p, config, pool)
+                .run(shutdown)
+                .await?;
+        }
+        lineage::NAME => {
+            let p = lineage::LineageProjection;
+            ProjectionRuntime::new(p, config, pool)
+                .run(shutdown)
+                .await?;
+        }
+        other => return Err(UnknownProjection(other.to_owned()).into()),
+    }
+    Ok(())
+}
+
 /// Spawn every projection of [`NAMES`] on `shutdown` (for `fleetlog up`).
 pub fn spawn_all(shutdown: &mut Shutdown, settings: &Settings, pool: sqlx::PgPool) {
     for name in NAMES {

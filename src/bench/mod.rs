@@ -3,10 +3,10 @@
 
 pub(crate) mod api;
 pub(crate) mod commands;
-mod copy_binary;
 pub(crate) mod export;
 pub(crate) mod ingest;
 mod load;
 mod proc_stats;
 pub(crate) mod projection;
+pub(crate) mod rebuild;
 mod stack;

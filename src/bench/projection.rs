@@ -39,9 +39,9 @@ use sqlx::PgPool;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-use super::copy_binary::{self, HistoryRow};
 use super::ingest::{self, GatewayProcess};
 use super::load::{self, SendLog};
+use fleetlog_projections::fleet::copy::{self as copy_binary, HistoryRow};
 
 /// The end-to-end target of issue 5: p99 ≤ 200 ms at this rate.
 const TARGET_RATE: usize = 10_000;
@@ -180,7 +180,7 @@ pub(crate) async fn run(mut settings: Settings, args: ProjectionBenchArgs) -> an
     Ok(())
 }
 
-fn database_url(base: &str, database: &str) -> anyhow::Result<String> {
+pub(crate) fn database_url(base: &str, database: &str) -> anyhow::Result<String> {
     let (prefix, _) = base
         .rsplit_once('/')
         .context("DATABASE_URL has no database path")?;
@@ -204,7 +204,7 @@ fn spawn_projection(settings: &Settings, pool: &PgPool) -> Task {
     Task { token, handle }
 }
 
-fn telemetry_events(n: usize) -> Vec<Telemetry> {
+pub(crate) fn telemetry_events(n: usize) -> Vec<Telemetry> {
     (0..n)
         .map(|i| Telemetry {
             device_id: format!("36{:013}", i % 1000),
@@ -229,7 +229,7 @@ fn telemetry_events(n: usize) -> Vec<Telemetry> {
 }
 
 /// Each event's value in wire format and its envelope.
-async fn encode(
+pub(crate) async fn encode(
     settings: &Settings,
     events: &[Telemetry],
 ) -> anyhow::Result<Vec<(Vec<u8>, Envelope)>> {
@@ -244,7 +244,7 @@ async fn encode(
     Ok(out)
 }
 
-async fn produce(
+pub(crate) async fn produce(
     settings: &Settings,
     events: &[Telemetry],
     encoded: &[(Vec<u8>, Envelope)],
@@ -486,7 +486,7 @@ fn pg_day(ms: i64) -> anyhow::Result<i32> {
 /// The naive projector: per event one statement (its history row, its device row if newer
 /// and its offset, in data-modifying CTEs) and one commit (the statement's own), into
 /// tables shaped like the fleet projection's.
-async fn naive(
+pub(crate) async fn naive(
     pool: &PgPool,
     events: &[Telemetry],
     encoded: &[(Vec<u8>, Envelope)],
@@ -551,7 +551,7 @@ async fn naive(
 
 /// Binary `COPY` of the events' history rows into a table like the projection's history
 /// (same columns, same indexes).
-async fn copy(
+pub(crate) async fn copy(
     pool: &PgPool,
     events: &[Telemetry],
     encoded: &[(Vec<u8>, Envelope)],

@@ -3,7 +3,6 @@
 mod admin;
 mod export;
 mod migrate;
-mod not_built;
 mod projector;
 mod services;
 mod topics;
@@ -94,6 +93,8 @@ pub(crate) enum BenchCommand {
     Projection(crate::bench::projection::ProjectionBenchArgs),
     /// Rider command latency under a simulated fleet: POST → accepted → ride started/ended.
     Commands(crate::bench::commands::CommandsBenchArgs),
+    /// Fleet rebuild rate from offset 0 (bulk and incremental) versus COPY and a naive replay.
+    Rebuild(crate::bench::rebuild::RebuildBenchArgs),
     /// Export rate (records/s, MB/s) to Parquet and JSON lines versus a raw consume.
     Export(crate::bench::export::ExportBenchArgs),
     /// Query API under wrk while a fleet streams, versus `pgbench -S` in the same run.
@@ -111,23 +112,11 @@ pub(crate) enum ProjectionsCommand {
     /// Every projection with its version, offsets, lag and state.
     Status(crate::projections_status::StatusArgs),
     /// Rebuild a projection from offset 0 beside the live version, then switch.
-    Rebuild {
-        /// Projection name.
-        name: String,
-        /// Print the plan only.
-        #[arg(long)]
-        dry_run: bool,
-    },
+    Rebuild(crate::projections_rebuild::RebuildArgs),
     /// Drop and rebuild a projection in place (development only).
-    Reset {
-        /// Projection name.
-        name: String,
-    },
+    Reset(crate::projections_rebuild::ResetArgs),
     /// Rebuild into a scratch version and compare with the live one.
-    Verify {
-        /// Projection name.
-        name: String,
-    },
+    Verify(crate::projections_rebuild::VerifyArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -158,6 +147,11 @@ pub(crate) async fn dispatch(command: Command, settings: Settings) -> anyhow::Re
             .await
             .map(|()| ExitCode::SUCCESS),
         Command::Bench {
+            command: BenchCommand::Rebuild(args),
+        } => crate::bench::rebuild::run(settings, args)
+            .await
+            .map(|()| ExitCode::SUCCESS),
+        Command::Bench {
             command: BenchCommand::Commands(args),
         } => crate::bench::commands::run(settings, args)
             .await
@@ -182,7 +176,15 @@ pub(crate) async fn dispatch(command: Command, settings: Settings) -> anyhow::Re
         Command::Projections {
             command: ProjectionsCommand::Status(args),
         } => crate::projections_status::run(settings, args).await,
-        Command::Projections { .. } => Ok(not_built::report("projections", 8)),
+        Command::Projections {
+            command: ProjectionsCommand::Rebuild(args),
+        } => crate::projections_rebuild::rebuild(settings, args).await,
+        Command::Projections {
+            command: ProjectionsCommand::Reset(args),
+        } => crate::projections_rebuild::reset(settings, args).await,
+        Command::Projections {
+            command: ProjectionsCommand::Verify(args),
+        } => crate::projections_rebuild::verify(settings, args).await,
         Command::Export(args) => export::run(settings, args).await,
         Command::Bench {
             command: BenchCommand::Export(args),

@@ -110,18 +110,6 @@ fn help_lists_every_subcommand_of_the_architecture() {
     }
 }
 
-#[test]
-fn a_subcommand_not_built_yet_says_so_and_exits_non_zero() {
-    let out = fleetlog(&fleetlog_runtime::Settings::default())
-        .args(["projections", "verify", "fleet"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(3));
-    assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("not built yet"));
-    assert!(out.stdout.is_empty(), "no fake output");
-}
-
 #[tokio::test]
 async fn topics_create_is_idempotent() {
     let broker = TestBroker::start();

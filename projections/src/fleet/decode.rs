@@ -15,6 +15,8 @@ use crate::runtime::{ProjectionError, SourceRecord};
 #[derive(Debug, Default)]
 pub(crate) struct Decoded {
     pub(crate) telemetry: Vec<(Uuid, Telemetry)>,
+    /// Partition and offset of each of `telemetry`, in the same order.
+    pub(crate) telemetry_at: Vec<(i32, i64)>,
     pub(crate) sessions: Vec<(Uuid, SessionEvent)>,
     pub(crate) fleet: Vec<(Uuid, FleetEvent)>,
 }
@@ -39,6 +41,7 @@ pub(crate) async fn decode_batch(
                     return Err(ProjectionError::poison(record, reason));
                 }
                 out.telemetry.push((id, t));
+                out.telemetry_at.push((record.partition, record.offset));
             }
             topics::SESSIONS => out.sessions.push((id, decode(codec, record).await?)),
             topics::FLEET_EVENTS => out.fleet.push((id, decode(codec, record).await?)),

@@ -25,6 +25,8 @@
 //! one change per device or vehicle (`reduce.rs`), and written with one set-wise statement
 //! per table and source topic.
 
+mod bulk;
+pub mod copy;
 mod decode;
 mod reduce;
 mod write;
@@ -33,7 +35,7 @@ use fleetlog_schemas::topics;
 use fleetlog_schemas::wire::WireCodec;
 use futures::future::BoxFuture;
 
-use crate::runtime::{Projection, ProjectionError, SourceRecord, execute_in_schema};
+use crate::runtime::{ImpureColumn, Projection, ProjectionError, SourceRecord, execute_in_schema};
 
 /// The projection's name.
 pub const NAME: &str = "fleet";
@@ -41,6 +43,39 @@ pub const NAME: &str = "fleet";
 pub const VERSION: u32 = 1;
 /// The topics it reads.
 pub static TOPICS: [&str; 3] = [topics::TELEMETRY, topics::SESSIONS, topics::FLEET_EVENTS];
+
+const WALL_CLOCK: &str = "wall-clock time of the transaction that wrote the row";
+const BATCH_CUT: &str =
+    "newest event of the last batch that changed the row: depends on where batches are cut";
+
+/// Not reproduced by a rebuild (see [`Projection::impure_columns`]).
+pub static IMPURE_COLUMNS: [ImpureColumn; 5] = [
+    ImpureColumn {
+        table: "devices",
+        column: "updated_at",
+        why: WALL_CLOCK,
+    },
+    ImpureColumn {
+        table: "devices",
+        column: "last_event_id",
+        why: BATCH_CUT,
+    },
+    ImpureColumn {
+        table: "vehicles",
+        column: "updated_at",
+        why: WALL_CLOCK,
+    },
+    ImpureColumn {
+        table: "vehicles",
+        column: "last_event_id",
+        why: BATCH_CUT,
+    },
+    ImpureColumn {
+        table: "zones",
+        column: "updated_at",
+        why: WALL_CLOCK,
+    },
+];
 
 /// The fleet projection; see the module docs.
 #[derive(Debug)]
@@ -70,6 +105,10 @@ impl Projection for FleetProjection {
         &TOPICS
     }
 
+    fn impure_columns(&self) -> &'static [ImpureColumn] {
+        &IMPURE_COLUMNS
+    }
+
     fn migrate<'a>(
         &'a self,
         tx: &'a mut sqlx::PgConnection,
@@ -90,7 +129,35 @@ impl Projection for FleetProjection {
     ) -> BoxFuture<'a, Result<(), ProjectionError>> {
         Box::pin(async move {
             let decoded = decode::decode_batch(&self.codec, batch).await?;
-            write::apply(tx, schema, &decoded).await
+            write::apply(tx, schema, &decoded, false).await
         })
+    }
+
+    fn begin_bulk<'a>(
+        &'a self,
+        tx: &'a mut sqlx::PgConnection,
+        schema: &'a str,
+    ) -> BoxFuture<'a, Result<(), ProjectionError>> {
+        Box::pin(bulk::run(tx, schema, false))
+    }
+
+    fn apply_bulk<'a>(
+        &'a self,
+        tx: &'a mut sqlx::PgConnection,
+        schema: &'a str,
+        batch: &'a [SourceRecord],
+    ) -> BoxFuture<'a, Result<(), ProjectionError>> {
+        Box::pin(async move {
+            let decoded = decode::decode_batch(&self.codec, batch).await?;
+            write::apply(tx, schema, &decoded, true).await
+        })
+    }
+
+    fn finish_bulk<'a>(
+        &'a self,
+        tx: &'a mut sqlx::PgConnection,
+        schema: &'a str,
+    ) -> BoxFuture<'a, Result<(), ProjectionError>> {
+        Box::pin(bulk::run(tx, schema, true))
     }
 }

@@ -17,7 +17,8 @@ use super::reduce::{
 };
 use crate::runtime::{ProjectionError, qualify};
 
-/// Write everything `decoded` changes.
+/// Write everything `decoded` changes; with `bulk`, the history by binary `COPY` (see
+/// `bulk.rs`).
 ///
 /// # Errors
 /// Database failures, as transient errors.
@@ -25,6 +26,7 @@ pub(crate) async fn apply(
     tx: &mut PgConnection,
     schema: &str,
     decoded: &Decoded,
+    bulk: bool,
 ) -> Result<(), ProjectionError> {
     if !decoded.sessions.is_empty() {
         sessions(tx, schema, &reduce::newest_sessions(&decoded.sessions)).await?;
@@ -39,14 +41,19 @@ pub(crate) async fn apply(
         zone_rows(tx, schema, &zones).await?;
     }
     if !decoded.telemetry.is_empty() {
-        history(tx, schema, &decoded.telemetry).await?;
+        if bulk {
+            super::bulk::copy_history(tx, schema, &decoded.telemetry, &decoded.telemetry_at)
+                .await?;
+        } else {
+            history(tx, schema, &decoded.telemetry).await?;
+        }
         devices(tx, schema, &reduce::newest_telemetry(&decoded.telemetry)).await?;
     }
     Ok(())
 }
 
 /// The Avro symbol of an enum value (`LOCKED`, `TELTONIKA`, `IN_RIDE`, …).
-fn symbol<T: Serialize>(value: &T) -> String {
+pub(crate) fn symbol<T: Serialize>(value: &T) -> String {
     serde_json::to_value(value)
         .ok()
         .and_then(|v| v.as_str().map(str::to_owned))

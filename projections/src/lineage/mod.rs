@@ -20,7 +20,9 @@ use std::sync::LazyLock;
 use fleetlog_schemas::topics;
 use futures::future::BoxFuture;
 
-use crate::runtime::{Projection, ProjectionError, SourceRecord, execute_in_schema, qualify};
+use crate::runtime::{
+    ImpureColumn, Projection, ProjectionError, SourceRecord, execute_in_schema, qualify,
+};
 use record::EventRow;
 
 pub use record::{SYNTHETIC_ID_NAMESPACE, record_event_id};
@@ -59,6 +61,14 @@ impl Projection for LineageProjection {
 
     fn topics(&self) -> &'static [&'static str] {
         TOPICS.as_slice()
+    }
+
+    fn impure_columns(&self) -> &'static [ImpureColumn] {
+        &[ImpureColumn {
+            table: "events",
+            column: "recorded_at",
+            why: "wall-clock time of the transaction that wrote the row",
+        }]
     }
 
     fn migrate<'a>(

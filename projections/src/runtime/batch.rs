@@ -20,9 +20,15 @@ use super::projection::{Projection, ProjectionError, SourceRecord};
 /// What a batch needs besides its records.
 pub(crate) struct BatchContext<'a, P> {
     pub(crate) projection: &'a P,
+    /// The build version written (its schema is `schema`).
+    pub(crate) version: u32,
     pub(crate) schema: &'a str,
     pub(crate) pool: &'a PgPool,
     pub(crate) dlq: &'a DlqSender,
+    /// Whether poison records go to the dead-letter topic (not during a rebuild).
+    pub(crate) dead_letter: bool,
+    /// A bulk load: `apply_bulk` instead of `apply`.
+    pub(crate) bulk: bool,
     pub(crate) max_retries: u32,
 }
 
@@ -111,8 +117,9 @@ pub(crate) async fn process<P: Projection>(
     batch: &[SourceRecord],
     stored: &StoredOffsets,
 ) -> Result<BatchOutcome, RuntimeError> {
-    let (name, version) = (ctx.projection.name(), ctx.projection.version());
+    let (name, version) = (ctx.projection.name(), ctx.version);
     let mut tx = ctx.pool.begin().await?;
+    ensure_writable(&mut tx, name, version).await?;
     let mut parked = parking::parked_keys(&mut tx, name, version, batch).await?;
     let mut plan = Plan::default();
     let ready = plan.hold_parked(batch, (0..batch.len()).collect(), &parked);
@@ -131,7 +138,12 @@ pub(crate) async fn process<P: Projection>(
         }
     }
     parking::store(&mut tx, name, version, &plan.park).await?;
-    if !plan.poison.is_empty() {
+    if !plan.poison.is_empty() && !ctx.dead_letter {
+        tracing::warn!(
+            records = plan.poison.len(),
+            "poison records parked, not dead-lettered (a rebuild has no side effects)"
+        );
+    } else if !plan.poison.is_empty() {
         let poison: Vec<(&SourceRecord, &str)> =
             plan.poison.iter().map(|(r, e)| (*r, e.as_str())).collect();
         ctx.dlq.send_all(&poison).await?;
@@ -145,6 +157,29 @@ pub(crate) async fn process<P: Projection>(
         dead_lettered: plan.poison.len(),
         advances,
     })
+}
+
+/// Lock the version's row for the transaction (a switch waits for the batch, and a
+/// verify holding it pauses the batch) and refuse to write a retired or dropped version.
+async fn ensure_writable(
+    tx: &mut PgConnection,
+    name: &str,
+    version: u32,
+) -> Result<(), RuntimeError> {
+    let state: Option<String> = sqlx::query_scalar(
+        "SELECT state FROM projection_versions WHERE projection = $1 AND version = $2 FOR SHARE",
+    )
+    .bind(name)
+    .bind(super::schema::version_i32(version))
+    .fetch_optional(&mut *tx)
+    .await?;
+    match state.as_deref() {
+        Some("live" | "rebuilding") => Ok(()),
+        _ => Err(RuntimeError::Retired {
+            projection: name.to_owned(),
+            version,
+        }),
+    }
 }
 
 fn cloned(batch: &[SourceRecord], indices: &[usize]) -> Vec<SourceRecord> {
@@ -177,11 +212,16 @@ async fn try_apply<P: Projection>(
     records: &[SourceRecord],
 ) -> Result<Option<ProjectionError>, RuntimeError> {
     let mut savepoint = tx.begin().await?;
-    match ctx
-        .projection
-        .apply(&mut savepoint, ctx.schema, records)
-        .await
-    {
+    let applied = if ctx.bulk {
+        ctx.projection
+            .apply_bulk(&mut savepoint, ctx.schema, records)
+            .await
+    } else {
+        ctx.projection
+            .apply(&mut savepoint, ctx.schema, records)
+            .await
+    };
+    match applied {
         Ok(()) => {
             savepoint.commit().await?;
             Ok(None)

@@ -3,6 +3,7 @@
 //! Built from [`fleetlog_runtime::Settings`] (`FLEETLOG_PROJECTIONS__*`), plus the
 //! options only the caller knows, such as the partition subset of a scaled-out projector.
 
+use std::collections::HashMap;
 use std::time::Duration;
 
 use fleetlog_runtime::Settings;
@@ -32,6 +33,23 @@ pub struct RuntimeConfig {
     pub lag_interval: Duration,
     /// Longest wait for the broker's acknowledgement of a dead-letter record.
     pub dlq_timeout: Duration,
+    /// The build version to write (schema `proj_<name>_v<N>`), which must be registered
+    /// in `projection_versions`; `None` follows the live version (registering the code's
+    /// version as live when none is) and, when a rebuild retires it, restarts on the new
+    /// live version from that version's stored offsets.
+    pub version: Option<u32>,
+    /// A rebuild: no side effects. Poison records are parked (and kept in
+    /// `projection_parked_records`) but not sent to the dead-letter topic again.
+    pub rebuild: bool,
+    /// Stop once every partition's stored offset reached its bound here (a partition
+    /// absent has bound 0); records at or past the bound are not applied. `None`: run
+    /// until shutdown.
+    pub end_offsets: Option<HashMap<(String, i32), i64>>,
+    /// The bulk load of a fresh build (with [`RuntimeConfig::end_offsets`]): the runtime
+    /// calls `Projection::begin_bulk` on start, `apply_bulk` per batch, and
+    /// `Projection::finish_bulk` once the end offsets are reached, marking the build's
+    /// bulk load done (`projection_versions.bulk_done_at`) in the same transaction.
+    pub bulk: bool,
 }
 
 impl RuntimeConfig {
@@ -46,7 +64,35 @@ impl RuntimeConfig {
             partitions: None,
             lag_interval: Duration::from_secs(2),
             dlq_timeout: Duration::from_secs(30),
+            version: None,
+            rebuild: false,
+            end_offsets: None,
+            bulk: false,
         }
+    }
+
+    /// Write build `version` (see [`RuntimeConfig::version`]) as a rebuild: no side
+    /// effects (see [`RuntimeConfig::rebuild`]).
+    #[must_use]
+    pub fn rebuilding(mut self, version: u32) -> Self {
+        self.version = Some(version);
+        self.rebuild = true;
+        self
+    }
+
+    /// Bulk-load up to `end` (see [`RuntimeConfig::bulk`]).
+    #[must_use]
+    pub fn bulk_until(mut self, end: HashMap<(String, i32), i64>) -> Self {
+        self.end_offsets = Some(end);
+        self.bulk = true;
+        self
+    }
+
+    /// Stop at `end` (see [`RuntimeConfig::end_offsets`]).
+    #[must_use]
+    pub fn with_end_offsets(mut self, end: HashMap<(String, i32), i64>) -> Self {
+        self.end_offsets = Some(end);
+        self
     }
 
     /// Consume only `partitions` of each topic (see [`RuntimeConfig::partitions`]).

@@ -39,14 +39,34 @@ pub enum RuntimeError {
         /// Why the produce failed.
         reason: String,
     },
-    /// This version of the projection was retired; it must not write again.
-    #[error("projection {projection} version {version} is retired")]
+    /// This version of the projection was retired (or dropped); it must not write again.
+    #[error("projection {projection} version {version} is retired or dropped")]
     Retired {
         /// Projection name.
         projection: String,
         /// Version.
         version: u32,
     },
+    /// The version's read model has another shape than this code writes
+    /// (`Projection::version()`): build one of this shape with `fleetlog projections
+    /// rebuild`.
+    #[error(
+        "projection {projection} version {version} has shape {shape}, this code writes shape {code}: run `fleetlog projections rebuild {projection}`"
+    )]
+    ShapeMismatch {
+        /// Projection name.
+        projection: String,
+        /// The build version.
+        version: u32,
+        /// Its shape.
+        shape: u32,
+        /// The shape this code writes.
+        code: u32,
+    },
+    /// No build is live and one is being built for serving (`fleetlog projections
+    /// reset`): a projector following the live build waits for its switch.
+    #[error("projection {0}: no live build yet, one is being rebuilt")]
+    NoLiveBuild(String),
     /// `release` or `skip` of a key that is not parked.
     #[error("key is not parked for projection {projection} on topic {topic}")]
     NotParked {
@@ -76,7 +96,11 @@ impl RuntimeError {
         match self {
             // A missing topic is retried too: topics may be created after the projector
             // started (or the broker answers metadata before its storage is ready).
-            Self::Database(_) | Self::Kafka(_) | Self::Dlq { .. } | Self::MissingTopic(_) => true,
+            Self::Database(_)
+            | Self::Kafka(_)
+            | Self::Dlq { .. }
+            | Self::MissingTopic(_)
+            | Self::NoLiveBuild(_) => true,
             Self::Projection { source, .. } => !source.is_poison(),
             _ => false,
         }

@@ -21,13 +21,21 @@
 //!   offsets move past it, and its key is parked: later records of the key wait in
 //!   `projection_parked_records` until [`release`] or [`skip`]; other keys keep flowing.
 //!   A poison record without a key is dead-lettered and nothing is parked.
-//! - **Versions.** Version N of projection `name` writes into schema `proj_<name>_v<N>`,
-//!   registered in `projection_versions`; [`live_schema`] (or the SQL function
-//!   `projection_live_schema(name)`) names the schema readers use.
+//! - **Versions.** Version N (a *build*) of projection `name` writes into schema
+//!   `proj_<name>_v<N>`, registered in `projection_versions` with the shape it has (the
+//!   code's [`Projection::version`]); [`live_schema`] (or the SQL function
+//!   `projection_live_schema(name)`) names the schema readers use. A projector follows
+//!   the live build (or writes the build in [`RuntimeConfig::version`]); each batch
+//!   checks its build is not retired, so after a switch ([`builds::switch`]) a follower
+//!   restarts on the new live build from that build's stored offsets. A rebuild
+//!   ([`RuntimeConfig::rebuild`]) has no side effects: poison records are parked, not
+//!   dead-lettered again.
 //! - **Lag** per partition in `projection_lag` and in the metrics of [`metrics`],
 //!   refreshed every [`RuntimeConfig::lag_interval`].
 
 mod batch;
+pub mod builds;
+mod bulk;
 mod config;
 mod consumer;
 mod dlq;
@@ -46,7 +54,7 @@ pub use config::RuntimeConfig;
 pub use error::RuntimeError;
 pub use fleetlog_schemas::dlq::header as dlq_headers;
 pub use operator::{ParkedKey, ReleaseMode, Released, parked, release, skip};
-pub use projection::{Projection, ProjectionError, RecordId, SourceRecord};
+pub use projection::{ImpureColumn, Projection, ProjectionError, RecordId, SourceRecord};
 pub use schema::{execute_in_schema, live_schema, qualify, schema_name};
 pub use service::{ProjectionRuntime, run};
 pub use value::decode_value;

@@ -69,7 +69,8 @@ pub async fn parked(
 }
 
 /// Re-apply the records parked behind `key` on `topic` with `projection` (in log order,
-/// in one transaction), then unpark the key: its next records flow again.
+/// in one transaction) into its live build, then unpark the key: its next records flow
+/// again.
 ///
 /// # Errors
 /// [`RuntimeError::NotParked`]; [`RuntimeError::Projection`] when `apply` still fails (the
@@ -82,7 +83,10 @@ pub async fn release<P: Projection>(
     key: &[u8],
     mode: ReleaseMode,
 ) -> Result<Released, RuntimeError> {
-    let (name, version) = (projection.name(), projection.version());
+    let name = projection.name();
+    let version = super::builds::live_version(pool, name)
+        .await?
+        .unwrap_or_else(|| projection.version());
     let schema = schema_name(name, version)?;
     let mut tx = pool.begin().await?;
     lock_key(&mut tx, name, version, topic, key).await?;

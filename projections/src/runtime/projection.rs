@@ -32,6 +32,45 @@ pub trait Projection: Send + Sync + 'static {
         schema: &'a str,
     ) -> BoxFuture<'a, Result<(), ProjectionError>>;
 
+    /// Columns whose values are not a function of the log alone (a wall-clock time, a
+    /// value that depends on where batches are cut), with why: `fleetlog projections
+    /// verify` leaves them out of its comparison and says so. A pure projection has none.
+    fn impure_columns(&self) -> &'static [ImpureColumn] {
+        &[]
+    }
+
+    /// Prepare the read model of a fresh build for its bulk load (e.g. drop constraints and
+    /// secondary indexes of its big tables). Idempotent; the default does nothing.
+    fn begin_bulk<'a>(
+        &'a self,
+        _tx: &'a mut sqlx::PgConnection,
+        _schema: &'a str,
+    ) -> BoxFuture<'a, Result<(), ProjectionError>> {
+        Box::pin(async { Ok(()) })
+    }
+
+    /// Apply `batch` during a bulk load (a rebuild from offset 0 up to the log's end when
+    /// it started): the same result as [`apply`](Projection::apply) once
+    /// [`finish_bulk`](Projection::finish_bulk) ran. The default is `apply`.
+    fn apply_bulk<'a>(
+        &'a self,
+        tx: &'a mut sqlx::PgConnection,
+        schema: &'a str,
+        batch: &'a [SourceRecord],
+    ) -> BoxFuture<'a, Result<(), ProjectionError>> {
+        self.apply(tx, schema, batch)
+    }
+
+    /// End the bulk load: whatever [`begin_bulk`](Projection::begin_bulk) removed is built
+    /// again, so that [`apply`](Projection::apply) can take over. The default does nothing.
+    fn finish_bulk<'a>(
+        &'a self,
+        _tx: &'a mut sqlx::PgConnection,
+        _schema: &'a str,
+    ) -> BoxFuture<'a, Result<(), ProjectionError>> {
+        Box::pin(async { Ok(()) })
+    }
+
     /// Apply `batch` (in log order per partition) set-wise inside the runtime's
     /// transaction. A [`ProjectionError::Poison`] names the record that can never be
     /// applied, when it is known.
@@ -41,6 +80,18 @@ pub trait Projection: Send + Sync + 'static {
         schema: &'a str,
         batch: &'a [SourceRecord],
     ) -> BoxFuture<'a, Result<(), ProjectionError>>;
+}
+
+/// A column of a read model that a rebuild does not reproduce (see
+/// [`Projection::impure_columns`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ImpureColumn {
+    /// Table name (in the projection's schema).
+    pub table: &'static str,
+    /// Column name.
+    pub column: &'static str,
+    /// Why it differs between builds.
+    pub why: &'static str,
 }
 
 /// Where a record sits in the log.

@@ -1,6 +1,7 @@
 //! Versioned read models: each projection version writes into its own PostgreSQL schema
 //! `proj_<name>_v<N>`, registered in `projection_versions`; readers find the live one
-//! with [`live_schema`] (or the SQL function `projection_live_schema(name)`).
+//! with [`live_schema`] (or the SQL function `projection_live_schema(name)`). Version
+//! numbers are builds; the shape a build has is the code's `Projection::version()`.
 
 use sqlx::PgPool;
 
@@ -73,50 +74,90 @@ pub async fn live_schema(pool: &PgPool, name: &str) -> Result<Option<String>, Ru
         .transpose()
 }
 
-/// Create the schema, register the version (live when no other version is, otherwise
-/// `rebuilding`) and run the projection's `migrate`, all in one transaction serialised
-/// per projection by an advisory lock. Returns the schema name.
-#[tracing::instrument(skip_all, fields(projection = projection.name(), version = projection.version()))]
+/// Resolve the build version to write (`requested`, or the live one — registering the
+/// code's shape as live when none is), check it is not retired and has the code's shape,
+/// create its schema and run the projection's `migrate`, all in one transaction
+/// serialised per projection by an advisory lock. Returns the schema and the version.
+#[tracing::instrument(skip_all, fields(projection = projection.name(), shape = projection.version()))]
 pub(crate) async fn prepare<P: Projection>(
     pool: &PgPool,
     projection: &P,
-) -> Result<String, RuntimeError> {
+    requested: Option<u32>,
+) -> Result<(String, u32), RuntimeError> {
     let name = projection.name();
-    let version = projection.version();
-    let schema = schema_name(name, version)?;
+    let code = projection.version();
     let mut tx = pool.begin().await?;
-    sqlx::query("SELECT pg_advisory_xact_lock(hashtext('fleetlog-projection:' || $1))")
-        .bind(name)
-        .execute(&mut *tx)
-        .await?;
+    lock_projection(&mut tx, name).await?;
+    let (version, shape) = match requested {
+        None => {
+            let row: Option<(i32, i32)> =
+                sqlx::query_as(include_str!("../../sql/serving_version.sql"))
+                    .bind(name)
+                    .bind(version_i32(code))
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            let Some((v, s)) = row else {
+                return Err(RuntimeError::NoLiveBuild(name.to_owned()));
+            };
+            (version_u32(v), version_u32(s))
+        }
+        Some(version) => {
+            let row: Option<(String, i32)> = sqlx::query_as(
+                "SELECT state, COALESCE(shape, version) FROM projection_versions \
+                 WHERE projection = $1 AND version = $2",
+            )
+            .bind(name)
+            .bind(version_i32(version))
+            .fetch_optional(&mut *tx)
+            .await?;
+            match row {
+                Some((state, shape)) if state != "retired" => (version, version_u32(shape)),
+                _ => {
+                    return Err(RuntimeError::Retired {
+                        projection: name.to_owned(),
+                        version,
+                    });
+                }
+            }
+        }
+    };
+    if shape != code {
+        return Err(RuntimeError::ShapeMismatch {
+            projection: name.to_owned(),
+            version,
+            shape,
+            code,
+        });
+    }
+    let schema = schema_name(name, version)?;
     sqlx::query(&format!("CREATE SCHEMA IF NOT EXISTS {schema}"))
         .execute(&mut *tx)
         .await?;
-    sqlx::query(include_str!("../../sql/register_version.sql"))
-        .bind(name)
-        .bind(version_i32(version))
-        .execute(&mut *tx)
-        .await?;
-    let state: String = sqlx::query_scalar(
-        "SELECT state FROM projection_versions WHERE projection = $1 AND version = $2",
-    )
-    .bind(name)
-    .bind(version_i32(version))
-    .fetch_one(&mut *tx)
-    .await?;
-    if state == "retired" {
-        return Err(RuntimeError::Retired {
-            projection: name.to_owned(),
-            version,
-        });
-    }
     projection
         .migrate(&mut tx, &schema)
         .await
         .map_err(|e| RuntimeError::projection(name, e))?;
     tx.commit().await?;
-    tracing::info!(%schema, %state, "projection schema ready");
-    Ok(schema)
+    tracing::info!(%schema, version, "projection schema ready");
+    Ok((schema, version))
+}
+
+/// Serialise version changes of projection `name` (creation, switch, drop) until the end
+/// of the transaction.
+pub(crate) async fn lock_projection(
+    tx: &mut sqlx::PgConnection,
+    name: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("SELECT pg_advisory_xact_lock(hashtext('fleetlog-projection:' || $1))")
+        .bind(name)
+        .execute(tx)
+        .await?;
+    Ok(())
+}
+
+/// A stored version number (always positive) as `u32`.
+pub(crate) fn version_u32(version: i32) -> u32 {
+    u32::try_from(version).unwrap_or_default()
 }
 
 /// Versions are stored as `integer`; anything above `i32::MAX` is clamped.

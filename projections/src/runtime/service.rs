@@ -1,7 +1,9 @@
 //! The projector's life: prepare the versioned schema, read the stored offsets, assign the
-//! partitions there, then consume batch after batch until shutdown — each batch committed
+//! partitions there, then consume batch after batch until shutdown (or the end offsets,
+//! or a switch that retires the version) — each batch committed
 //! with its offsets in one transaction, retried (never skipped) while it fails.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -19,7 +21,7 @@ use super::dlq::DlqSender;
 use super::error::RuntimeError;
 use super::lag::LagReporter;
 use super::metrics as names;
-use super::offsets::{self, StoredOffsets};
+use super::offsets::{self, StoredOffsets, TopicPartition};
 use super::projection::{Projection, SourceRecord};
 use super::schema;
 
@@ -57,6 +59,29 @@ struct Running<'a, P> {
     ctx: BatchContext<'a, P>,
     consumer: Arc<BaseConsumer>,
     shutdown: &'a CancellationToken,
+    end: Option<EndOffsets<'a>>,
+}
+
+/// Where a bounded run stops ([`RuntimeConfig::end_offsets`]).
+struct EndOffsets<'a> {
+    end: &'a HashMap<TopicPartition, i64>,
+    partitions: Vec<TopicPartition>,
+}
+
+impl EndOffsets<'_> {
+    fn bound(&self, topic: &str, partition: i32) -> i64 {
+        self.end
+            .get(&(topic.to_owned(), partition))
+            .copied()
+            .unwrap_or(0)
+    }
+
+    /// Whether every assigned partition reached its bound.
+    fn reached(&self, stored: &StoredOffsets) -> bool {
+        self.partitions
+            .iter()
+            .all(|tp| stored.get(tp).copied().unwrap_or(0) >= self.bound(&tp.0, tp.1))
+    }
 }
 
 impl<P: Projection> ProjectionRuntime<P> {
@@ -69,19 +94,39 @@ impl<P: Projection> ProjectionRuntime<P> {
         }
     }
 
-    /// Run until `shutdown` is cancelled. Start-up waits out database and broker outages
-    /// like the batches do.
+    /// Run until `shutdown` is cancelled (or, with [`RuntimeConfig::end_offsets`], until
+    /// every partition reached its bound). Start-up waits out database and broker outages
+    /// like the batches do. Following the live version ([`RuntimeConfig::version`] is
+    /// `None`), a switch to another version makes it restart on that one.
     ///
     /// # Errors
     /// See [`run`].
-    #[tracing::instrument(skip_all, fields(projection = self.projection.name(), version = self.projection.version()))]
+    #[tracing::instrument(skip_all, fields(projection = self.projection.name(), shape = self.projection.version()))]
     pub async fn run(self, shutdown: CancellationToken) -> Result<(), RuntimeError> {
         names::describe();
-        let Some(started) = self.start_with_retries(&shutdown).await? else {
+        loop {
+            match self.run_version(&shutdown).await {
+                Err(RuntimeError::Retired { version, .. })
+                    if self.config.version.is_none() && !shutdown.is_cancelled() =>
+                {
+                    tracing::info!(
+                        version,
+                        "version retired by a switch; following the live one"
+                    );
+                }
+                other => return other,
+            }
+        }
+    }
+
+    /// Run one version until shutdown, its end offsets, or its retirement.
+    async fn run_version(&self, shutdown: &CancellationToken) -> Result<(), RuntimeError> {
+        let Some(started) = self.start_with_retries(shutdown).await? else {
             return Ok(());
         };
         let Started {
             schema,
+            version,
             mut stored,
             assigned,
             dlq,
@@ -98,8 +143,8 @@ impl<P: Projection> ProjectionRuntime<P> {
                 pool: self.pool.clone(),
                 consumer: Arc::clone(&assigned.consumer),
                 projection: self.projection.name(),
-                version: self.projection.version(),
-                partitions: assigned.partitions,
+                version,
+                partitions: assigned.partitions.clone(),
                 interval: self.config.lag_interval,
             }
             .run(stop.clone()),
@@ -107,22 +152,32 @@ impl<P: Projection> ProjectionRuntime<P> {
         let running = Running {
             ctx: BatchContext {
                 projection: &self.projection,
+                version,
                 schema: &schema,
                 pool: &self.pool,
                 dlq: &dlq,
+                dead_letter: !self.config.rebuild,
+                bulk: self.config.bulk,
                 max_retries: self.config.max_retries,
             },
             consumer: assigned.consumer,
-            shutdown: &shutdown,
+            shutdown,
+            end: self.config.end_offsets.as_ref().map(|end| EndOffsets {
+                end,
+                partitions: assigned.partitions,
+            }),
         };
-        tracing::info!(%schema, "projection running");
-        let result = running.consume(rx, &mut stored).await;
+        tracing::info!(%schema, version, bulk = self.config.bulk, "projection running");
+        let mut result = running.consume(rx, &mut stored).await;
+        if result.is_ok() && self.config.bulk && running.reached(&stored) {
+            result = super::bulk::finish(&self.pool, &self.projection, version, &schema).await;
+        }
         stop.cancel();
         let _ = fetcher.await;
         // The lag reporter may sit in a blocking watermark request (seconds per partition
         // while the broker is slow); it has nothing to flush, so it is not waited for.
         lag.abort();
-        tracing::info!(ok = result.is_ok(), "projection stopped");
+        tracing::info!(ok = result.is_ok(), version, "projection stopped");
         result
     }
 
@@ -151,8 +206,22 @@ impl<P: Projection> ProjectionRuntime<P> {
 
     /// Prepare the schema, read the stored offsets, assign the partitions there.
     async fn start(&self) -> Result<Started, RuntimeError> {
-        let (name, version) = (self.projection.name(), self.projection.version());
-        let schema = schema::prepare(&self.pool, &self.projection).await?;
+        let name = self.projection.name();
+        if self.config.version.is_none() {
+            // Housekeeping of a serving projector: retired builds past their keep time.
+            match super::builds::drop_expired(&self.pool, name).await {
+                Ok(dropped) if !dropped.is_empty() => {
+                    tracing::info!(?dropped, "retired builds dropped after their keep time");
+                }
+                Ok(_) => {}
+                Err(err) => tracing::warn!(error = %err, "dropping retired builds failed"),
+            }
+        }
+        let (schema, version) =
+            schema::prepare(&self.pool, &self.projection, self.config.version).await?;
+        if self.config.bulk {
+            super::bulk::begin(&self.pool, &self.projection, &schema).await?;
+        }
         let stored = offsets::load(&self.pool, name, version).await?;
         let group = self.config.group_id(name, version);
         let assigned =
@@ -161,6 +230,7 @@ impl<P: Projection> ProjectionRuntime<P> {
             fleetlog_runtime::kafka::producer(&self.config.kafka, &format!("projection-{name}"))?;
         Ok(Started {
             schema,
+            version,
             stored,
             assigned,
             dlq: DlqSender::new(producer, name, self.config.dlq_timeout),
@@ -171,19 +241,29 @@ impl<P: Projection> ProjectionRuntime<P> {
 /// Everything [`ProjectionRuntime::start`] sets up.
 struct Started {
     schema: String,
+    version: u32,
     stored: StoredOffsets,
     assigned: Assigned,
     dlq: DlqSender,
 }
 
 impl<P: Projection> Running<'_, P> {
+    /// Whether a bounded run reached its end offsets.
+    fn reached(&self, stored: &StoredOffsets) -> bool {
+        self.end.as_ref().is_some_and(|e| e.reached(stored))
+    }
+
     async fn consume(
         &self,
         mut rx: mpsc::Receiver<Vec<SourceRecord>>,
         stored: &mut StoredOffsets,
     ) -> Result<(), RuntimeError> {
         loop {
-            let batch = tokio::select! {
+            if self.end.as_ref().is_some_and(|e| e.reached(stored)) {
+                tracing::info!("end offsets reached");
+                return Ok(());
+            }
+            let mut batch = tokio::select! {
                 biased;
                 () = self.shutdown.cancelled() => return Ok(()),
                 batch = rx.recv() => match batch {
@@ -192,6 +272,12 @@ impl<P: Projection> Running<'_, P> {
                     None => return Err(RuntimeError::ConsumerStopped),
                 },
             };
+            if let Some(end) = &self.end {
+                batch.retain(|r| r.offset < end.bound(&r.topic, r.partition));
+                if batch.is_empty() {
+                    continue;
+                }
+            }
             if !self.commit_with_retries(&batch, stored).await? {
                 return Ok(());
             }
@@ -212,7 +298,9 @@ impl<P: Projection> Running<'_, P> {
                     self.committed(&outcome, started.elapsed(), stored);
                     return Ok(true);
                 }
-                Err(err @ RuntimeError::OffsetConflict { .. }) => return Err(err),
+                Err(err @ (RuntimeError::OffsetConflict { .. } | RuntimeError::Retired { .. })) => {
+                    return Err(err);
+                }
                 Err(err) => {
                     tracing::warn!(error = %err, retry_in = ?backoff, "batch failed; retrying");
                     tokio::select! {
