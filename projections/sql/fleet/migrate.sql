@@ -43,6 +43,11 @@ ALTER TABLE {schema}.devices
     ADD COLUMN IF NOT EXISTS wire_protocol_event_id uuid,
     ADD COLUMN IF NOT EXISTS registered_protocol    text;
 
+-- The telemetry event of the newest record (device_time_ms, record_index): what
+-- `fleetlog trace` finds the row by even after a session or registration changed it since
+-- (last_event_id names only the latest change).
+ALTER TABLE {schema}.devices ADD COLUMN IF NOT EXISTS record_event_id uuid;
+
 -- One row per device record, once per device-record identity: a device re-sending a frame
 -- (new frame and event ids, same records) adds nothing.
 CREATE TABLE IF NOT EXISTS {schema}.telemetry_history (

@@ -4,7 +4,7 @@
 INSERT INTO {schema}.devices AS d (
     device_id, device_time_ms, record_index, received_at_ms, speed_kmh, heading_deg, alarms,
     lat_e7, lon_e7, position_time_ms, battery_pct, battery_time_ms, lock_state, lock_time_ms,
-    odometer_m, odometer_time_ms, last_event_id, updated_at
+    odometer_m, odometer_time_ms, record_event_id, last_event_id, updated_at
 )
 SELECT t.device_id,
        CASE WHEN f.newer THEN t.device_time_ms ELSE cur.device_time_ms END,
@@ -22,6 +22,7 @@ SELECT t.device_id,
        CASE WHEN f.lock_newer THEN t.lock_time_ms ELSE cur.lock_time_ms END,
        CASE WHEN f.odometer_newer THEN t.odometer_m ELSE cur.odometer_m END,
        CASE WHEN f.odometer_newer THEN t.odometer_time_ms ELSE cur.odometer_time_ms END,
+       CASE WHEN f.newer THEN t.event_id ELSE cur.record_event_id END,
        t.event_id,
        now()
 FROM unnest(
@@ -62,5 +63,6 @@ ON CONFLICT (device_id) DO UPDATE SET
     lock_time_ms = EXCLUDED.lock_time_ms,
     odometer_m = EXCLUDED.odometer_m,
     odometer_time_ms = EXCLUDED.odometer_time_ms,
+    record_event_id = EXCLUDED.record_event_id,
     last_event_id = EXCLUDED.last_event_id,
     updated_at = EXCLUDED.updated_at

@@ -10,9 +10,16 @@ use crate::runtime::{RuntimeError, live_schema, qualify};
 /// Most events a trace shows.
 const MAX_EVENTS: usize = 10_000;
 
-/// Devices whose last change came from the chain (looked up by key, then event).
-const DEVICES: &str = "SELECT device_id, last_event_id, to_jsonb(d) FROM {schema}.devices d \
-     WHERE device_id = ANY($1) AND last_event_id = ANY($2) ORDER BY device_id";
+/// Devices whose newest record, session, registration or last change came from the chain
+/// (looked up by key, then event); the event named is the chain's.
+const DEVICES: &str = "SELECT device_id, \
+     CASE WHEN record_event_id = ANY($2) THEN record_event_id \
+          WHEN session_event_id = ANY($2) THEN session_event_id \
+          WHEN vehicle_event_id = ANY($2) THEN vehicle_event_id \
+          ELSE last_event_id END, \
+     to_jsonb(d) FROM {schema}.devices d \
+     WHERE device_id = ANY($1) AND (last_event_id = ANY($2) OR record_event_id = ANY($2) \
+        OR session_event_id = ANY($2) OR vehicle_event_id = ANY($2)) ORDER BY device_id";
 /// Vehicles whose last change came from the chain.
 const VEHICLES: &str = "SELECT vehicle_id::text, last_event_id, to_jsonb(v) \
      FROM {schema}.vehicles v \
