@@ -125,16 +125,22 @@ pub(crate) async fn nearby(
     let dlon = dlat / q.lat.to_radians().cos().abs().max(0.01);
     #[allow(clippy::cast_possible_truncation, reason = "within ±1.8e9")]
     let e7 = |deg: f64| (deg * 1e7).round().clamp(-1.8e9, 1.8e9) as i32;
+    // The devices in the box first (one pass over the small, index-free devices table),
+    // then their vehicles by index: the planner, left alone, probed every vehicle's device
+    // (10 ms for 2,000 vehicles instead of 1.7 ms).
     let sql = format!(
-        "SELECT * FROM (
+        "WITH d AS MATERIALIZED (
+            SELECT * FROM {schema}.devices
+            WHERE online AND lat_e7 BETWEEN $3 AND $4 AND lon_e7 BETWEEN $5 AND $6
+         )
+         SELECT * FROM (
             SELECT {VEHICLE_COLUMNS},
                    (2 * 6371008.8 * asin(sqrt(
                        power(sin(radians(d.lat_e7 / 1e7 - $1) / 2), 2)
                        + cos(radians($1)) * cos(radians(d.lat_e7 / 1e7))
                          * power(sin(radians(d.lon_e7 / 1e7 - $2) / 2), 2))))::bigint AS distance_m
-            FROM {schema}.vehicles v JOIN {schema}.devices d ON d.device_id = v.device_id
-            WHERE coalesce(v.state, 'AVAILABLE') = 'AVAILABLE' AND d.online
-              AND d.lat_e7 BETWEEN $3 AND $4 AND d.lon_e7 BETWEEN $5 AND $6
+            FROM d JOIN {schema}.vehicles v ON v.device_id = d.device_id
+            WHERE coalesce(v.state, 'AVAILABLE') = 'AVAILABLE'
          ) near
          WHERE distance_m <= $7
          ORDER BY distance_m, vehicle_id
