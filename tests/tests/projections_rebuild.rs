@@ -12,7 +12,9 @@
 //! - the last run switches v2 live and retires v1; the follower restarts on v2 and
 //!   consumes the tail; `verify` then finds the rebuilt read model equal to a fresh
 //!   rebuild (exit 0), and a changed row different (exit 1);
-//! - `reset --yes` drops every build and rebuilds from offset 0, and `verify` agrees.
+//! - `reset --yes` drops every build and rebuilds from offset 0, and `verify` agrees;
+//! - the operator API (`GET /v1/admin/vehicles`, served in this process) answers 200 all
+//!   through the kills, the bulk load and the switch, and never shows fewer vehicles.
 
 #![allow(
     clippy::unwrap_used,
@@ -115,6 +117,49 @@ impl Drop for CancelOnDrop {
     }
 }
 
+/// What the operator API answered while it was polled.
+struct Polled {
+    requests: usize,
+    failures: Vec<String>,
+}
+
+/// `GET /v1/admin/vehicles?limit=500` every 50 ms while `on`: every answer must be a 200
+/// whose vehicles never fall below the most seen (vehicles are only ever registered).
+async fn poll_operator_api(base: String, token: String, on: Arc<AtomicBool>) -> Polled {
+    let http = reqwest::Client::new();
+    let mut polled = Polled {
+        requests: 0,
+        failures: Vec::new(),
+    };
+    let mut most = 0;
+    while on.load(Ordering::SeqCst) {
+        polled.requests += 1;
+        match http
+            .get(format!("{base}/v1/admin/vehicles?limit=500"))
+            .bearer_auth(&token)
+            .send()
+            .await
+        {
+            Ok(resp) if resp.status() == 200 => {
+                let page: serde_json::Value = resp.json().await.unwrap_or_default();
+                let n = page["items"].as_array().map_or(0, Vec::len);
+                if n < most {
+                    polled.failures.push(format!("{n} vehicles after {most}"));
+                }
+                most = most.max(n);
+            }
+            Ok(resp) => polled.failures.push(format!(
+                "{}: {}",
+                resp.status(),
+                resp.text().await.unwrap_or_default()
+            )),
+            Err(err) => polled.failures.push(err.to_string()),
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    polled
+}
+
 /// Wait until `cond` holds, checking every 100 ms for at most `secs`.
 async fn wait_for<F, Fut>(what: &str, secs: u64, mut cond: F)
 where
@@ -155,6 +200,20 @@ async fn a_rebuild_killed_at_random_moments_resumes_its_build_switches_live_and_
         stored_total(&pool, 1).await > 0
     })
     .await;
+
+    // The operator API over the same database, polled all through the rebuild and switch.
+    let auth = fleetlog_api::auth::AuthSettings {
+        jwt_secret: Some("rebuild-test-secret-rebuild-test-secret".into()),
+        ..fleetlog_api::auth::AuthSettings::default()
+    };
+    let state = fleetlog_tests::api::state(&app, auth);
+    let operator = state
+        .auth
+        .access_token(Uuid::now_v7(), fleetlog_api::auth::Role::Operator)
+        .unwrap();
+    let (base, _api_stop) = fleetlog_tests::api::serve(fleetlog_api::router(state)).await;
+    let polling = Arc::new(AtomicBool::new(true));
+    let poller = tokio::spawn(poll_operator_api(base, operator, polling.clone()));
 
     let dry = run(&settings, &["rebuild", "fleet", "--dry-run"]).await;
     let plan = String::from_utf8_lossy(&dry.stdout);
@@ -231,6 +290,18 @@ async fn a_rebuild_killed_at_random_moments_resumes_its_build_switches_live_and_
     );
     // More records after the switch: only the follower, now on v2, can apply them.
     tokio::time::sleep(Duration::from_secs(1)).await;
+    polling.store(false, Ordering::SeqCst);
+    let polled = poller.await.unwrap();
+    eprintln!(
+        "operator API: {} requests during the rebuild",
+        polled.requests
+    );
+    assert!(polled.requests > 20, "the API was polled");
+    assert!(
+        polled.failures.is_empty(),
+        "the operator API kept answering, without a gap: {:?}",
+        polled.failures
+    );
     stop_load.store(true, Ordering::SeqCst);
     let (load, steps) = load.await.unwrap();
     eprintln!("{steps} steps produced {:?}", load.produced);
