@@ -41,4 +41,11 @@ cargo build --workspace --bins
 "$ROOT/target/debug/fleetlog" migrate >/dev/null
 
 say "testing against the broker on $KAFKA_BROKERS and PostgreSQL"
-cargo test --workspace --no-fail-fast "$@"
+# Every test binary prints its own result line; the last line here adds them all up
+# (also kept in target/test-summary.txt; the whole output in target/cargo-test.log), so the run closes on the whole suite's count.
+log="$ROOT/target/cargo-test.log"
+status=0
+cargo test --workspace --no-fail-fast "$@" 2>&1 | tee "$log" || status=$?
+awk '/^test result:/ { for (i = 2; i <= NF; i++) { if ($i == "passed;") p += $(i - 1); if ($i == "failed;") f += $(i - 1) } }
+     END { printf "tests: %d passed, %d failed\n", p, f }' "$log" | tee "$ROOT/target/test-summary.txt"
+exit "$status"

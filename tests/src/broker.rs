@@ -130,13 +130,30 @@ impl Drop for TestBroker {
 /// # Panics
 /// When the broker, the database or the topics cannot be set up.
 pub async fn isolated_app() -> (TestBroker, crate::TestApp) {
-    let broker = TestBroker::start();
     let mut app = crate::spawn_app().await;
-    app.settings.kafka.brokers = broker.address();
     app.settings.kafka.client_id = crate::unique_name("fleetlog");
-    let admin = fleetlog_runtime::kafka::admin(&app.settings.kafka).expect("admin client");
-    fleetlog_runtime::kafka::create_topics(&admin, &fleetlog_schemas::topics::all(2, 1), 1)
-        .await
-        .expect("topics created");
-    (broker, app)
+    // A fresh broker that does not create the topics in time (seen when several start at
+    // once in the full suite: its port taken between `free_port` and its bind, or a slow
+    // start) is replaced by another on a new port, at most twice.
+    let mut last_error = String::new();
+    for attempt in 1..=3 {
+        let broker = TestBroker::start();
+        app.settings.kafka.brokers = broker.address();
+        let admin = fleetlog_runtime::kafka::admin(&app.settings.kafka).expect("admin client");
+        let created = tokio::time::timeout(
+            Duration::from_secs(30),
+            fleetlog_runtime::kafka::create_topics(&admin, &fleetlog_schemas::topics::all(2, 1), 1),
+        )
+        .await;
+        match created {
+            Ok(Ok(_)) => return (broker, app),
+            Ok(Err(err)) => last_error = err.to_string(),
+            Err(_) => last_error = "no answer in 30 s".into(),
+        }
+        eprintln!(
+            "test broker on port {} (attempt {attempt}): topics not created: {last_error}",
+            broker.port
+        );
+    }
+    panic!("topics created on none of three fresh brokers: {last_error}");
 }
