@@ -111,6 +111,25 @@ fn page_after(params: &HashMap<String, String>) -> Result<Option<Uuid>, ApiError
         .transpose()
 }
 
+/// One page of vehicles after `?after=` (`page_size` of them) and the cursor of the next
+/// page, if there is one: what `/mds/vehicles` and `/mds/vehicles/status` page through.
+async fn vehicle_page(
+    state: &ApiState,
+    params: &HashMap<String, String>,
+) -> Result<(Vec<read::VehicleRow>, Option<String>), ApiError> {
+    let after = page_after(params)?;
+    let size = state.mds.page_size as usize;
+    let mut rows = read::vehicles(&state.pool, after, None, i64::from(state.mds.page_size) + 1)
+        .await
+        .map_err(db)?;
+    let next = (rows.len() > size)
+        .then(|| {
+            rows.truncate(size);
+            rows.last().map(|r| r.vehicle_id.to_string())
+        })
+        .flatten();
+    Ok((rows, next))
+}
 /// `GET /mds/vehicles`.
 pub(super) async fn vehicles(
     RequireProvider(_): RequireProvider,
@@ -120,27 +139,14 @@ pub(super) async fn vehicles(
 ) -> Result<Mds, ApiError> {
     check_accept(&headers)?;
     let params = query_params(query)?;
-    let after = page_after(&params)?;
-    let size = i64::from(state.mds.page_size);
-    let mut rows = read::vehicles(&state.pool, after, None, size + 1)
-        .await
-        .map_err(db)?;
-    let next = (rows.len() > state.mds.page_size as usize).then(|| {
-        rows.truncate(state.mds.page_size as usize);
-        rows.last().map(|r| r.vehicle_id.to_string())
-    });
+    let (rows, next) = vehicle_page(&state, &params).await?;
     let age = data_age(&state).await?;
     let items = rows
         .iter()
         .map(|r| mds_json::vehicle(&state.mds, r))
         .collect();
     let mut body = realtime(&state, age, ("vehicles", items));
-    body["links"] = links(
-        &origin(&state, &headers)?,
-        "/mds/vehicles",
-        "",
-        next.flatten(),
-    );
+    body["links"] = links(&origin(&state, &headers)?, "/mds/vehicles", "", next);
     Ok(Mds::ok(body, Some(age)))
 }
 
@@ -199,25 +205,12 @@ pub(super) async fn statuses(
 ) -> Result<Mds, ApiError> {
     check_accept(&headers)?;
     let params = query_params(query)?;
-    let after = page_after(&params)?;
-    let size = i64::from(state.mds.page_size);
-    let mut rows = read::vehicles(&state.pool, after, None, size + 1)
-        .await
-        .map_err(db)?;
-    let next = (rows.len() > state.mds.page_size as usize).then(|| {
-        rows.truncate(state.mds.page_size as usize);
-        rows.last().map(|r| r.vehicle_id.to_string())
-    });
+    let (rows, next) = vehicle_page(&state, &params).await?;
     let ids: Vec<Uuid> = rows.iter().map(|r| r.vehicle_id).collect();
     let items = statuses_of(&state, &ids).await?;
     let age = data_age(&state).await?;
     let mut body = realtime(&state, age, ("vehicles_status", items));
-    body["links"] = links(
-        &origin(&state, &headers)?,
-        "/mds/vehicles/status",
-        "",
-        next.flatten(),
-    );
+    body["links"] = links(&origin(&state, &headers)?, "/mds/vehicles/status", "", next);
     Ok(Mds::ok(body, Some(age)))
 }
 
