@@ -7,6 +7,7 @@ DATA="$ROOT/.data"
 BROKER_PORT="${BROKER_PORT:-9092}"
 PROFILE="${PROFILE:-debug}"
 SCOOTERS="${SCOOTERS:-30}"
+DEMO="${DEMO:-on}"
 
 ensure_build_deps
 ensure_tansu
@@ -43,8 +44,14 @@ for _ in $(seq 1 100); do
   sleep 0.2
 done
 
-# A small fleet speaking all three protocols, moving around Seoul.
-"$FLEETLOG" simulate --protocol mixed --scooters "$SCOOTERS" --interval 5 &
+if [ "$DEMO" = off ]; then
+  # A small fleet speaking all three protocols, moving around Seoul (not registered).
+  "$FLEETLOG" simulate --protocol mixed --scooters "$SCOOTERS" --interval 5 &
+else
+  # The living demo (src/demo/): the same fleet registered as vehicles, zones, a demo
+  # operator and riders using the API; it prints the console login and an MDS token.
+  "$FLEETLOG" demo --scooters "$SCOOTERS" &
+fi
 echo $! >"$DATA/simulate.pid"
 
 cat >&2 <<BANNER

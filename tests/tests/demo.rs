@@ -1,0 +1,175 @@
+//! `fleetlog demo` beside `fleetlog up`, as `make run` starts them, on a broker of their
+//! own: within 60 s GBFS `vehicle_status` lists at least 20 vehicles; the banner names the
+//! console login, the API docs, GBFS, MDS with a working provider token, and metrics; the
+//! riders' rides reach the MDS trips read model and `/mds/trips` serves them once their
+//! hour has closed (here with `FLEETLOG_MDS__HOUR_CLOSE_DELAY_S=0`: `202` before the hour
+//! ends, `200` with the trip after); a low-battery scooter is refused (`battery_low`); and
+//! a second setup reuses everything instead of failing on duplicates.
+//!
+//! Needs the broker tools (`tests/src/broker.rs`), PostgreSQL and the built binary.
+
+use std::io::{BufRead as _, BufReader};
+use std::process::Stdio;
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use fleetlog_tests::broker::isolated_app;
+use fleetlog_tests::process::{ChildGuard, fleetlog, isolate_ports, wait_for_status};
+use serde_json::Value;
+
+const SCOOTERS: &str = "24";
+const HOUR_MS: i64 = 3_600_000;
+
+/// Lines of a child's stream, read on a thread.
+fn lines(stream: impl std::io::Read + Send + 'static) -> mpsc::Receiver<String> {
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stream).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    rx
+}
+
+/// Lines from `rx` up to and including the first containing `until`.
+fn read_until(rx: &mpsc::Receiver<String>, until: &str, timeout: Duration) -> String {
+    let deadline = Instant::now() + timeout;
+    let mut text = String::new();
+    while let Some(left) = deadline.checked_duration_since(Instant::now()) {
+        match rx.recv_timeout(left) {
+            Ok(line) => {
+                text.push_str(&line);
+                text.push('\n');
+                if line.contains(until) {
+                    return text;
+                }
+            }
+            Err(_) => break,
+        }
+    }
+    panic!("no line with {until:?} within {timeout:?}; got:\n{text}");
+}
+
+async fn get(url: &str, token: Option<&str>, mds: bool) -> (u16, Value) {
+    let mut req = reqwest::Client::new()
+        .get(url)
+        .timeout(Duration::from_secs(10));
+    if let Some(token) = token {
+        req = req.bearer_auth(token);
+    }
+    if mds {
+        req = req.header("Accept", fleetlog_api::mds::MEDIA_TYPE);
+    }
+    let resp = req.send().await.expect("request");
+    let status = resp.status().as_u16();
+    (status, resp.json().await.unwrap_or(Value::Null))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn make_run_is_a_living_demo_with_vehicles_rides_and_mds_trips() {
+    let (_broker, mut app) = isolated_app().await;
+    isolate_ports(&mut app.settings);
+    let mut up = fleetlog(&app.settings);
+    up.arg("up")
+        .env(
+            "FLEETLOG_AUTH__JWT_SECRET",
+            "demo-test-secret-of-at-least-32-bytes",
+        )
+        .env("FLEETLOG_MDS__HOUR_CLOSE_DELAY_S", "0")
+        .env("FLEETLOG_COMMANDS__TICK_INTERVAL_MS", "200");
+    let _up = ChildGuard::spawn(up);
+    let api = format!("http://{}", app.settings.http.api_addr);
+    let ready = wait_for_status(&format!("{api}/readyz"), 200, Duration::from_secs(90)).await;
+    assert_eq!(ready, Some(200), "fleetlog up became ready");
+
+    let started = Instant::now();
+    let mut demo = fleetlog(&app.settings);
+    demo.args(["demo", "--scooters", SCOOTERS, "--riders", "2"])
+        .args(["--ride-s", "3", "--pause-s", "2", "--interval-s", "1"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut demo = ChildGuard(demo.spawn().expect("fleetlog demo starts"));
+    let stdout = lines(demo.0.stdout.take().expect("stdout"));
+    let stderr = lines(demo.0.stderr.take().expect("stderr"));
+
+    // The banner: where to look, the login, an MDS token.
+    let banner = read_until(&stdout, "riders ", Duration::from_secs(60));
+    for expected in [
+        &format!("console     {api}/console/"),
+        "log in as operator@demo.fleetlog.dev / fleetlog-demo",
+        &format!("API docs    {api}/openapi.json"),
+        &format!("GBFS        {api}/gbfs/gbfs.json"),
+        &format!("MDS         {api}/mds/vehicles"),
+        &format!("metrics     {api}/metrics"),
+        "DEMO-0000…DEMO-0023 (24 registered now, 0 before; 2 with a low battery)",
+    ] {
+        assert!(banner.contains(expected), "{expected:?} in\n{banner}");
+    }
+    let provider = banner
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("Authorization: Bearer "))
+        .expect("a provider token in the banner")
+        .to_owned();
+    let (status, vehicles) = get(&format!("{api}/mds/vehicles"), Some(&provider), true).await;
+    assert_eq!(status, 200, "the banner's provider token works: {vehicles}");
+
+    // Within 60 s of the start, GBFS lists at least 20 vehicles.
+    let listed = loop {
+        let (_, feed) = get(&format!("{api}/gbfs/3.0/vehicle_status.json"), None, false).await;
+        let n = feed["data"]["vehicles"].as_array().map_or(0, Vec::len);
+        if n >= 20 || started.elapsed() > Duration::from_secs(60) {
+            break n;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    };
+    assert!(listed >= 20, "GBFS listed {listed} vehicles after 60 s");
+
+    // The low-battery scooter the first rider scans is refused for its battery.
+    let refused = read_until(&stderr, "battery_low", Duration::from_secs(60));
+    assert!(refused.contains("DEMO-0000"), "{refused}");
+
+    // Rides end and become MDS trips.
+    let deadline = Instant::now() + Duration::from_secs(180);
+    let trip = loop {
+        let now = chrono::Utc::now().timestamp_millis();
+        let trips = fleetlog_api::mds::read::trips(&app.pool, now - 2 * HOUR_MS, now + HOUR_MS)
+            .await
+            .expect("trips read model");
+        if let Some(trip) = trips.into_iter().next() {
+            break trip;
+        }
+        assert!(Instant::now() < deadline, "no trip within 3 minutes");
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    };
+    let hour = trip.end_ms - trip.end_ms.rem_euclid(HOUR_MS);
+    let url = format!("{api}/mds/trips?end_time={hour}");
+    let (status, body) = get(&url, Some(&provider), true).await;
+    if chrono::Utc::now().timestamp_millis() < hour + HOUR_MS {
+        assert_eq!(status, 202, "the trip's hour is still open: {body}");
+    } else {
+        assert_eq!(status, 200, "{body}");
+        let ids: Vec<&str> = body["trips"]
+            .as_array()
+            .expect("trips")
+            .iter()
+            .filter_map(|t| t["trip_id"].as_str())
+            .collect();
+        assert!(ids.contains(&trip.ride_id.to_string().as_str()), "{body}");
+    }
+
+    // A second setup reuses what exists.
+    let again = fleetlog(&app.settings)
+        .args(["demo", "--setup-only", "--scooters", SCOOTERS])
+        .output()
+        .expect("fleetlog demo --setup-only runs");
+    let text = String::from_utf8_lossy(&again.stdout);
+    assert!(
+        again.status.success(),
+        "{text}\n{}",
+        String::from_utf8_lossy(&again.stderr)
+    );
+    assert!(text.contains("(0 registered now, 24 before;"), "{text}");
+    let _ = demo.terminate(Duration::from_secs(15));
+}
