@@ -233,7 +233,7 @@ async fn an_export_that_finds_records_never_reports_zero_and_an_empty_range_says
         ),
         (
             ["--from", "99"],
-            "--from 99 is at or past the end of every partition",
+            "--from 99 is at or past the end of every partition (at most 5)",
         ),
     ] {
         let stdout = log.run(topic, &args, &fresh());
