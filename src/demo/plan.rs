@@ -19,8 +19,9 @@ const MODELS: [&str; 3] = ["Ninebot Max G30", "Okai ES400", "Segway E2 Plus"];
 const NAMESPACE: Uuid = Uuid::from_u128(0x6a1e_51c5_0d3e_4f7a_9b2c_d3e0_f1e0_0017);
 /// Half the side of the service area square around City Hall, metres.
 const SERVICE_AREA_HALF_M: f64 = 8_000.0;
-/// Half the side of the no-parking square around Seoul Plaza, metres.
-const NO_PARKING_HALF_M: f64 = 1_200.0;
+/// Half the side of the no-parking square around Seoul Plaza, metres: small enough that
+/// only some rides end in it.
+const NO_PARKING_HALF_M: f64 = 400.0;
 /// Metres per degree of latitude.
 const M_PER_DEG: f64 = 111_320.0;
 

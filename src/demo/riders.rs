@@ -40,8 +40,8 @@ pub(crate) struct Rider {
 
 /// Search radius of a rider looking for a vehicle, metres.
 const SEARCH_RADIUS_M: u32 = 5_000;
-/// Parking attempts before the rider gives up and asks again after a pause.
-const PARK_ATTEMPTS: u32 = 20;
+/// How far from City Hall (degrees, each way) a rider starts looking for a vehicle.
+const SEARCH_SPREAD_DEG: f64 = 0.03;
 
 impl Rider {
     /// Ride until `stop` is cancelled.
@@ -146,15 +146,25 @@ impl Rider {
                 .await;
             return Ok(());
         }
-        for _ in 0..PARK_ATTEMPTS {
+        // Ride on until parked: a refused end (no-parking zone, outside the service area)
+        // means riding further, as a rider would.
+        loop {
             if !pause(self.pace.ride, stop).await {
                 break;
             }
             let path = format!("/v1/vehicles/{v}/end-ride");
-            let end = self
+            let ended = self
                 .client
                 .command(Method::POST, token, &path, Some(&json!({})))
-                .await?;
+                .await;
+            let end = match ended {
+                Ok(end) => end,
+                Err(err) => {
+                    // The ride is still on: try again after riding on.
+                    tracing::warn!(rider = self.n, "demo ride end: {err:#}");
+                    continue;
+                }
+            };
             self.told("end ride", &v, &end);
             if end.ok() || end.reason().is_some_and(|r| r == "ride_not_found") {
                 return Ok(());
@@ -168,8 +178,8 @@ impl Rider {
         let (lat, lon) = {
             let mut rng = rand::rng();
             (
-                SEOUL_CITY_HALL.0 + rng.random_range(-0.01..0.01),
-                SEOUL_CITY_HALL.1 + rng.random_range(-0.01..0.01),
+                SEOUL_CITY_HALL.0 + rng.random_range(-SEARCH_SPREAD_DEG..SEARCH_SPREAD_DEG),
+                SEOUL_CITY_HALL.1 + rng.random_range(-SEARCH_SPREAD_DEG..SEARCH_SPREAD_DEG),
             )
         };
         let path = format!(

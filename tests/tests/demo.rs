@@ -9,49 +9,14 @@
 //!
 //! Needs the broker tools (`tests/src/broker.rs`), PostgreSQL and the built binary.
 
-use std::io::{BufRead as _, BufReader};
-use std::process::Stdio;
-use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use fleetlog_tests::broker::isolated_app;
-use fleetlog_tests::process::{ChildGuard, fleetlog, isolate_ports, wait_for_status};
+use fleetlog_tests::demo::{self, read_until};
+use fleetlog_tests::process::fleetlog;
 use serde_json::Value;
 
 const SCOOTERS: &str = "24";
 const HOUR_MS: i64 = 3_600_000;
-
-/// Lines of a child's stream, read on a thread.
-fn lines(stream: impl std::io::Read + Send + 'static) -> mpsc::Receiver<String> {
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stream).lines().map_while(Result::ok) {
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    rx
-}
-
-/// Lines from `rx` up to and including the first containing `until`.
-fn read_until(rx: &mpsc::Receiver<String>, until: &str, timeout: Duration) -> String {
-    let deadline = Instant::now() + timeout;
-    let mut text = String::new();
-    while let Some(left) = deadline.checked_duration_since(Instant::now()) {
-        match rx.recv_timeout(left) {
-            Ok(line) => {
-                text.push_str(&line);
-                text.push('\n');
-                if line.contains(until) {
-                    return text;
-                }
-            }
-            Err(_) => break,
-        }
-    }
-    panic!("no line with {until:?} within {timeout:?}; got:\n{text}");
-}
 
 async fn get(url: &str, token: Option<&str>, mds: bool) -> (u16, Value) {
     let mut req = reqwest::Client::new()
@@ -70,33 +35,17 @@ async fn get(url: &str, token: Option<&str>, mds: bool) -> (u16, Value) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn make_run_is_a_living_demo_with_vehicles_rides_and_mds_trips() {
-    let (_broker, mut app) = isolated_app().await;
-    isolate_ports(&mut app.settings);
-    let mut up = fleetlog(&app.settings);
-    up.arg("up")
-        .env(
-            "FLEETLOG_AUTH__JWT_SECRET",
-            "demo-test-secret-of-at-least-32-bytes",
-        )
-        .env("FLEETLOG_MDS__HOUR_CLOSE_DELAY_S", "0")
-        .env("FLEETLOG_COMMANDS__TICK_INTERVAL_MS", "200");
-    let _up = ChildGuard::spawn(up);
-    let api = format!("http://{}", app.settings.http.api_addr);
-    let ready = wait_for_status(&format!("{api}/readyz"), 200, Duration::from_secs(90)).await;
-    assert_eq!(ready, Some(200), "fleetlog up became ready");
-
-    let started = Instant::now();
-    let mut demo = fleetlog(&app.settings);
-    demo.args(["demo", "--scooters", SCOOTERS, "--riders", "2"])
-        .args(["--ride-s", "3", "--pause-s", "2", "--interval-s", "1"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let mut demo = ChildGuard(demo.spawn().expect("fleetlog demo starts"));
-    let stdout = lines(demo.0.stdout.take().expect("stdout"));
-    let stderr = lines(demo.0.stderr.take().expect("stderr"));
+    let args = ["--scooters", SCOOTERS, "--riders", "2", "--ride-s", "3"];
+    let mut run = demo::start(
+        0,
+        &[&args[..], &["--pause-s", "2", "--interval-s", "1"]].concat(),
+    )
+    .await;
+    let (api, started) = (run.api.clone(), run.started);
+    let (stdout, stderr) = (&run.stdout, &run.stderr);
 
     // The banner: where to look, the login, an MDS token.
-    let banner = read_until(&stdout, "riders ", Duration::from_secs(60));
+    let banner = read_until(stdout, "riders ", Duration::from_secs(60));
     for expected in [
         &format!("console     {api}/console/"),
         "log in as operator@demo.fleetlog.dev / fleetlog-demo",
@@ -129,7 +78,7 @@ async fn make_run_is_a_living_demo_with_vehicles_rides_and_mds_trips() {
 
     // A low-battery scooter (the first rider scans one; others find them nearby) is
     // refused for its battery.
-    let refused = read_until(&stderr, "battery_low", Duration::from_secs(60));
+    let refused = read_until(stderr, "battery_low", Duration::from_secs(60));
     let line = refused.lines().last().unwrap_or_default();
     assert!(line.contains("demo rider refused"), "{line}");
 
@@ -137,7 +86,7 @@ async fn make_run_is_a_living_demo_with_vehicles_rides_and_mds_trips() {
     let deadline = Instant::now() + Duration::from_secs(180);
     let trip = loop {
         let now = chrono::Utc::now().timestamp_millis();
-        let trips = fleetlog_api::mds::read::trips(&app.pool, now - 2 * HOUR_MS, now + HOUR_MS)
+        let trips = fleetlog_api::mds::read::trips(&run.app.pool, now - 2 * HOUR_MS, now + HOUR_MS)
             .await
             .expect("trips read model");
         if let Some(trip) = trips.into_iter().next() {
@@ -170,7 +119,7 @@ async fn make_run_is_a_living_demo_with_vehicles_rides_and_mds_trips() {
     }
 
     // A second setup reuses what exists.
-    let again = fleetlog(&app.settings)
+    let again = fleetlog(&run.app.settings)
         .args(["demo", "--setup-only", "--scooters", SCOOTERS])
         .output()
         .expect("fleetlog demo --setup-only runs");
@@ -181,5 +130,5 @@ async fn make_run_is_a_living_demo_with_vehicles_rides_and_mds_trips() {
         String::from_utf8_lossy(&again.stderr)
     );
     assert!(text.contains("(0 registered now, 24 before;"), "{text}");
-    let _ = demo.terminate(Duration::from_secs(15));
+    let _ = run.demo.terminate(Duration::from_secs(15));
 }
