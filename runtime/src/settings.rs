@@ -37,6 +37,8 @@ pub struct Settings {
     pub gbfs: GbfsSettings,
     /// The MDS 2.0 provider API.
     pub mds: MdsSettings,
+    /// The operator console's map.
+    pub console: ConsoleSettings,
     /// How long running work may take to finish after a shutdown signal, in milliseconds.
     pub shutdown_grace_ms: u64,
 }
@@ -110,6 +112,7 @@ impl Default for Settings {
             commands: CommandSettings::default(),
             gbfs: GbfsSettings::default(),
             mds: MdsSettings::default(),
+            console: ConsoleSettings::default(),
             shutdown_grace_ms: 10_000,
         }
     }
@@ -372,6 +375,19 @@ impl Default for MdsSettings {
             page_size: 1000,
         }
     }
+}
+
+/// The operator console's map (`FLEETLOG_CONSOLE__*`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ConsoleSettings {
+    /// Raster tile URL template of the map's base layer, `http(s)://…/{z}/{x}/{y}.png`
+    /// (Leaflet's placeholders, `{s}` allowed); its origin is added to the console's
+    /// `img-src`. Unset: an offline grid, and the console fetches nothing from another host.
+    pub tile_url: Option<String>,
+    /// Attribution shown on the map under the tiles (plain text), e.g.
+    /// `© OpenStreetMap contributors`.
+    pub tile_attribution: String,
 }
 
 /// Settings could not be read.

@@ -7,6 +7,7 @@
 
 pub mod api;
 pub mod broker;
+pub mod demo;
 pub mod log;
 pub mod process;
 pub mod projected;
