@@ -350,8 +350,8 @@ pub async fn isolated_app() -> (TestBroker, crate::TestApp) {
 #[cfg(test)]
 mod tests {
     #[test]
-    fn an_id_whose_first_six_bits_are_all_set_would_start_with_a_dash() {
-        assert!(super::encode_cluster_id(u128::MAX).starts_with('-'));
+    fn an_id_whose_first_six_bits_are_62_would_start_with_a_dash() {
+        assert!(super::encode_cluster_id(62 << 122).starts_with('-'));
         assert!(super::encode_cluster_id(0).starts_with('A'));
     }
 

@@ -191,3 +191,43 @@ async fn readiness_follows_the_broker_without_restarting_fleetlog() {
         .expect("fleetlog up stops on SIGTERM");
     assert!(status.success(), "clean exit, got {status:?}");
 }
+
+#[tokio::test]
+async fn with_no_broker_at_start_fleetlog_up_runs_and_readiness_names_the_broker() {
+    let app = spawn_app().await;
+    let mut settings = app.settings.clone();
+    isolate_ports(&mut settings);
+    // A port nothing listens on.
+    settings.kafka.brokers = format!("127.0.0.1:{}", fleetlog_tests::process::free_port());
+    let mut up = ChildGuard::spawn({
+        let mut cmd = fleetlog(&settings);
+        cmd.arg("up");
+        cmd
+    });
+    let readyz = format!("http://{}/readyz", settings.http.api_addr);
+    let healthz = format!("http://{}/healthz", settings.http.api_addr);
+    assert_eq!(
+        wait_for_status(&healthz, 200, Duration::from_secs(30)).await,
+        Some(200),
+        "alive without a broker"
+    );
+    assert_eq!(
+        wait_for_status(&readyz, 503, Duration::from_secs(30)).await,
+        Some(503)
+    );
+    let body: serde_json::Value = reqwest::get(&readyz).await.unwrap().json().await.unwrap();
+    assert_eq!(body["ready"], false, "{body}");
+    assert_eq!(body["database"], "ok", "{body}");
+    assert_ne!(
+        body["broker"], "ok",
+        "the broker is named as what is missing: {body}"
+    );
+    assert!(
+        matches!(up.0.try_wait(), Ok(None)),
+        "fleetlog up keeps running while the broker is down"
+    );
+    let status = up
+        .terminate(Duration::from_secs(15))
+        .expect("fleetlog up stops on SIGTERM");
+    assert!(status.success(), "clean exit, got {status:?}");
+}

@@ -15,7 +15,7 @@
 //!   `ttl` equals `Cache-Control: max-age`; vehicle feeds carry `X-Fleetlog-Data-Age-Ms`
 //!   and a `last_updated` that matches it; unknown files are 404 in the §9 shape.
 //!
-//! Needs the broker binary (`TANSU_BIN`), PostgreSQL (`DATABASE_URL`) and the Python tools of
+//! Needs the broker (`make test` starts Apache Kafka), PostgreSQL (`DATABASE_URL`) and the Python tools of
 //! `tests/python/requirements.txt` (`TEST_PYTHON`, or `tests/python/.venv/bin/python`).
 
 #![allow(

@@ -8,7 +8,7 @@
 //! documented), then a rider token over the rider routes. `/v1/stream` is left out: an SSE
 //! answer never ends, and schemathesis would wait on it.
 //!
-//! Needs the broker binary (`TANSU_BIN`), PostgreSQL (`DATABASE_URL`) and the Python tools of
+//! Needs the broker (`make test` starts Apache Kafka), PostgreSQL (`DATABASE_URL`) and the Python tools of
 //! `tests/python/requirements.txt` (`TEST_PYTHON`, or `tests/python/.venv/bin/python`).
 //! `OPENAPI_CONTRACT_SEED` and `OPENAPI_CONTRACT_EXAMPLES` change the run.
 
