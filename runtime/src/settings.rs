@@ -37,6 +37,8 @@ pub struct Settings {
     pub gbfs: GbfsSettings,
     /// The MDS 2.0 provider API.
     pub mds: MdsSettings,
+    /// Who may write to the schema registry.
+    pub registry: RegistrySettings,
     /// How long running work may take to finish after a shutdown signal, in milliseconds.
     pub shutdown_grace_ms: u64,
 }
@@ -102,6 +104,7 @@ impl Default for Settings {
             commands: CommandSettings::default(),
             gbfs: GbfsSettings::default(),
             mds: MdsSettings::default(),
+            registry: RegistrySettings::default(),
             shutdown_grace_ms: 10_000,
         }
     }
@@ -361,6 +364,42 @@ impl Default for MdsSettings {
             ttl_ms: 15_000,
             page_size: 1000,
         }
+    }
+}
+
+/// The schema registry's write access (`FLEETLOG_REGISTRY__*`). Reads are always open;
+/// writes need HTTP Basic auth with this user and password, which clients (and fleetlog's
+/// own `topics create`) put in `SCHEMA_REGISTRY_URL`'s user info. `Debug` and serialisation
+/// never show the password.
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RegistrySettings {
+    /// The user name of the admin credential.
+    pub admin_user: String,
+    /// The password of the admin credential. Unset: writes are off for everyone but the
+    /// registry process's own schema registration (it uses a random password).
+    #[serde(skip_serializing)]
+    pub admin_password: Option<String>,
+}
+
+impl Default for RegistrySettings {
+    fn default() -> Self {
+        Self {
+            admin_user: "admin".into(),
+            admin_password: None,
+        }
+    }
+}
+
+impl std::fmt::Debug for RegistrySettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RegistrySettings")
+            .field("admin_user", &self.admin_user)
+            .field(
+                "admin_password",
+                &self.admin_password.as_ref().map(|_| "<redacted>"),
+            )
+            .finish()
     }
 }
 

@@ -5,15 +5,14 @@ use tokio::sync::{OnceCell, Semaphore};
 use uuid::Uuid;
 
 use super::jwt::{Claims, JwtKeys, now_unix};
-use super::provider::ProviderCache;
-use super::rate_limit::{LoginLimiter, SlidingWindow};
+use super::provider::{self, ProviderCache};
+use super::rate_limit::LoginLimiter;
+use super::request_limit::{Caller, RequestLimiter};
 use super::tokens::random_bytes;
 use super::{AuthError, AuthSettings, Role, password};
 
 /// Password hashes computed at once; each takes ~19 MiB and a core for tens of ms.
 const CONCURRENT_HASHES: usize = 4;
-/// The window of the per-caller request limit.
-const REQUEST_WINDOW: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// Shared authentication state (one per process, behind an `Arc` in `ApiState`).
 #[derive(Debug)]
@@ -22,7 +21,7 @@ pub struct Auth {
     keys: JwtKeys,
     limiter: LoginLimiter,
     providers: ProviderCache,
-    requests: SlidingWindow<String>,
+    requests: RequestLimiter<Caller>,
     hashing: Semaphore,
     dummy_hash: OnceCell<String>,
 }
@@ -54,7 +53,7 @@ impl Auth {
             providers: ProviderCache::new(std::time::Duration::from_secs(
                 settings.provider_token_cache_s,
             )),
-            requests: SlidingWindow::new(settings.requests_per_s, REQUEST_WINDOW),
+            requests: RequestLimiter::new(settings.requests_per_s),
             keys,
             settings,
             hashing: Semaphore::new(CONCURRENT_HASHES),
@@ -82,18 +81,25 @@ impl Auth {
         &self.providers
     }
 
-    /// Count a request of `caller` (a bearer token or a client address); `Some(wait)` when
-    /// it is over `requests_per_s` and must wait that long.
-    pub fn request_allowed(&self, caller: &str) -> Result<(), std::time::Duration> {
+    /// Count a request of `caller` (see [`super::request_limit`]).
+    ///
+    /// # Errors
+    /// How long to wait when `caller` is over `requests_per_s`.
+    pub fn request_allowed(&self, caller: Caller) -> Result<(), std::time::Duration> {
         if self.settings.requests_per_s == 0 {
             return Ok(());
         }
-        let now = std::time::Instant::now();
-        if let Some(wait) = self.requests.retry_after(caller, now) {
-            return Err(wait);
+        self.requests.check(caller, std::time::Instant::now())
+    }
+
+    /// The identity `token` names when it verifies without I/O: an access token with a
+    /// valid signature and lifetime, or a provider token recently looked up. `None`
+    /// otherwise (the handler's extractor then does the full check).
+    pub fn verified_identity(&self, token: &str) -> Option<Uuid> {
+        if provider::is_provider_token(token) {
+            return self.providers.cached(token);
         }
-        self.requests.record(caller.to_owned(), now);
-        Ok(())
+        self.keys.decode(token).ok().map(|claims| claims.sub)
     }
 
     /// A signed access token for `sub` as `role`, valid for the configured lifetime.

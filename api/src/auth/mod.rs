@@ -15,6 +15,7 @@ pub mod password;
 pub mod provider;
 pub mod rate_limit;
 pub mod refresh;
+pub mod request_limit;
 pub mod routes;
 pub mod settings;
 pub mod tokens;
