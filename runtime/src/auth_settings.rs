@@ -2,7 +2,7 @@
 //!
 //! The `auth` section of [`crate::Settings`], overridden by
 //! `FLEETLOG_AUTH__JWT_SECRET`, `FLEETLOG_AUTH__ACCESS_TTL_S`, `FLEETLOG_AUTH__REFRESH_TTL_S`,
-//! `FLEETLOG_AUTH__TOTP_ISSUER`, `FLEETLOG_AUTH__LOGIN_MAX_FAILURES_PER_EMAIL`,
+//! `FLEETLOG_AUTH__TOTP_ISSUER`, `FLEETLOG_AUTH__TOTP_KEY`, `FLEETLOG_AUTH__LOGIN_MAX_FAILURES_PER_EMAIL`,
 //! `FLEETLOG_AUTH__LOGIN_MAX_FAILURES_PER_IP`, `FLEETLOG_AUTH__LOGIN_FAILURE_WINDOW_S`,
 //! `FLEETLOG_AUTH__PROVIDER_TOKEN_CACHE_S` and `FLEETLOG_AUTH__PROVIDER_TOKEN_DEFAULT_DAYS`.
 
@@ -19,6 +19,10 @@ pub struct AuthSettings {
     /// other API processes. Set it in any deployment with more than one API process.
     #[serde(skip_serializing)]
     pub jwt_secret: Option<String>,
+    /// Key TOTP secrets are encrypted with at rest, at least 32 bytes. Unset: accounts with
+    /// TOTP cannot be created (and encrypted secrets cannot be read).
+    #[serde(skip_serializing)]
+    pub totp_key: Option<String>,
     /// Access token lifetime, in seconds (default 900).
     pub access_ttl_s: u64,
     /// Refresh token lifetime, in seconds (default 30 days), renewed on each rotation.
@@ -45,6 +49,7 @@ impl Default for AuthSettings {
     fn default() -> Self {
         Self {
             jwt_secret: None,
+            totp_key: None,
             access_ttl_s: 15 * 60,
             refresh_ttl_s: 30 * 24 * 3600,
             totp_issuer: "fleetlog".into(),
@@ -82,6 +87,7 @@ impl std::fmt::Debug for AuthSettings {
                 "jwt_secret",
                 &self.jwt_secret.as_ref().map(|_| "<redacted>"),
             )
+            .field("totp_key", &self.totp_key.as_ref().map(|_| "<redacted>"))
             .field("access_ttl_s", &self.access_ttl_s)
             .field("refresh_ttl_s", &self.refresh_ttl_s)
             .field("totp_issuer", &self.totp_issuer)
@@ -108,6 +114,7 @@ mod tests {
     fn the_secret_is_neither_printed_nor_serialised() {
         let settings = AuthSettings {
             jwt_secret: Some("s3cret-s3cret-s3cret-s3cret-s3cret".into()),
+            totp_key: Some("t0tp-s3cret-t0tp-s3cret-t0tp-s3cret".into()),
             ..AuthSettings::default()
         };
         assert!(!format!("{settings:?}").contains("s3cret"));

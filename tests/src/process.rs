@@ -46,6 +46,9 @@ pub fn fleetlog(settings: &Settings) -> Command {
             "FLEETLOG_REGISTRY__ADMIN_USER",
             &settings.registry.admin_user,
         );
+    if let Some(key) = &settings.auth.totp_key {
+        cmd.env("FLEETLOG_AUTH__TOTP_KEY", key);
+    }
     if let Some(password) = &settings.registry.admin_password {
         cmd.env("FLEETLOG_REGISTRY__ADMIN_PASSWORD", password);
     }

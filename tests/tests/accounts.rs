@@ -36,6 +36,7 @@ async fn spawn_api_with(configure: impl FnOnce(&mut AuthSettings)) -> Api {
     let app = spawn_app().await;
     let mut auth = AuthSettings {
         jwt_secret: Some(SECRET.into()),
+        totp_key: app.settings.auth.totp_key.clone(),
         ..AuthSettings::default()
     };
     configure(&mut auth);
@@ -462,6 +463,23 @@ async fn missing_expired_tampered_and_wrong_role_tokens_are_refused() {
     );
 }
 
+/// The TOTP secret of `email` as stored, opened with the test stack's key.
+async fn stored_totp_secret(api: &Api, email: &str) -> String {
+    let (id, stored): (uuid::Uuid, String) =
+        sqlx::query_as("SELECT id, totp_secret FROM accounts WHERE email = $1")
+            .bind(email)
+            .fetch_one(&api.app.pool)
+            .await
+            .expect("secret stored");
+    api.state
+        .auth
+        .totp_key()
+        .expect("the test stack has a TOTP key")
+        .open(id, &stored)
+        .expect("opens")
+        .secret
+}
+
 fn totp_now(secret: &str) -> String {
     let bytes = Secret::Encoded(secret.into())
         .to_bytes()
@@ -477,11 +495,7 @@ async fn an_operator_created_with_totp_logs_in_only_with_a_valid_unused_code() {
     let api = spawn_api().await;
     let email = format!("{}@example.com", unique_name("ops"));
     api.create_staff(&email, StaffRole::Operator, true).await;
-    let secret: String = sqlx::query_scalar("SELECT totp_secret FROM accounts WHERE email = $1")
-        .bind(&email)
-        .fetch_one(&api.app.pool)
-        .await
-        .expect("secret stored");
+    let secret = stored_totp_secret(&api, &email).await;
 
     let (status, err) = error(api.login(&email, PASSWORD).await).await;
     assert_eq!(

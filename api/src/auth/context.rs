@@ -9,6 +9,7 @@ use super::provider::{self, ProviderCache};
 use super::rate_limit::LoginLimiter;
 use super::request_limit::{Caller, RequestLimiter};
 use super::tokens::random_bytes;
+use super::totp_key::TotpKey;
 use super::{AuthError, AuthSettings, Role, password};
 
 /// Password hashes computed at once; each takes ~19 MiB and a core for tens of ms.
@@ -22,6 +23,7 @@ pub struct Auth {
     limiter: LoginLimiter,
     providers: ProviderCache,
     requests: RequestLimiter<Caller>,
+    totp_key: Option<TotpKey>,
     hashing: Semaphore,
     dummy_hash: OnceCell<String>,
 }
@@ -44,7 +46,13 @@ impl Auth {
                 JwtKeys::from_secret(&random_bytes::<32>())?
             }
         };
+        let totp_key = settings
+            .totp_key
+            .as_ref()
+            .map(|key| TotpKey::from_secret(key.as_bytes()))
+            .transpose()?;
         Ok(Self {
+            totp_key,
             limiter: LoginLimiter::new(
                 settings.login_max_failures_per_email,
                 settings.login_max_failures_per_ip,
@@ -69,6 +77,11 @@ impl Auth {
     /// The JWT keys.
     pub fn keys(&self) -> &JwtKeys {
         &self.keys
+    }
+
+    /// The key of TOTP secrets at rest, when configured.
+    pub fn totp_key(&self) -> Option<&TotpKey> {
+        self.totp_key.as_ref()
     }
 
     /// The login failure limits.

@@ -20,6 +20,7 @@ pub mod routes;
 pub mod settings;
 pub mod tokens;
 pub mod totp;
+pub mod totp_key;
 
 use std::time::Duration;
 

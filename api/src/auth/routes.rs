@@ -13,7 +13,7 @@ use uuid::Uuid;
 use super::accounts::{self, Account, Credentials};
 use super::extract::{AuthUser, ClientIp};
 use super::jwt::now_unix;
-use super::{AuthError, Role, password, refresh, totp};
+use super::{AuthError, Role, password, refresh, totp, totp_key};
 use crate::error::ApiError;
 use crate::json::ApiJson;
 use crate::state::ApiState;
@@ -166,19 +166,44 @@ async fn authenticate(
         Some(creds) if matched => creds,
         _ => return Err(AuthError::InvalidCredentials),
     };
-    if let Some(secret) = &creds.totp_secret {
+    if let Some(stored) = &creds.totp_secret {
         let code = req
             .totp
             .as_deref()
             .filter(|code| !code.trim().is_empty())
             .ok_or(AuthError::TotpRequired)?;
+        let opened = open_totp_secret(state, creds.id, stored)?;
         let now = u64::try_from(now_unix()).unwrap_or_default();
-        let step = totp::matching_step(secret, code, now)?.ok_or(AuthError::InvalidTotp)?;
+        let step = totp::matching_step(&opened.secret, code, now)?.ok_or(AuthError::InvalidTotp)?;
         if !accounts::consume_totp_step(&state.pool, creds.id, step).await? {
             return Err(AuthError::InvalidTotp);
         }
+        if let (true, Some(key)) = (opened.legacy, state.auth.totp_key()) {
+            let sealed = key.seal(creds.id, &opened.secret)?;
+            accounts::seal_totp_secret(&state.pool, creds.id, stored, &sealed).await?;
+            tracing::info!(user_id = %creds.id, "legacy TOTP secret sealed");
+        }
     }
     Ok(creds)
+}
+
+/// The TOTP secret `stored` for `account`: sealed ones need the configured key; a legacy
+/// clear one is taken as is.
+fn open_totp_secret(
+    state: &ApiState,
+    account: Uuid,
+    stored: &str,
+) -> Result<totp_key::Opened, AuthError> {
+    match state.auth.totp_key() {
+        Some(key) => key.open(account, stored),
+        None if totp_key::is_sealed(stored) => Err(AuthError::Internal(
+            "a sealed TOTP secret but FLEETLOG_AUTH__TOTP_KEY is not set".into(),
+        )),
+        None => Ok(totp_key::Opened {
+            secret: stored.to_owned(),
+            legacy: true,
+        }),
+    }
 }
 
 /// A new access token and the first refresh token of a new family.
