@@ -1,5 +1,6 @@
 # The two commands: `make run` runs the product, `make test` passes the tests.
-# Both install what a fresh machine lacks (the Tansu broker, build tools, PostgreSQL),
+# Both install what a fresh machine lacks (the Apache Kafka broker's jars, a JDK, build
+# tools, PostgreSQL),
 # are re-runnable, and leave no process behind.
 
 SHELL := /bin/bash
@@ -26,7 +27,7 @@ check: ## formatting and lints, as CI runs them
 ci: check test ## what .ci/run does
 
 down: ## stop a broker or fleetlog left running by an interrupted `make run`
-	@source scripts/lib.sh && stop_pidfile .data/simulate.pid && stop_pidfile .data/fleetlog.pid && stop_pidfile .data/broker/tansu.pid
+	@source scripts/lib.sh && stop_pidfile .data/simulate.pid && stop_pidfile .data/fleetlog.pid && stop_broker .data/broker
 
 clean: down ## stop everything and delete local data (.data/)
 	rm -rf .data

@@ -9,7 +9,7 @@ BENCHES=("$@")
 [ ${#BENCHES[@]} -gt 0 ] || BENCHES=(ingest projection commands api export rebuild)
 
 ensure_build_deps
-ensure_tansu
+ensure_kafka
 ensure_postgres
 ensure_bench_tools
 say "building fleetlog (release)"
@@ -20,16 +20,16 @@ export RUST_LOG="${RUST_LOG:-error}"
 
 run_with_broker() {
   local port dir status=0
-  port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+  port="$(free_port)"
   dir="$ROOT/.data/bench-$$-$1"
-  start_broker "$dir" "$port"   # with the header index unless TANSU_HEADER_INDEX=0
+  start_broker "$dir" "$port"
   KAFKA_BROKERS="127.0.0.1:$port" "$FLEETLOG" bench "$@" || status=$?
-  stop_pidfile "$dir/tansu.pid"
+  stop_broker "$dir"
   rm -rf "$dir"
   return "$status"
 }
 
-trap 'trap - EXIT; for f in "$ROOT"/.data/bench-$$-*/tansu.pid; do stop_pidfile "$f"; done' EXIT
+trap 'trap - EXIT; for d in "$ROOT"/.data/bench-$$-*/; do stop_broker "$d"; done' EXIT
 trap 'exit 130' INT TERM
 
 for i in "${!BENCHES[@]}"; do

@@ -5,11 +5,12 @@ source "$(dirname "$0")/lib.sh"
 
 DATA="$ROOT/.data"
 BROKER_PORT="${BROKER_PORT:-9092}"
+BROKER_CONTROLLER_PORT="${BROKER_CONTROLLER_PORT:-$((BROKER_PORT + 1))}"
 PROFILE="${PROFILE:-debug}"
 SCOOTERS="${SCOOTERS:-30}"
 
 ensure_build_deps
-ensure_tansu
+ensure_kafka
 ensure_postgres
 
 say "building fleetlog ($PROFILE)"
@@ -20,14 +21,14 @@ cleanup() {
   trap - EXIT INT TERM
   stop_pidfile "$DATA/simulate.pid"
   stop_pidfile "$DATA/fleetlog.pid"
-  stop_pidfile "$DATA/broker/tansu.pid"
+  stop_broker "$DATA/broker"
   say "stopped"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 mkdir -p "$DATA"
-start_broker "$DATA/broker" "$BROKER_PORT"
+start_broker "$DATA/broker" "$BROKER_PORT" "$BROKER_CONTROLLER_PORT"
 export KAFKA_BROKERS="127.0.0.1:$BROKER_PORT"
 
 say "creating topics and migrating the database"
@@ -55,7 +56,7 @@ cat >&2 <<BANNER
     registry    http://127.0.0.1:8081/subjects
     readiness   $api/readyz
     metrics     $api/metrics
-    broker      $KAFKA_BROKERS   (data in .data/broker)
+    broker      $KAFKA_BROKERS   Apache Kafka $KAFKA_VERSION (data in .data/broker/data, log .data/broker/server.log)
     database    ${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/fleetlog}
 
 BANNER

@@ -4,16 +4,16 @@
 source "$(dirname "$0")/lib.sh"
 
 ensure_build_deps
-ensure_tansu
+ensure_kafka
 ensure_postgres
 ensure_python_tools
 ensure_browser_tools
 
-port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+port="$(free_port)"
 DATA="$ROOT/.data/test-$$"
 cleanup() {
   trap - EXIT INT TERM
-  stop_pidfile "$DATA/tansu.pid"
+  stop_pidfile "$DATA/broker.pid" 2   # its storage is deleted: no clean shutdown needed
   rm -rf "$DATA"
 }
 trap cleanup EXIT
@@ -22,7 +22,6 @@ trap 'exit 130' INT TERM
 start_broker "$DATA" "$port"
 export KAFKA_BROKERS="127.0.0.1:$port"
 export DATABASE_URL="${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/fleetlog_test}"
-export TANSU_BIN
 
 # Databases of earlier runs (each test makes its own, and the suite's own fleetlog_test,
 # which may hold migrations of another checkout) are dropped before this run starts.

@@ -2,8 +2,12 @@
 //!
 //! - Producer: `acks=all`, idempotence on, batching with `linger.ms`; callers never await
 //!   one record at a time on a hot path.
+//! - Transactional producer: the same plus a `transactional.id`, for consume → produce
+//!   loops whose output and input offsets commit together (the decoder).
 //! - Consumer: auto-commit and automatic offset store off — offsets live where the work
-//!   lands (PostgreSQL for projections), Kafka commits are advisory.
+//!   lands (PostgreSQL for projections, the producer's transaction for the decoder);
+//!   `read_committed`, so aborted transactions are never seen; a fetch returns as soon as a
+//!   record is there (`fetch.wait.max.ms` is only a ceiling).
 //! - Admin: idempotent topic creation for `fleetlog topics create`.
 
 use std::time::Duration;
@@ -78,6 +82,23 @@ pub fn producer_config(settings: &KafkaSettings, role: &str) -> ClientConfig {
     config
 }
 
+/// Transactional producer preset: [`producer_config`] with `transactional.id` (stable per
+/// instance: a restarted instance fences its earlier self and aborts what it left open).
+pub fn transactional_producer_config(
+    settings: &KafkaSettings,
+    role: &str,
+    transactional_id: &str,
+) -> ClientConfig {
+    let mut config = producer_config(settings, role);
+    let timeout_ms = settings.transaction_timeout_ms.to_string();
+    // librdkafka refuses a record timeout longer than the transaction's.
+    config
+        .set("transactional.id", transactional_id)
+        .set("transaction.timeout.ms", &timeout_ms)
+        .set("message.timeout.ms", &timeout_ms);
+    config
+}
+
 /// Build a producer from the preset.
 ///
 /// # Errors
@@ -97,6 +118,8 @@ pub fn consumer_config(settings: &KafkaSettings, group_id: &str) -> ClientConfig
         .set("auto.offset.reset", "earliest")
         .set("enable.partition.eof", "false")
         .set("session.timeout.ms", "10000")
+        .set("isolation.level", "read_committed")
+        .set("fetch.min.bytes", "1")
         .set("fetch.wait.max.ms", settings.fetch_wait_max_ms.to_string());
     config
 }

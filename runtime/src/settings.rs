@@ -61,10 +61,18 @@ pub struct KafkaSettings {
     pub dlq_partitions: i32,
     /// Replication factor of created topics (1 for the single local broker).
     pub replication_factor: i32,
-    /// Longest a consumer's fetch waits at the broker for new records
-    /// (`fetch.wait.max.ms`): a bound on the latency each hop of a chain adds when the
-    /// broker does not answer early.
+    /// Longest a consumer's fetch waits at the broker when no records arrive
+    /// (`fetch.wait.max.ms`). Only a ceiling: Kafka answers a fetch as soon as a record is
+    /// there, so it adds no latency to a busy chain.
     pub fetch_wait_max_ms: u32,
+    /// This process's instance among the processors of one kind: the decoder's
+    /// `transactional.id` is `<client_id>-decoder-<instance_id>`. Give each decoder process
+    /// its own; a restarted one keeps its id, so it fences its earlier self.
+    pub instance_id: String,
+    /// Longest a Kafka transaction may stay open (`transaction.timeout.ms`): an instance
+    /// that died mid-transaction and is not restarted holds back `read_committed` readers of
+    /// its partitions at most this long.
+    pub transaction_timeout_ms: u32,
 }
 
 /// HTTP listen addresses.
@@ -120,7 +128,9 @@ impl Default for KafkaSettings {
             partitions: 4,
             dlq_partitions: 1,
             replication_factor: 1,
-            fetch_wait_max_ms: 100,
+            fetch_wait_max_ms: 500,
+            instance_id: "1".into(),
+            transaction_timeout_ms: 10_000,
         }
     }
 }

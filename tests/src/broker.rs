@@ -1,57 +1,180 @@
-//! A Tansu broker of the test's own, for tests that stop and restart a broker.
+//! Apache Kafka brokers of the test's own: one node ([`TestBroker`]) for tests that stop
+//! and restart a broker, three ([`TestCluster`]) for failover.
 //!
-//! The binary comes from `TANSU_BIN` (set by `make test`) or the Makefile's cache path.
-//! Storage is SQLite in a fresh directory, so a restart keeps what was stored. Like
-//! `scripts/lib.sh start_broker`, the storage gets the index on `header (topition,
-//! offset_id)` that Tansu 0.6.0 lacks (without it fetching slows down as the log grows;
-//! see `docs/operations.md`).
+//! Every node runs through `scripts/kafka/node.sh`, the one place that knows how to run a
+//! KRaft node (`make test` resolves the jars into `KAFKA_HOME` first). Storage lives in a
+//! fresh directory, so a restart keeps what was stored; the node's log is
+//! `<dir>/server.log` (kept when `TEST_LOG` is set).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::process::{ChildGuard, free_port};
 
-/// A broker process on `127.0.0.1:<port>` with its own storage directory.
-pub struct TestBroker {
-    /// The port it listens on (kept across restarts).
-    pub port: u16,
+/// How long a node may take to log that it started (a JVM on a busy 2-core machine).
+const START_TIMEOUT: Duration = Duration::from_secs(90);
+
+fn node_script() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../scripts/kafka/node.sh")
+}
+
+/// A Kafka cluster id: 16 random bytes, URL-safe base64 without padding.
+fn cluster_id() -> String {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    let bits = uuid::Uuid::new_v4().as_u128();
+    (0..22)
+        .map(|i| {
+            let shift = 128 - 6 * (i + 1);
+            let index = if shift >= 0 {
+                (bits >> shift) & 0x3f
+            } else {
+                (bits << -shift) & 0x3f
+            };
+            char::from(ALPHABET[usize::try_from(index).unwrap_or(0)])
+        })
+        .collect()
+}
+
+/// One KRaft node (broker and controller in one JVM).
+struct Node {
+    id: u32,
+    port: u16,
+    controller_port: u16,
     dir: PathBuf,
     child: Option<ChildGuard>,
 }
 
-fn tansu_bin() -> PathBuf {
-    std::env::var("TANSU_BIN").map_or_else(
-        |_| {
-            let home = std::env::var("HOME").unwrap_or_else(|_| "/root".into());
-            PathBuf::from(home).join(".cache/fleetlog/tansu-0.6.0/bin/tansu")
-        },
-        PathBuf::from,
-    )
+impl Node {
+    fn new(id: u32, root: &Path) -> Self {
+        let dir = root.join(format!("node-{id}"));
+        std::fs::create_dir_all(&dir).expect("broker dir");
+        Self {
+            id,
+            port: free_port(),
+            controller_port: free_port(),
+            dir,
+            child: None,
+        }
+    }
+
+    fn voter(&self) -> String {
+        format!("{}@127.0.0.1:{}", self.id, self.controller_port)
+    }
+
+    /// Spawn the node; returns the byte offset of its log before this start.
+    fn spawn(&mut self, voters: &str, cluster_id: &str, replication: u32) -> u64 {
+        let logged = std::fs::metadata(self.dir.join("server.log")).map_or(0, |m| m.len());
+        let out = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.dir.join("broker.out"))
+            .expect("broker output file");
+        let err = out.try_clone().expect("broker output file");
+        let mut cmd = Command::new("bash");
+        cmd.arg(node_script())
+            .arg("--dir")
+            .arg(&self.dir)
+            .args(["--port", &self.port.to_string()])
+            .args(["--controller-port", &self.controller_port.to_string()])
+            .args(["--node-id", &self.id.to_string()])
+            .args(["--voters", voters])
+            .args(["--cluster-id", cluster_id])
+            .args(["--replication", &replication.to_string()])
+            .stdin(Stdio::null())
+            .stdout(out)
+            .stderr(err);
+        self.child = Some(ChildGuard(
+            cmd.spawn().expect("spawn scripts/kafka/node.sh"),
+        ));
+        logged
+    }
+
+    /// Wait until the node logged (past `logged`) that it started; false when it exited
+    /// or did not start in time (for example a port taken before its bind).
+    fn wait_started(&mut self, logged: u64) -> bool {
+        let deadline = Instant::now() + START_TIMEOUT;
+        while Instant::now() < deadline {
+            if let Some(child) = self.child.as_mut()
+                && !matches!(child.0.try_wait(), Ok(None))
+            {
+                return false;
+            }
+            if log_since(&self.dir.join("server.log"), logged).contains("Kafka Server started") {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        false
+    }
+
+    /// Why it did not start: the tail of its output and log.
+    fn diagnosis(&self) -> String {
+        let tail = |name: &str| {
+            let text = std::fs::read_to_string(self.dir.join(name)).unwrap_or_default();
+            let lines: Vec<&str> = text.lines().collect();
+            lines[lines.len().saturating_sub(15)..].join("\n")
+        };
+        format!(
+            "node {} on port {} (dir {}):\n{}\n{}",
+            self.id,
+            self.port,
+            self.dir.display(),
+            tail("broker.out"),
+            tail("server.log")
+        )
+    }
+}
+
+fn log_since(path: &Path, offset: u64) -> String {
+    let bytes = std::fs::read(path).unwrap_or_default();
+    let start = usize::try_from(offset)
+        .unwrap_or(usize::MAX)
+        .min(bytes.len());
+    String::from_utf8_lossy(&bytes[start..]).into_owned()
+}
+
+fn remove_unless_logging(dir: &Path) {
+    if std::env::var_os("TEST_LOG").is_none() {
+        let _ = std::fs::remove_dir_all(dir);
+    }
+}
+
+/// A one-node broker on `127.0.0.1:<port>` with its own storage directory.
+pub struct TestBroker {
+    /// The port it listens on (kept across restarts).
+    pub port: u16,
+    root: PathBuf,
+    cluster_id: String,
+    node: Node,
 }
 
 impl TestBroker {
-    /// Start a broker on a free port with fresh storage and wait until it accepts
-    /// connections.
+    /// Start a broker on free ports with fresh storage and wait until it has started.
     ///
     /// # Panics
     /// When the broker cannot be started.
     pub fn start() -> Self {
-        let dir = std::env::temp_dir().join(crate::unique_name("fleetlog-broker"));
-        std::fs::create_dir_all(&dir).expect("broker dir");
+        let root = std::env::temp_dir().join(crate::unique_name("fleetlog-broker"));
         let mut broker = Self {
-            port: free_port(),
-            dir,
-            child: None,
+            port: 0,
+            node: Node::new(1, &root),
+            root,
+            cluster_id: cluster_id(),
         };
-        // A port taken between `free_port` and the broker's bind: another port, twice.
+        // A port taken between `free_port` and the broker's bind: new ports and fresh
+        // storage (its quorum names the ports), twice.
         for _ in 0..2 {
+            broker.port = broker.node.port;
             if broker.try_restart() {
                 return broker;
             }
-            broker.child = None;
-            broker.port = free_port();
+            eprintln!("test broker did not start:\n{}", broker.node.diagnosis());
+            broker.node.child = None;
+            let _ = std::fs::remove_dir_all(&broker.node.dir);
+            broker.node = Node::new(1, &broker.root);
         }
+        broker.port = broker.node.port;
         broker.restart();
         broker
     }
@@ -63,91 +186,131 @@ impl TestBroker {
 
     /// Kill the broker (SIGKILL: nothing is flushed that was not already durable).
     pub fn kill(&mut self) {
-        self.child = None;
+        self.node.child = None;
     }
 
-    /// Start it again on the same port and storage.
+    /// Start it again on the same ports and storage.
     ///
     /// # Panics
-    /// When the broker does not accept connections within 10 s.
+    /// When the broker does not start within 90 s.
     pub fn restart(&mut self) {
         assert!(
             self.try_restart(),
-            "test broker did not start on port {}",
-            self.port
+            "test broker did not start: {}",
+            self.node.diagnosis()
         );
     }
 
-    /// Start the broker; whether it accepted connections and made its tables in 10 s.
     fn try_restart(&mut self) -> bool {
-        let url = format!("tcp://127.0.0.1:{}", self.port);
-        let mut cmd = Command::new(tansu_bin());
-        cmd.current_dir(&self.dir)
-            .args([
-                "broker",
-                "--listener-url",
-                &url,
-                "--advertised-listener-url",
-                &url,
-            ])
-            .args(["--storage-engine", "sqlite://tansu.db"])
-            .stdin(Stdio::null());
-        self.child = Some(ChildGuard::spawn(cmd));
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while Instant::now() < deadline {
-            if std::net::TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
-                // Something else may answer on a port taken before the broker's bind:
-                // then no broker makes its tables.
-                return try_index_headers(&self.dir.join("tansu.db"));
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        false
+        let voters = self.node.voter();
+        let logged = self.node.spawn(&voters, &self.cluster_id, 1);
+        self.node.wait_started(logged)
     }
-}
-
-/// Add the index on `header (topition, offset_id)` to Tansu's SQLite storage at `db` once
-/// the broker has created its tables (through Python's sqlite3, which `make test`
-/// installs; SQLite lets a second process change the schema).
-///
-/// # Panics
-/// When the index cannot be created within about 10 s.
-pub fn index_headers(db: &std::path::Path) {
-    assert!(
-        try_index_headers(db),
-        "index on Tansu's header table created"
-    );
-}
-
-/// Creates the header index once Tansu's tables exist (about 10 s of tries).
-const INDEX_SCRIPT: &str = r"
-import sqlite3, sys, time
-for _ in range(200):
-    try:
-        c = sqlite3.connect(sys.argv[1], timeout=10)
-        c.execute('CREATE INDEX IF NOT EXISTS header_topition_offset_idx ON header (topition, offset_id)')
-        c.commit()
-        sys.exit(0)
-    except sqlite3.OperationalError:
-        time.sleep(0.05)
-sys.exit(1)
-";
-
-/// [`index_headers`], false when no header table appeared in 10 s.
-fn try_index_headers(db: &std::path::Path) -> bool {
-    let python = std::env::var("TEST_PYTHON").unwrap_or_else(|_| "python3".into());
-    Command::new(python)
-        .args(["-c", INDEX_SCRIPT])
-        .arg(db)
-        .status()
-        .expect("python3 runs")
-        .success()
 }
 
 impl Drop for TestBroker {
     fn drop(&mut self) {
-        self.child = None;
-        let _ = std::fs::remove_dir_all(&self.dir);
+        self.node.child = None;
+        remove_unless_logging(&self.root);
+    }
+}
+
+/// Three KRaft nodes on loopback, each broker and controller, with
+/// `default.replication.factor=3` and `min.insync.replicas=2` (the internal topics too).
+pub struct TestCluster {
+    root: PathBuf,
+    cluster_id: String,
+    nodes: Vec<Node>,
+}
+
+impl TestCluster {
+    /// Start three nodes on free ports with fresh storage and wait until all have started.
+    ///
+    /// # Panics
+    /// When a node does not start.
+    pub fn start() -> Self {
+        let root = std::env::temp_dir().join(crate::unique_name("fleetlog-cluster"));
+        let mut cluster = Self {
+            nodes: (1..=3).map(|id| Node::new(id, &root)).collect(),
+            root,
+            cluster_id: cluster_id(),
+        };
+        let voters = cluster.voters();
+        let logged: Vec<u64> = cluster
+            .nodes
+            .iter_mut()
+            .map(|node| node.spawn(&voters, &cluster.cluster_id, 3))
+            .collect();
+        for (node, logged) in cluster.nodes.iter_mut().zip(logged) {
+            assert!(
+                node.wait_started(logged),
+                "cluster node did not start: {}",
+                node.diagnosis()
+            );
+        }
+        cluster
+    }
+
+    fn voters(&self) -> String {
+        self.nodes
+            .iter()
+            .map(Node::voter)
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+
+    /// Every node's `127.0.0.1:<port>`, comma-separated, for `KAFKA_BROKERS`.
+    pub fn bootstrap(&self) -> String {
+        self.nodes
+            .iter()
+            .map(|n| format!("127.0.0.1:{}", n.port))
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+
+    /// The node ids (1, 2, 3).
+    pub fn node_ids(&self) -> Vec<u32> {
+        self.nodes.iter().map(|n| n.id).collect()
+    }
+
+    /// SIGKILL node `id` (its broker and controller).
+    ///
+    /// # Panics
+    /// When `id` is not a node of the cluster.
+    pub fn kill(&mut self, id: u32) {
+        self.node_mut(id).child = None;
+    }
+
+    /// Start node `id` again on its ports and storage and wait until it has started.
+    ///
+    /// # Panics
+    /// When `id` is not a node, or it does not start within 90 s.
+    pub fn restart(&mut self, id: u32) {
+        let voters = self.voters();
+        let cluster_id = self.cluster_id.clone();
+        let node = self.node_mut(id);
+        let logged = node.spawn(&voters, &cluster_id, 3);
+        assert!(
+            node.wait_started(logged),
+            "cluster node did not restart: {}",
+            node.diagnosis()
+        );
+    }
+
+    fn node_mut(&mut self, id: u32) -> &mut Node {
+        self.nodes
+            .iter_mut()
+            .find(|n| n.id == id)
+            .expect("a node of the cluster")
+    }
+}
+
+impl Drop for TestCluster {
+    fn drop(&mut self) {
+        for node in &mut self.nodes {
+            node.child = None;
+        }
+        remove_unless_logging(&self.root);
     }
 }
 
@@ -160,28 +323,31 @@ impl Drop for TestBroker {
 pub async fn isolated_app() -> (TestBroker, crate::TestApp) {
     let mut app = crate::spawn_app().await;
     app.settings.kafka.client_id = crate::unique_name("fleetlog");
-    // A fresh broker that does not create the topics in time (seen when several start at
-    // once in the full suite: its port taken between `free_port` and its bind, or a slow
-    // start) is replaced by another on a new port, at most twice.
-    let mut last_error = String::new();
-    for attempt in 1..=3 {
-        let broker = TestBroker::start();
-        app.settings.kafka.brokers = broker.address();
-        let admin = fleetlog_runtime::kafka::admin(&app.settings.kafka).expect("admin client");
-        let created = tokio::time::timeout(
-            Duration::from_secs(30),
-            fleetlog_runtime::kafka::create_topics(&admin, &fleetlog_schemas::topics::all(2, 1), 1),
-        )
-        .await;
-        match created {
-            Ok(Ok(_)) => return (broker, app),
-            Ok(Err(err)) => last_error = err.to_string(),
-            Err(_) => last_error = "no answer in 30 s".into(),
-        }
-        eprintln!(
-            "test broker on port {} (attempt {attempt}): topics not created: {last_error}",
-            broker.port
+    let broker = tokio::task::spawn_blocking(TestBroker::start)
+        .await
+        .expect("broker start task");
+    app.settings.kafka.brokers = broker.address();
+    let admin = fleetlog_runtime::kafka::admin(&app.settings.kafka).expect("admin client");
+    tokio::time::timeout(
+        Duration::from_secs(60),
+        fleetlog_runtime::kafka::create_topics(&admin, &fleetlog_schemas::topics::all(2, 1), 1),
+    )
+    .await
+    .expect("topics created within 60 s")
+    .expect("topics created");
+    (broker, app)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn cluster_ids_are_22_url_safe_characters() {
+        let id = super::cluster_id();
+        assert_eq!(id.len(), 22);
+        assert!(
+            id.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
         );
+        assert_ne!(id, super::cluster_id());
     }
-    panic!("topics created on none of three fresh brokers: {last_error}");
 }

@@ -18,7 +18,7 @@ use fleetlog_schemas::events::{
 };
 use fleetlog_schemas::registration::{register, register_all};
 use fleetlog_schemas::topics;
-use fleetlog_schemas::wire::{WireCodec, WireError, schema_id};
+use fleetlog_schemas::wire::{HEADER_LEN, WireCodec, WireError, schema_id};
 
 #[test]
 fn the_schema_id_is_read_from_the_five_byte_header() {
@@ -181,7 +181,37 @@ async fn a_value_of_the_wrong_type_is_refused_on_both_sides() {
         .await
         .expect_err("unknown id");
     assert!(
-        matches!(err, WireError::Decode { schema_id: 99, .. }),
+        matches!(err, WireError::UnknownSchema { schema_id: 99 }),
         "{err}"
+    );
+    assert!(err.is_permanent());
+}
+
+#[tokio::test]
+async fn a_body_that_does_not_match_its_schema_is_permanent_and_a_registry_down_is_not() {
+    let url = start_registry().await;
+    register_all(&url).await.expect("registers");
+    let codec = WireCodec::new(&url);
+    let mut bytes = codec
+        .encode(topics::TELEMETRY, &fixtures::telemetry())
+        .await
+        .expect("encodes");
+    bytes.truncate(HEADER_LEN + 1);
+    let err = codec
+        .decode::<Telemetry>(&bytes)
+        .await
+        .expect_err("a cut body");
+    assert!(matches!(err, WireError::Body { .. }), "{err}");
+    assert!(err.is_permanent());
+
+    let nobody = format!("http://127.0.0.1:{}", fleetlog_tests::process::free_port());
+    let err = WireCodec::new(&nobody)
+        .decode::<Telemetry>(&bytes)
+        .await
+        .expect_err("no registry");
+    assert!(matches!(err, WireError::Registry { .. }), "{err}");
+    assert!(
+        !err.is_permanent(),
+        "a registry that does not answer is retried"
     );
 }

@@ -6,15 +6,16 @@
 //! `dlq_error`, and the decoder moves on; frames stored as bad (checksum, oversize) are
 //! skipped.
 //!
-//! **Exactly-once effect without transactions.** Tansu 0.6.0 has no Kafka transactions,
-//! so the decoder is at-least-once between the two topics: a batch's consumer offsets are
-//! committed only after every record it produced was acknowledged, and a crash in between
-//! re-decodes the batch. Every telemetry event id is derived deterministically —
-//! UUID v5 of (frame id, `record-<index>`) — so the re-run produces the same ids and every
-//! consumer dedupes on them (projections on `(device id, device time, record identity)`).
-//! On a real Kafka cluster the produce and the offset commit would go in one transaction
-//! (`send_offsets_to_transaction`), removing the duplicates at the source; the
-//! deterministic ids stay as the second line of defence.
+//! **Exactly once between the two topics.** Each batch is one Kafka transaction: its
+//! telemetry, its dead letters and the batch's input offsets commit together
+//! (`send_offsets_to_transaction` with the consumer's group metadata). The
+//! `transactional.id` is stable per instance (`<client id>-decoder-<instance id>`), so a
+//! restarted decoder fences its earlier self and aborts what it left open; readers use
+//! `read_committed` and never see an aborted batch. A value the registry can never decode
+//! (unknown schema id, a body that does not match) is dead-lettered like a frame no
+//! protocol decodes; only a registry or broker that does not answer aborts and retries the
+//! batch. Every telemetry event id is still derived deterministically — UUID v5 of (frame
+//! id, `record-<index>`) — as the second line of defence, and consumers dedupe on them.
 
 mod mapping;
 mod service;

@@ -10,9 +10,9 @@ use fleetlog_schemas::envelope::{Envelope, event_type};
 use fleetlog_schemas::events::{FrameStatus, Protocol as StoredProtocol, RawFrame};
 use fleetlog_schemas::topics;
 use fleetlog_schemas::wire::{WireCodec, WireError};
-use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
+use rdkafka::consumer::{Consumer, StreamConsumer};
 use rdkafka::message::{Headers, Message, OwnedMessage};
-use rdkafka::producer::{DeliveryFuture, FutureProducer, FutureRecord};
+use rdkafka::producer::{DeliveryFuture, FutureProducer, FutureRecord, Producer};
 use rdkafka::{Offset, TopicPartitionList};
 use tokio_util::sync::CancellationToken;
 
@@ -23,10 +23,10 @@ const BATCH_WAIT: Duration = Duration::from_millis(20);
 const METRIC_FRAMES: &str = "fleetlog_decoder_frames_total";
 const METRIC_RECORDS: &str = "fleetlog_decoder_records_total";
 
-/// A batch could not be finished; it is retried as a whole.
+/// A batch could not be finished; its transaction is aborted and it is read again.
 #[derive(Debug, thiserror::Error)]
 pub enum DecoderError {
-    /// The registry could not resolve a schema (transient: retried).
+    /// The registry did not answer, or a value could not be encoded (transient: retried).
     #[error(transparent)]
     Wire(#[from] WireError),
     /// The broker refused or did not acknowledge a record.
@@ -67,8 +67,10 @@ impl Decoder {
         let payload = message.payload().unwrap_or_default();
         let frame = match self.codec.decode::<RawFrame>(payload).await {
             Ok((frame, _)) => frame,
-            Err(err @ WireError::Decode { .. }) => return Err(err.into()),
-            Err(err) => return self.dead_letter(message, &format!("value: {err}")).await,
+            Err(err) if err.is_permanent() => {
+                return self.dead_letter(message, &format!("value: {err}")).await;
+            }
+            Err(err) => return Err(err.into()),
         };
         if matches!(
             frame.status,
@@ -169,17 +171,35 @@ fn protocol(stored: StoredProtocol) -> Protocol {
     }
 }
 
+/// How long a transaction call may block before the batch is retried.
+const TXN_TIMEOUT: Duration = Duration::from_secs(30);
+
 /// Run the decoder until `shutdown` (consumer group `<client id>-decoder`, by default
-/// `fleetlog-decoder`).
+/// `fleetlog-decoder`; `transactional.id` `<client id>-decoder-<instance id>`).
+///
+/// Each batch is one Kafka transaction: its telemetry and dead letters, and the batch's
+/// input offsets (sent to the transaction with the consumer's group metadata), commit
+/// together or not at all. A batch that fails is aborted, its partitions are rewound to
+/// the batch's first offsets and it is read again.
 ///
 /// # Errors
-/// When the clients cannot be created.
+/// When the clients cannot be created, or the producer is fenced (another instance took
+/// the same `transactional.id`, or the consumer group moved on): this instance must stop.
 pub async fn run(settings: &Settings, shutdown: CancellationToken) -> anyhow::Result<()> {
     let group = format!("{}-decoder", settings.kafka.client_id);
     let consumer: StreamConsumer =
         fleetlog_runtime::kafka::consumer_config(&settings.kafka, &group).create()?;
     consumer.subscribe(&[topics::FRAMES])?;
-    let producer = fleetlog_runtime::kafka::producer(&settings.kafka, "decoder")?;
+    let transactional_id = format!("{group}-{}", settings.kafka.instance_id);
+    let producer: FutureProducer = fleetlog_runtime::kafka::transactional_producer_config(
+        &settings.kafka,
+        "decoder",
+        &transactional_id,
+    )
+    .create()?;
+    if !init_transactions(&producer, &shutdown).await? {
+        return Ok(());
+    }
     let decoder = Decoder::new(
         producer,
         Arc::new(WireCodec::new(&settings.schema_registry_url)),
@@ -192,31 +212,111 @@ pub async fn run(settings: &Settings, shutdown: CancellationToken) -> anyhow::Re
             }
             continue;
         }
-        // A failed batch is redone whole: ids are deterministic, consumers dedupe.
-        while let Err(err) = process(&decoder, &batch).await {
-            tracing::warn!(error = %err, frames = batch.len(), "decoder batch failed; retrying");
-            tokio::select! {
-                () = shutdown.cancelled() => return Ok(()),
-                () = tokio::time::sleep(Duration::from_secs(1)) => {}
+        match transact(&decoder, &consumer, &batch).await {
+            Ok(()) => {}
+            Err(TxnFailure::Fatal(err)) => {
+                return Err(anyhow::anyhow!(err).context("decoder transaction (fenced?)"));
+            }
+            Err(TxnFailure::Retry(err)) => {
+                tracing::warn!(error = %err, frames = batch.len(), "decoder batch aborted; reading it again");
+                abort(&decoder.producer).await?;
+                rewind(&consumer, &batch);
+                tokio::select! {
+                    () = shutdown.cancelled() => return Ok(()),
+                    () = tokio::time::sleep(Duration::from_secs(1)) => {}
+                }
             }
         }
-        commit(&consumer, &batch);
     }
 }
 
-async fn process(decoder: &Decoder, batch: &[OwnedMessage]) -> Result<(), DecoderError> {
-    let mut deliveries = Vec::new();
-    for message in batch {
-        deliveries.extend(decoder.handle(message).await?);
-    }
-    for delivery in deliveries {
-        match delivery.await {
-            Ok(Ok(_)) => {}
-            Ok(Err((err, _))) => return Err(err.into()),
-            Err(_) => return Err(rdkafka::error::KafkaError::Canceled.into()),
+/// Why a batch's transaction did not commit.
+#[derive(Debug)]
+enum TxnFailure {
+    /// Abort, rewind and read the batch again.
+    Retry(String),
+    /// The producer cannot go on (fenced, or a fatal error): stop this instance.
+    Fatal(String),
+}
+
+impl From<DecoderError> for TxnFailure {
+    fn from(err: DecoderError) -> Self {
+        match &err {
+            DecoderError::Kafka(kafka) if is_fatal(kafka) => Self::Fatal(err.to_string()),
+            _ => Self::Retry(err.to_string()),
         }
     }
+}
+
+fn is_fatal(err: &rdkafka::error::KafkaError) -> bool {
+    matches!(err, rdkafka::error::KafkaError::Transaction(e) if e.is_fatal())
+}
+
+/// Register the `transactional.id` with the broker (fencing an earlier instance and
+/// aborting what it left open), retried while the broker is unreachable; false when
+/// `shutdown` came first.
+async fn init_transactions(
+    producer: &FutureProducer,
+    shutdown: &CancellationToken,
+) -> anyhow::Result<bool> {
+    loop {
+        let p = producer.clone();
+        let result = tokio::task::spawn_blocking(move || p.init_transactions(TXN_TIMEOUT)).await?;
+        match result {
+            Ok(()) => return Ok(true),
+            Err(err) if is_fatal(&err) => {
+                return Err(anyhow::anyhow!(err).context("decoder init_transactions"));
+            }
+            Err(err) => tracing::warn!(error = %err, "decoder cannot start its transactions yet"),
+        }
+        tokio::select! {
+            () = shutdown.cancelled() => return Ok(false),
+            () = tokio::time::sleep(Duration::from_secs(1)) => {}
+        }
+    }
+}
+
+/// One batch in one transaction: begin, produce every output, send the input offsets,
+/// commit (which waits for every record's delivery).
+async fn transact(
+    decoder: &Decoder,
+    consumer: &StreamConsumer,
+    batch: &[OwnedMessage],
+) -> Result<(), TxnFailure> {
+    decoder
+        .producer
+        .begin_transaction()
+        .map_err(DecoderError::from)?;
+    for message in batch {
+        // Deliveries are awaited by the commit, which fails if any record failed.
+        drop(decoder.handle(message).await?);
+    }
+    let offsets = next_offsets(batch);
+    let group = consumer
+        .group_metadata()
+        .ok_or_else(|| TxnFailure::Retry("no consumer group metadata yet".into()))?;
+    let producer = decoder.producer.clone();
+    tokio::task::spawn_blocking(move || {
+        producer.send_offsets_to_transaction(&offsets, &group, TXN_TIMEOUT)?;
+        producer.commit_transaction(TXN_TIMEOUT)
+    })
+    .await
+    .map_err(|e| TxnFailure::Retry(format!("transaction task: {e}")))?
+    .map_err(DecoderError::from)?;
     Ok(())
+}
+
+/// Abort the open transaction, if any.
+async fn abort(producer: &FutureProducer) -> anyhow::Result<()> {
+    let p = producer.clone();
+    match tokio::task::spawn_blocking(move || p.abort_transaction(TXN_TIMEOUT)).await? {
+        Err(err) if is_fatal(&err) => Err(anyhow::anyhow!(err).context("decoder abort")),
+        Err(err) => {
+            tracing::debug!(error = %err, "decoder abort (nothing open?)");
+            Ok(())
+        }
+        Ok(()) => Ok(()),
+    }
 }
 
 async fn next_batch(consumer: &StreamConsumer, shutdown: &CancellationToken) -> Vec<OwnedMessage> {
@@ -242,19 +342,50 @@ async fn next_batch(consumer: &StreamConsumer, shutdown: &CancellationToken) -> 
     batch
 }
 
-fn commit(consumer: &StreamConsumer, batch: &[OwnedMessage]) {
-    let mut next: HashMap<(String, i32), i64> = HashMap::new();
+/// Per partition of the batch, its lowest (`first`) or next (past the highest) offset.
+fn batch_offsets(batch: &[OwnedMessage], first: bool) -> HashMap<(String, i32), i64> {
+    let mut offsets: HashMap<(String, i32), i64> = HashMap::new();
     for message in batch {
-        let entry = next
-            .entry((message.topic().to_owned(), message.partition()))
-            .or_default();
-        *entry = (*entry).max(message.offset() + 1);
+        let key = (message.topic().to_owned(), message.partition());
+        let offset = if first {
+            message.offset()
+        } else {
+            message.offset() + 1
+        };
+        offsets
+            .entry(key)
+            .and_modify(|o| {
+                *o = if first {
+                    (*o).min(offset)
+                } else {
+                    (*o).max(offset)
+                }
+            })
+            .or_insert(offset);
     }
+    offsets
+}
+
+fn next_offsets(batch: &[OwnedMessage]) -> TopicPartitionList {
     let mut list = TopicPartitionList::new();
-    for ((topic, partition), offset) in next {
+    for ((topic, partition), offset) in batch_offsets(batch, false) {
         let _ = list.add_partition_offset(&topic, partition, Offset::Offset(offset));
     }
-    if let Err(err) = consumer.commit(&list, CommitMode::Async) {
-        tracing::warn!(error = %err, "decoder offset commit failed (the batch may be decoded again)");
+    list
+}
+
+/// Set every partition of an aborted batch back to its first offset, so it is read again
+/// (a partition no longer assigned here is left to its new owner, which starts from the
+/// committed offset).
+fn rewind(consumer: &StreamConsumer, batch: &[OwnedMessage]) {
+    for ((topic, partition), offset) in batch_offsets(batch, true) {
+        if let Err(err) = consumer.seek(
+            &topic,
+            partition,
+            Offset::Offset(offset),
+            Duration::from_secs(5),
+        ) {
+            tracing::debug!(error = %err, topic, partition, "decoder rewind skipped");
+        }
     }
 }
