@@ -69,10 +69,7 @@ async fn per_caller_limit(
     let caller = match identity {
         Some(id) => Caller::Identity(id),
         None => Caller::address(
-            request
-                .extensions()
-                .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-                .map(|c| c.0.ip()),
+            auth::extract::ClientIp::of(&state.auth, request.extensions(), request.headers()).0,
         ),
     };
     match state.auth.request_allowed(caller) {

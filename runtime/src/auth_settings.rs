@@ -4,6 +4,8 @@
 //! `FLEETLOG_AUTH__JWT_SECRET`, `FLEETLOG_AUTH__ACCESS_TTL_S`, `FLEETLOG_AUTH__REFRESH_TTL_S`,
 //! `FLEETLOG_AUTH__TOTP_ISSUER`, `FLEETLOG_AUTH__TOTP_KEY`, `FLEETLOG_AUTH__LOGIN_MAX_FAILURES_PER_EMAIL`,
 //! `FLEETLOG_AUTH__LOGIN_MAX_FAILURES_PER_IP`, `FLEETLOG_AUTH__LOGIN_FAILURE_WINDOW_S`,
+//! `FLEETLOG_AUTH__LOGIN_MAX_TOTP_FAILURES`, `FLEETLOG_AUTH__LOGIN_MAX_DELAY_S`,
+//! `FLEETLOG_AUTH__TRUSTED_PROXIES`,
 //! `FLEETLOG_AUTH__PROVIDER_TOKEN_CACHE_S` and `FLEETLOG_AUTH__PROVIDER_TOKEN_DEFAULT_DAYS`.
 
 use std::time::Duration;
@@ -29,12 +31,21 @@ pub struct AuthSettings {
     pub refresh_ttl_s: u64,
     /// Issuer shown by authenticator apps for TOTP accounts.
     pub totp_issuer: String,
-    /// Failed logins per email within the window before 429 (per process).
+    /// Failed logins per email within the window before each further attempt waits a
+    /// progressive delay (per process).
     pub login_max_failures_per_email: u32,
     /// Failed logins per client address within the window before 429 (per process).
     pub login_max_failures_per_ip: u32,
     /// The sliding window of the login limits, in seconds (default 900).
     pub login_failure_window_s: u64,
+    /// Wrong TOTP codes per account within the window before the progressive delay.
+    pub login_max_totp_failures: u32,
+    /// The longest progressive delay of an email or account over its limit, in seconds
+    /// (the delay doubles from 1 s per further failure up to this; never a lock).
+    pub login_max_delay_s: u64,
+    /// Addresses or CIDR blocks of reverse proxies (comma separated) whose
+    /// `X-Forwarded-For` is believed; empty: the TCP peer is always the client.
+    pub trusted_proxies: String,
     /// How long a provider token lookup is cached, in seconds: a revocation takes up to
     /// this long to reach other API processes.
     pub provider_token_cache_s: u64,
@@ -56,6 +67,9 @@ impl Default for AuthSettings {
             login_max_failures_per_email: 5,
             login_max_failures_per_ip: 20,
             login_failure_window_s: 15 * 60,
+            login_max_totp_failures: 5,
+            login_max_delay_s: 60,
+            trusted_proxies: String::new(),
             provider_token_cache_s: 30,
             provider_token_default_days: 365,
             requests_per_s: 200,
@@ -97,6 +111,9 @@ impl std::fmt::Debug for AuthSettings {
             )
             .field("login_max_failures_per_ip", &self.login_max_failures_per_ip)
             .field("login_failure_window_s", &self.login_failure_window_s)
+            .field("login_max_totp_failures", &self.login_max_totp_failures)
+            .field("login_max_delay_s", &self.login_max_delay_s)
+            .field("trusted_proxies", &self.trusted_proxies)
             .field("provider_token_cache_s", &self.provider_token_cache_s)
             .field(
                 "provider_token_default_days",

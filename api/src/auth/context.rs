@@ -4,9 +4,10 @@
 use tokio::sync::{OnceCell, Semaphore};
 use uuid::Uuid;
 
+use super::client_addr::TrustedProxies;
 use super::jwt::{Claims, JwtKeys, now_unix};
 use super::provider::{self, ProviderCache};
-use super::rate_limit::LoginLimiter;
+use super::rate_limit::{LoginLimiter, LoginLimits};
 use super::request_limit::{Caller, RequestLimiter};
 use super::tokens::random_bytes;
 use super::totp_key::TotpKey;
@@ -24,6 +25,7 @@ pub struct Auth {
     providers: ProviderCache,
     requests: RequestLimiter<Caller>,
     totp_key: Option<TotpKey>,
+    proxies: TrustedProxies,
     hashing: Semaphore,
     dummy_hash: OnceCell<String>,
 }
@@ -51,13 +53,17 @@ impl Auth {
             .as_ref()
             .map(|key| TotpKey::from_secret(key.as_bytes()))
             .transpose()?;
+        let proxies = TrustedProxies::parse(&settings.trusted_proxies)?;
         Ok(Self {
+            proxies,
             totp_key,
-            limiter: LoginLimiter::new(
-                settings.login_max_failures_per_email,
-                settings.login_max_failures_per_ip,
-                settings.login_failure_window(),
-            ),
+            limiter: LoginLimiter::new(LoginLimits {
+                per_email: settings.login_max_failures_per_email,
+                per_ip: settings.login_max_failures_per_ip,
+                totp_per_account: settings.login_max_totp_failures,
+                window: settings.login_failure_window(),
+                max_delay: std::time::Duration::from_secs(settings.login_max_delay_s),
+            }),
             providers: ProviderCache::new(std::time::Duration::from_secs(
                 settings.provider_token_cache_s,
             )),
@@ -82,6 +88,11 @@ impl Auth {
     /// The key of TOTP secrets at rest, when configured.
     pub fn totp_key(&self) -> Option<&TotpKey> {
         self.totp_key.as_ref()
+    }
+
+    /// The reverse proxies whose `X-Forwarded-For` is believed.
+    pub fn proxies(&self) -> &TrustedProxies {
+        &self.proxies
     }
 
     /// The login failure limits.

@@ -8,6 +8,7 @@
 
 pub mod accounts;
 pub mod admin_routes;
+pub mod client_addr;
 pub mod context;
 pub mod extract;
 pub mod jwt;

@@ -129,19 +129,21 @@ async fn login(
 ) -> Result<Json<TokenResponse>, ApiError> {
     let email = password::login_key(&req.email);
     let limiter = state.auth.limiter();
+    // Counted before the password is checked: concurrent guesses cannot pass together.
     limiter
-        .check(&email, ip, Instant::now())
+        .begin(&email, ip, Instant::now())
         .map_err(AuthError::RateLimited)?;
     match authenticate(&state, &email, req).await {
         Ok(creds) => {
-            limiter.succeeded(&email);
+            limiter.succeeded(&email, ip);
             tracing::info!(user_id = %creds.id, role = %creds.role, "logged in");
             Ok(Json(issue_tokens(&state, creds.id, creds.role).await?))
         }
         Err(err) => {
             if matches!(err, AuthError::InvalidCredentials | AuthError::InvalidTotp) {
-                limiter.failed(&email, ip, Instant::now());
                 tracing::info!(reason = %err, "login refused");
+            } else {
+                limiter.not_a_failure(&email, ip);
             }
             Err(err.into())
         }
@@ -173,11 +175,18 @@ async fn authenticate(
             .filter(|code| !code.trim().is_empty())
             .ok_or(AuthError::TotpRequired)?;
         let opened = open_totp_secret(state, creds.id, stored)?;
+        // Wrong codes have a limit of their own, per account: a stolen password alone
+        // cannot be used to try codes at the email's pace.
+        let limiter = state.auth.limiter();
+        limiter
+            .begin_totp(creds.id, Instant::now())
+            .map_err(AuthError::RateLimited)?;
         let now = u64::try_from(now_unix()).unwrap_or_default();
         let step = totp::matching_step(&opened.secret, code, now)?.ok_or(AuthError::InvalidTotp)?;
         if !accounts::consume_totp_step(&state.pool, creds.id, step).await? {
             return Err(AuthError::InvalidTotp);
         }
+        limiter.totp_succeeded(creds.id);
         if let (true, Some(key)) = (opened.legacy, state.auth.totp_key()) {
             let sealed = key.seal(creds.id, &opened.secret)?;
             accounts::seal_totp_secret(&state.pool, creds.id, stored, &sealed).await?;
