@@ -2,6 +2,7 @@
 //!
 //! The `auth` section of [`crate::Settings`], overridden by
 //! `FLEETLOG_AUTH__JWT_SECRET`, `FLEETLOG_AUTH__ACCESS_TTL_S`, `FLEETLOG_AUTH__REFRESH_TTL_S`,
+//! `FLEETLOG_AUTH__SESSION_MAX_S`,
 //! `FLEETLOG_AUTH__TOTP_ISSUER`, `FLEETLOG_AUTH__TOTP_KEY`, `FLEETLOG_AUTH__LOGIN_MAX_FAILURES_PER_EMAIL`,
 //! `FLEETLOG_AUTH__LOGIN_MAX_FAILURES_PER_IP`, `FLEETLOG_AUTH__LOGIN_FAILURE_WINDOW_S`,
 //! `FLEETLOG_AUTH__LOGIN_MAX_TOTP_FAILURES`, `FLEETLOG_AUTH__LOGIN_MAX_DELAY_S`,
@@ -29,6 +30,9 @@ pub struct AuthSettings {
     pub access_ttl_s: u64,
     /// Refresh token lifetime, in seconds (default 30 days), renewed on each rotation.
     pub refresh_ttl_s: u64,
+    /// Absolute lifetime of a login's refresh family, in seconds (default 90 days): past
+    /// it refreshing fails however often the tokens rotated, and the user logs in again.
+    pub session_max_s: u64,
     /// Issuer shown by authenticator apps for TOTP accounts.
     pub totp_issuer: String,
     /// Failed logins per email within the window before each further attempt waits a
@@ -63,6 +67,7 @@ impl Default for AuthSettings {
             totp_key: None,
             access_ttl_s: 15 * 60,
             refresh_ttl_s: 30 * 24 * 3600,
+            session_max_s: 90 * 24 * 3600,
             totp_issuer: "fleetlog".into(),
             login_max_failures_per_email: 5,
             login_max_failures_per_ip: 20,
@@ -88,6 +93,11 @@ impl AuthSettings {
         Duration::from_secs(self.refresh_ttl_s)
     }
 
+    /// Absolute lifetime of a refresh family.
+    pub fn session_max(&self) -> Duration {
+        Duration::from_secs(self.session_max_s)
+    }
+
     /// The login limits' window.
     pub fn login_failure_window(&self) -> Duration {
         Duration::from_secs(self.login_failure_window_s)
@@ -104,6 +114,7 @@ impl std::fmt::Debug for AuthSettings {
             .field("totp_key", &self.totp_key.as_ref().map(|_| "<redacted>"))
             .field("access_ttl_s", &self.access_ttl_s)
             .field("refresh_ttl_s", &self.refresh_ttl_s)
+            .field("session_max_s", &self.session_max_s)
             .field("totp_issuer", &self.totp_issuer)
             .field(
                 "login_max_failures_per_email",

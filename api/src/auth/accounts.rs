@@ -35,6 +35,8 @@ pub struct Credentials {
     pub password_hash: String,
     /// Base32 TOTP secret, when TOTP is required.
     pub totp_secret: Option<String>,
+    /// The token version access tokens must carry.
+    pub token_version: i32,
 }
 
 type AccountRow = (Uuid, String, String, DateTime<Utc>, bool);
@@ -145,18 +147,21 @@ pub async fn role(db: impl PgExecutor<'_>, id: Uuid) -> Result<Option<Role>, Aut
 /// # Errors
 /// [`AuthError::Store`] when the database fails.
 pub async fn credentials(pool: &PgPool, email: &str) -> Result<Option<Credentials>, AuthError> {
-    let row: Option<(Uuid, String, String, Option<String>)> = sqlx::query_as(
-        "SELECT id, role, password_hash, totp_secret FROM accounts WHERE email = $1",
+    // A disabled account is no account: its login fails like an unknown email's.
+    let row: Option<(Uuid, String, String, Option<String>, i32)> = sqlx::query_as(
+        "SELECT id, role, password_hash, totp_secret, token_version FROM accounts \
+         WHERE email = $1 AND disabled_at IS NULL",
     )
     .bind(email)
     .fetch_optional(pool)
     .await?;
-    row.map(|(id, role, password_hash, totp_secret)| {
+    row.map(|(id, role, password_hash, totp_secret, token_version)| {
         Ok(Credentials {
             id,
             role: role_of(&role)?,
             password_hash,
             totp_secret,
+            token_version,
         })
     })
     .transpose()

@@ -126,17 +126,30 @@ impl Auth {
         self.keys.decode(token).ok().map(|claims| claims.sub)
     }
 
-    /// A signed access token for `sub` as `role`, valid for the configured lifetime.
+    /// A signed access token for `sub` as `role` at token version 0 (an account that never
+    /// changed its password), valid for the configured lifetime.
     ///
     /// # Errors
     /// [`AuthError::Internal`] when signing fails.
     pub fn access_token(&self, sub: Uuid, role: Role) -> Result<String, AuthError> {
-        self.keys.encode(&Claims::new(
-            sub,
-            role,
-            now_unix(),
-            self.settings.access_ttl(),
-        ))
+        self.access_token_at(sub, role, 0)
+    }
+
+    /// A signed access token for `sub` as `role` at token `version`, valid for the
+    /// configured lifetime.
+    ///
+    /// # Errors
+    /// [`AuthError::Internal`] when signing fails.
+    pub fn access_token_at(
+        &self,
+        sub: Uuid,
+        role: Role,
+        version: i32,
+    ) -> Result<String, AuthError> {
+        self.keys.encode(&Claims {
+            ver: version,
+            ..Claims::new(sub, role, now_unix(), self.settings.access_ttl())
+        })
     }
 
     /// Hash a new password on the blocking pool.

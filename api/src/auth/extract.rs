@@ -21,6 +21,8 @@ pub struct AuthUser {
     pub user_id: Uuid,
     /// The role the token carries.
     pub role: Role,
+    /// The account's token version the token carries (0 for provider tokens).
+    pub token_version: i32,
 }
 
 impl AuthUser {
@@ -35,12 +37,14 @@ impl AuthUser {
             return Ok(Self {
                 user_id: id,
                 role: Role::Provider,
+                token_version: 0,
             });
         }
         let claims = state.auth.keys().decode(token)?;
         Ok(Self {
             user_id: claims.sub,
             role: claims.role,
+            token_version: claims.ver,
         })
     }
 }

@@ -137,7 +137,9 @@ async fn login(
         Ok(creds) => {
             limiter.succeeded(&email, ip);
             tracing::info!(user_id = %creds.id, role = %creds.role, "logged in");
-            Ok(Json(issue_tokens(&state, creds.id, creds.role).await?))
+            Ok(Json(
+                issue_tokens(&state, creds.id, creds.role, creds.token_version).await?,
+            ))
         }
         Err(err) => {
             if matches!(err, AuthError::InvalidCredentials | AuthError::InvalidTotp) {
@@ -216,12 +218,23 @@ fn open_totp_secret(
 }
 
 /// A new access token and the first refresh token of a new family.
-async fn issue_tokens(state: &ApiState, id: Uuid, role: Role) -> Result<TokenResponse, AuthError> {
+async fn issue_tokens(
+    state: &ApiState,
+    id: Uuid,
+    role: Role,
+    token_version: i32,
+) -> Result<TokenResponse, AuthError> {
     let settings = state.auth.settings();
-    let refresh_token =
-        refresh::issue(&state.pool, id, Uuid::now_v7(), settings.refresh_ttl()).await?;
+    let refresh_token = refresh::issue(
+        &state.pool,
+        id,
+        Uuid::now_v7(),
+        chrono::Utc::now(),
+        settings.refresh_ttl(),
+    )
+    .await?;
     Ok(TokenResponse {
-        access_token: state.auth.access_token(id, role)?,
+        access_token: state.auth.access_token_at(id, role, token_version)?,
         refresh_token,
         token_type: "Bearer",
         expires_in: settings.access_ttl_s,
@@ -243,9 +256,19 @@ async fn refresh(
     ApiJson(req): ApiJson<RefreshRequest>,
 ) -> Result<Json<TokenResponse>, ApiError> {
     let settings = state.auth.settings();
-    let rotated = refresh::rotate(&state.pool, &req.refresh_token, settings.refresh_ttl()).await?;
+    let rotated = refresh::rotate(
+        &state.pool,
+        &req.refresh_token,
+        settings.refresh_ttl(),
+        settings.session_max(),
+    )
+    .await?;
     Ok(Json(TokenResponse {
-        access_token: state.auth.access_token(rotated.account_id, rotated.role)?,
+        access_token: state.auth.access_token_at(
+            rotated.account_id,
+            rotated.role,
+            rotated.token_version,
+        )?,
         refresh_token: rotated.refresh_token,
         token_type: "Bearer",
         expires_in: settings.access_ttl_s,
