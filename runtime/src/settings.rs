@@ -190,6 +190,10 @@ pub struct GatewaySettings {
     pub max_inflight_per_connection: usize,
     /// Unknown device ids: `reject` or `quarantine`.
     pub admission: AdmissionPolicy,
+    /// A login with the id of a device already connected from **another** address is
+    /// refused (and counted as `device_online`) unless that connection has sent no complete
+    /// frame for this long, in milliseconds; from the same address it always replaces it.
+    pub takeover_silence_ms: u64,
     /// Device ids known before the vehicle registry exists (comma separated).
     pub known_devices: String,
 }
@@ -208,6 +212,7 @@ impl Default for GatewaySettings {
             max_frames_per_sec: 50,
             max_inflight_per_connection: 32,
             admission: AdmissionPolicy::Quarantine,
+            takeover_silence_ms: 60_000,
             known_devices: String::new(),
         }
     }
