@@ -178,6 +178,9 @@ pub struct GatewaySettings {
     pub gt06_addr: String,
     /// Open connections across all listeners; more are refused.
     pub max_connections: usize,
+    /// Open connections from one source address; more are refused (0: no limit). Raise it
+    /// when devices reach the gateway through NAT (e.g. a carrier-grade NAT'd APN).
+    pub max_connections_per_address: usize,
     /// Time a new connection has to identify itself, in milliseconds.
     pub handshake_timeout_ms: u64,
     /// A connection silent for this long is closed, in milliseconds.
@@ -206,6 +209,7 @@ impl Default for GatewaySettings {
             omni_addr: "0.0.0.0:5028".into(),
             gt06_addr: "0.0.0.0:5023".into(),
             max_connections: 18_000,
+            max_connections_per_address: 1000,
             handshake_timeout_ms: 10_000,
             idle_timeout_ms: 600_000,
             max_frame_bytes: 4096,

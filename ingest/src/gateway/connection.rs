@@ -143,10 +143,13 @@ impl Connection {
                         Ok(n) => {
                             metrics::counter!(m::BYTES, "protocol" => self.protocol.as_str())
                                 .increment(n as u64);
+                            let frames_before = self.frames;
                             if let Err(close) = self.process(&mut buf, &mut inflight, &mut wr).await {
                                 return close;
                             }
-                            if self.device_id.is_some() {
+                            // Only complete frames keep a connection alive: a client
+                            // trickling bytes of a frame it never finishes is cut off.
+                            if self.device_id.is_some() && self.frames > frames_before {
                                 deadline = Instant::now()
                                     + Duration::from_millis(settings.idle_timeout_ms);
                             }
