@@ -8,6 +8,7 @@ BROKER_PORT="${BROKER_PORT:-9092}"
 BROKER_CONTROLLER_PORT="${BROKER_CONTROLLER_PORT:-$((BROKER_PORT + 1))}"
 PROFILE="${PROFILE:-debug}"
 SCOOTERS="${SCOOTERS:-30}"
+DEMO="${DEMO:-on}"
 
 ensure_build_deps
 ensure_kafka
@@ -44,8 +45,14 @@ for _ in $(seq 1 100); do
   sleep 0.2
 done
 
-# A small fleet speaking all three protocols, moving around Seoul.
-"$FLEETLOG" simulate --protocol mixed --scooters "$SCOOTERS" --interval 5 &
+if [ "$DEMO" = off ]; then
+  # A small fleet speaking all three protocols, moving around Seoul (not registered).
+  "$FLEETLOG" simulate --protocol mixed --scooters "$SCOOTERS" --interval 5 &
+else
+  # The living demo (src/demo/): the same fleet registered as vehicles, zones, a demo
+  # operator and riders using the API; it prints the console login and an MDS token.
+  "$FLEETLOG" demo --scooters "$SCOOTERS" &
+fi
 echo $! >"$DATA/simulate.pid"
 
 cat >&2 <<BANNER

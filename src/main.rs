@@ -5,6 +5,7 @@
 
 mod bench;
 mod cli;
+mod demo;
 mod projections_rebuild;
 mod projections_status;
 

@@ -103,6 +103,7 @@ function start() {
   $('logout').hidden = false;
   $('live').hidden = false;
   fleet.start();
+  map.startZones();
   stream = openStream((event) => {
     fleet.onEvent(event);
     vehicle.onEvent(event);
@@ -114,6 +115,7 @@ function stop() {
   $('logout').hidden = true;
   $('live').hidden = true;
   fleet.stop();
+  map.stopZones();
   if (stream) stream.close();
   stream = null;
 }

@@ -1,40 +1,120 @@
-// The fleet on a coordinate canvas: no tiles, so it works offline. Longitude and latitude
-// are projected equirectangularly (longitude scaled by the cosine of the centre latitude),
-// fitted to the fleet's bounding box, with a graticule for orientation. Drag or arrow
-// keys pan, the wheel or +/- zoom, 0 fits the fleet again; a click picks the nearest
-// marker. Every vehicle with a position is a marker in its status colour.
+// The fleet on a Leaflet map (vendor/leaflet.js, embedded in the binary like the rest of
+// the console). The base layer is the raster tiles of FLEETLOG_CONSOLE__TILE_URL when it
+// is set (config.json), else an offline grid drawn on canvas tiles, so nothing is fetched
+// from another host. The zones (GET /v1/admin/zones) are drawn as polygons; every vehicle
+// with a position is a marker in its status colour, clustered by Leaflet.markercluster
+// when many share the view. Drag or arrow keys pan, the wheel or +/- zoom, 0 fits the
+// fleet again; a click on a marker opens the vehicle.
 
-import { STATUS, statusOf, nameOf } from './fleet.js';
+/* global L */
+import { get } from './api.js';
+import { statusOf, nameOf } from './fleet.js';
 
-const MARKER_RADIUS = 7;
-const PICK_RADIUS = 14;
+const SEOUL = [37.5665, 126.978];
+const ZONE_STYLE = {
+  SERVICE_AREA: { color: '#1f6feb', weight: 2, fillOpacity: 0.03, dashArray: '6 4' },
+  NO_PARKING: { color: '#cf222e', weight: 2, fillOpacity: 0.15 },
+  SLOW: { color: '#bf8700', weight: 2, fillOpacity: 0.1 },
+};
+const ZONES_REFRESH_MS = 60_000;
+
+/** Canvas tiles with a graticule and the tile's corner in degrees: a base layer offline. */
+const OfflineGrid = L.GridLayer.extend({
+  createTile(coords) {
+    const tile = document.createElement('canvas');
+    const size = this.getTileSize();
+    tile.width = size.x;
+    tile.height = size.y;
+    const ctx = tile.getContext('2d');
+    ctx.fillStyle = '#f6f8fa';
+    ctx.fillRect(0, 0, size.x, size.y);
+    ctx.strokeStyle = '#d0d7de';
+    ctx.strokeRect(0.5, 0.5, size.x, size.y);
+    const nw = this._map.unproject(coords.scaleBy(size), coords.z);
+    ctx.fillStyle = '#57606a';
+    ctx.font = '11px system-ui, sans-serif';
+    ctx.fillText(`${nw.lat.toFixed(3)}°, ${nw.lng.toFixed(3)}°`, 4, 14);
+    return tile;
+  },
+});
 
 export class FleetMap {
-  constructor(canvas, fleet, onPick) {
-    this.canvas = canvas;
+  constructor(el, fleet, onPick) {
+    this.el = el;
     this.fleet = fleet;
     this.onPick = onPick;
-    this.center = null; // {x, y} in projected degrees
-    this.scale = 1; // pixels per projected degree
-    this.cosLat = 1;
     this.selected = null;
     this.fitted = false;
-    this.drag = null;
-    this.listen();
-    new ResizeObserver(() => this.draw()).observe(canvas);
+    this.markers = new Map(); // vehicle id → { marker, key }
+    this.map = L.map(el, { zoomControl: false, keyboard: true, minZoom: 3, maxZoom: 19 })
+      .setView(SEOUL, 12);
+    this.base = new OfflineGrid({ attribution: 'offline grid' }).addTo(this.map);
+    this.zones = L.layerGroup().addTo(this.map);
+    this.cluster = L.markerClusterGroup({
+      chunkedLoading: true,
+      showCoverageOnHover: false,
+      maxClusterRadius: 45,
+      disableClusteringAtZoom: 16,
+    }).addTo(this.map);
+    this.zonesTimer = null;
+    el.addEventListener('keydown', (e) => {
+      if (e.key === '0') {
+        e.preventDefault();
+        this.fit();
+      }
+    });
+    new ResizeObserver(() => this.map.invalidateSize()).observe(el);
+    this.configure();
   }
 
-  project(lat, lon) {
-    return { x: lon * this.cosLat, y: -lat };
+  /** The base layer of config.json: tiles when a URL is set, else the offline grid. */
+  async configure() {
+    try {
+      const res = await fetch('config.json', { cache: 'no-store' });
+      const config = await res.json();
+      if (!config.tile_url) return;
+      this.map.removeLayer(this.base);
+      this.base = L.tileLayer(config.tile_url, {
+        attribution: config.tile_attribution || '',
+        maxZoom: 19,
+      }).addTo(this.map);
+      this.el.dataset.base = 'tiles';
+    } catch (err) {
+      console.warn('console config not loaded; keeping the offline grid', err);
+    }
   }
 
-  toScreen(p) {
-    const w = this.canvas.clientWidth;
-    const hgt = this.canvas.clientHeight;
-    return {
-      x: w / 2 + (p.x - this.center.x) * this.scale,
-      y: hgt / 2 + (p.y - this.center.y) * this.scale,
+  /** The zones, now and every minute while logged in. */
+  startZones() {
+    this.stopZones();
+    const load = async () => {
+      try {
+        const page = await get('/v1/admin/zones');
+        this.drawZones(page.items || []);
+      } catch (err) {
+        console.warn('zones not loaded', err);
+      }
     };
+    load();
+    this.zonesTimer = setInterval(load, ZONES_REFRESH_MS);
+  }
+
+  stopZones() {
+    if (this.zonesTimer) clearInterval(this.zonesTimer);
+    this.zonesTimer = null;
+  }
+
+  drawZones(items) {
+    this.zones.clearLayers();
+    for (const z of items) {
+      const rings = (z.rings || []).map((ring) => ring.map((p) => [p.lat, p.lon]));
+      if (!rings.length) continue;
+      const style = ZONE_STYLE[z.kind] || ZONE_STYLE.SLOW;
+      L.polygon(rings, { ...style, interactive: true })
+        .bindTooltip(`${z.name} (${z.kind.toLowerCase().replace('_', ' ')})`)
+        .addTo(this.zones);
+    }
+    this.el.dataset.zones = String(items.length);
   }
 
   positioned() {
@@ -45,40 +125,14 @@ export class FleetMap {
   fit() {
     const vs = this.positioned();
     if (!vs.length) return;
-    const lats = vs.map((v) => v.position.lat);
-    const lons = vs.map((v) => v.position.lon);
-    const midLat = (Math.min(...lats) + Math.max(...lats)) / 2;
-    this.cosLat = Math.cos((midLat * Math.PI) / 180) || 1;
-    const xs = lons.map((l) => l * this.cosLat);
-    const ys = lats.map((l) => -l);
-    const [x0, x1, y0, y1] = [Math.min(...xs), Math.max(...xs), Math.min(...ys), Math.max(...ys)];
-    this.center = { x: (x0 + x1) / 2, y: (y0 + y1) / 2 };
-    const w = Math.max(this.canvas.clientWidth - 120, 50);
-    const hgt = Math.max(this.canvas.clientHeight - 120, 50);
-    const span = Math.max(x1 - x0, y1 - y0, 0.002);
-    this.scale = Math.min(w / Math.max(x1 - x0, span / 4), hgt / Math.max(y1 - y0, span / 4));
+    const bounds = L.latLngBounds(vs.map((v) => [v.position.lat, v.position.lon]));
+    this.map.fitBounds(bounds.pad(0.1), { maxZoom: 16 });
     this.fitted = true;
-    this.draw();
   }
 
-  zoom(factor, at) {
-    if (!this.center) return;
-    const w = this.canvas.clientWidth;
-    const hgt = this.canvas.clientHeight;
-    const px = at ? at.x : w / 2;
-    const py = at ? at.y : hgt / 2;
-    // Keep the point under the cursor where it is.
-    const wx = this.center.x + (px - w / 2) / this.scale;
-    const wy = this.center.y + (py - hgt / 2) / this.scale;
-    this.scale = Math.min(Math.max(this.scale * factor, 10), 5e7);
-    this.center = { x: wx - (px - w / 2) / this.scale, y: wy - (py - hgt / 2) / this.scale };
-    this.draw();
-  }
-
-  pan(dx, dy) {
-    if (!this.center) return;
-    this.center = { x: this.center.x - dx / this.scale, y: this.center.y - dy / this.scale };
-    this.draw();
+  zoom(factor) {
+    if (factor > 1) this.map.zoomIn();
+    else this.map.zoomOut();
   }
 
   select(vehicleId) {
@@ -86,159 +140,51 @@ export class FleetMap {
     this.draw();
   }
 
-  listen() {
-    const c = this.canvas;
-    c.addEventListener('pointerdown', (e) => {
-      c.setPointerCapture(e.pointerId);
-      this.drag = { x: e.clientX, y: e.clientY, moved: 0 };
-    });
-    c.addEventListener('pointermove', (e) => {
-      if (!this.drag) return;
-      const dx = e.clientX - this.drag.x;
-      const dy = e.clientY - this.drag.y;
-      this.drag.moved += Math.abs(dx) + Math.abs(dy);
-      this.drag.x = e.clientX;
-      this.drag.y = e.clientY;
-      this.pan(dx, dy);
-    });
-    c.addEventListener('pointerup', (e) => {
-      const click = this.drag && this.drag.moved < 5;
-      this.drag = null;
-      if (click) this.pick(e);
-    });
-    c.addEventListener('wheel', (e) => {
-      e.preventDefault();
-      const r = c.getBoundingClientRect();
-      this.zoom(e.deltaY < 0 ? 1.25 : 0.8, { x: e.clientX - r.left, y: e.clientY - r.top });
-    }, { passive: false });
-    c.addEventListener('keydown', (e) => {
-      const step = 60;
-      const keys = {
-        ArrowLeft: () => this.pan(step, 0),
-        ArrowRight: () => this.pan(-step, 0),
-        ArrowUp: () => this.pan(0, step),
-        ArrowDown: () => this.pan(0, -step),
-        '+': () => this.zoom(1.25),
-        '=': () => this.zoom(1.25),
-        '-': () => this.zoom(0.8),
-        0: () => this.fit(),
-      };
-      const fn = keys[e.key];
-      if (fn) {
-        e.preventDefault();
-        fn();
-      }
+  icon(v, status) {
+    const selected = v.vehicle_id === this.selected ? ' selected' : '';
+    return L.divIcon({
+      className: `vmarker ${status}${selected}`,
+      iconSize: [16, 16],
+      html: '',
     });
   }
 
-  pick(e) {
-    const r = this.canvas.getBoundingClientRect();
-    const at = { x: e.clientX - r.left, y: e.clientY - r.top };
-    let best = null;
-    let bestD = PICK_RADIUS;
-    for (const v of this.positioned()) {
-      const s = this.toScreen(this.project(v.position.lat, v.position.lon));
-      const d = Math.hypot(s.x - at.x, s.y - at.y);
-      if (d <= bestD) {
-        best = v;
-        bestD = d;
-      }
-    }
-    if (best) this.onPick(best.vehicle_id);
-  }
-
-  /** Lines every `step` degrees, with a step that gives ~4–10 lines across. */
-  graticule(ctx, w, hgt) {
-    const spanDeg = w / this.scale / this.cosLat;
-    const steps = [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10];
-    const step = steps.find((s) => spanDeg / s <= 10) || 10;
-    const decimals = Math.max(0, Math.ceil(-Math.log10(step)));
-    ctx.strokeStyle = '#d0d7de';
-    ctx.fillStyle = '#57606a';
-    ctx.lineWidth = 1;
-    ctx.font = '11px system-ui, sans-serif';
-    const left = (this.center.x - w / 2 / this.scale) / this.cosLat;
-    const right = (this.center.x + w / 2 / this.scale) / this.cosLat;
-    for (let lon = Math.ceil(left / step) * step; lon <= right; lon += step) {
-      const x = this.toScreen({ x: lon * this.cosLat, y: 0 }).x;
-      ctx.beginPath();
-      ctx.moveTo(x, 0);
-      ctx.lineTo(x, hgt);
-      ctx.stroke();
-      ctx.fillText(`${lon.toFixed(decimals)}°`, x + 3, hgt - 4);
-    }
-    const top = -(this.center.y - hgt / 2 / this.scale);
-    const bottom = -(this.center.y + hgt / 2 / this.scale);
-    for (let lat = Math.ceil(bottom / step) * step; lat <= top; lat += step) {
-      const y = this.toScreen({ x: 0, y: -lat }).y;
-      ctx.beginPath();
-      ctx.moveTo(0, y);
-      ctx.lineTo(w, y);
-      ctx.stroke();
-      ctx.fillText(`${lat.toFixed(decimals)}°`, 3, y - 3);
-    }
-  }
-
+  /** Markers in step with the fleet: added, moved, recoloured, removed. */
   draw() {
-    const c = this.canvas;
-    const dpr = window.devicePixelRatio || 1;
-    const w = c.clientWidth;
-    const hgt = c.clientHeight;
-    if (!w || !hgt) return;
-    if (c.width !== Math.round(w * dpr) || c.height !== Math.round(hgt * dpr)) {
-      c.width = Math.round(w * dpr);
-      c.height = Math.round(hgt * dpr);
-    }
-    if (!this.fitted) {
-      this.fit();
-      if (!this.fitted) {
-        this.emptyMessage(w, hgt, dpr);
-        return;
+    this.map.invalidateSize();
+    const seen = new Set();
+    const added = [];
+    for (const v of this.positioned()) {
+      seen.add(v.vehicle_id);
+      const status = statusOf(v);
+      const key = `${status}${v.vehicle_id === this.selected ? '*' : ''}`;
+      const at = [v.position.lat, v.position.lon];
+      const known = this.markers.get(v.vehicle_id);
+      if (!known) {
+        const marker = L.marker(at, { icon: this.icon(v, status), title: nameOf(v), keyboard: false });
+        marker.on('click', () => this.onPick(v.vehicle_id));
+        this.markers.set(v.vehicle_id, { marker, key });
+        added.push(marker);
+        continue;
+      }
+      const ll = known.marker.getLatLng();
+      if (ll.lat !== at[0] || ll.lng !== at[1]) known.marker.setLatLng(at);
+      if (known.key !== key) {
+        known.marker.setIcon(this.icon(v, status));
+        known.key = key;
       }
     }
-    const ctx = c.getContext('2d');
-    ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
-    ctx.fillStyle = '#f6f8fa';
-    ctx.fillRect(0, 0, w, hgt);
-    this.graticule(ctx, w, hgt);
-    const vs = this.positioned();
-    let drawn = 0;
-    // The selected one last, so it is on top.
-    vs.sort((a, b) => (a.vehicle_id === this.selected) - (b.vehicle_id === this.selected));
-    for (const v of vs) {
-      const s = this.toScreen(this.project(v.position.lat, v.position.lon));
-      if (s.x < -20 || s.y < -20 || s.x > w + 20 || s.y > hgt + 20) continue;
-      drawn += 1;
-      ctx.beginPath();
-      ctx.arc(s.x, s.y, MARKER_RADIUS, 0, 2 * Math.PI);
-      ctx.fillStyle = STATUS[statusOf(v)].color;
-      ctx.fill();
-      ctx.lineWidth = 2;
-      ctx.strokeStyle = '#ffffff';
-      ctx.stroke();
-      if (v.vehicle_id === this.selected) {
-        ctx.beginPath();
-        ctx.arc(s.x, s.y, MARKER_RADIUS + 5, 0, 2 * Math.PI);
-        ctx.lineWidth = 3;
-        ctx.strokeStyle = '#0969da';
-        ctx.stroke();
-        ctx.fillStyle = '#24292f';
-        ctx.font = 'bold 12px system-ui, sans-serif';
-        ctx.fillText(nameOf(v), s.x + 12, s.y - 10);
+    if (added.length) this.cluster.addLayers(added);
+    for (const [id, { marker }] of this.markers) {
+      if (!seen.has(id)) {
+        this.cluster.removeLayer(marker);
+        this.markers.delete(id);
       }
     }
-    c.dataset.markers = String(drawn);
-    c.setAttribute('aria-label', `Map of the fleet: ${drawn} of ${this.fleet.vehicles.size} vehicles shown. Use the vehicle list to open one.`);
-  }
-
-  emptyMessage(w, hgt, dpr) {
-    const ctx = this.canvas.getContext('2d');
-    ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
-    ctx.fillStyle = '#f6f8fa';
-    ctx.fillRect(0, 0, w, hgt);
-    ctx.fillStyle = '#57606a';
-    ctx.font = '14px system-ui, sans-serif';
-    ctx.fillText('No vehicle has reported a position yet.', 16, 28);
-    this.canvas.dataset.markers = '0';
+    if (!this.fitted && this.markers.size) this.fit();
+    this.cluster.refreshClusters();
+    const n = this.markers.size;
+    this.el.dataset.markers = String(n);
+    this.el.setAttribute('aria-label', `Map of the fleet: ${n} of ${this.fleet.vehicles.size} vehicles with a position. Use the vehicle list to open one.`);
   }
 }

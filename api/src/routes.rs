@@ -34,7 +34,7 @@ pub fn router(state: ApiState) -> Router {
         .with_state(state.clone());
     ops::router(state.ops)
         .merge(v1)
-        .merge(console::router())
+        .merge(console::router(state.console.clone()))
         .fallback(error::not_found)
         .method_not_allowed_fallback(error::method_not_allowed)
 }

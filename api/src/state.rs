@@ -6,6 +6,7 @@ use sqlx::PgPool;
 
 use crate::auth::{Auth, AuthError, AuthSettings};
 use crate::commands::CommandLog;
+use crate::console::ConsoleConfig;
 use crate::gbfs::GbfsConfig;
 use crate::mds::MdsConfig;
 use crate::ops::OpsState;
@@ -26,6 +27,8 @@ pub struct ApiState {
     pub gbfs: Arc<GbfsConfig>,
     /// What the MDS provider API says about us (defaults until [`Self::with_mds`]).
     pub mds: Arc<MdsConfig>,
+    /// The console's map tiles and policy (the offline grid until [`Self::with_console`]).
+    pub console: Arc<ConsoleConfig>,
 }
 
 impl ApiState {
@@ -46,6 +49,7 @@ impl ApiState {
             commands,
             gbfs: Arc::new(GbfsConfig::default()),
             mds: Arc::new(MdsConfig::default()),
+            console: Arc::new(ConsoleConfig::default()),
         })
     }
 
@@ -61,6 +65,14 @@ impl ApiState {
     #[must_use]
     pub fn with_mds(mut self, mds: MdsConfig) -> Self {
         self.mds = Arc::new(mds);
+        self
+    }
+
+    /// The same state serving the console with `console` (built by
+    /// [`ConsoleConfig::new`]).
+    #[must_use]
+    pub fn with_console(mut self, console: ConsoleConfig) -> Self {
+        self.console = Arc::new(console);
         self
     }
 }

@@ -3,15 +3,16 @@
 //!
 //! A bound is `earliest` (the partition's low watermark), `latest` (its high watermark
 //! when the run starts: records appended later are left for the next run), an offset
-//! (the same in every partition, clamped to what the partition holds), or an RFC 3339
-//! time (the first offset whose broker timestamp is at or after it, by the broker's
-//! `ListOffsets` — `offsets_for_times`; the high watermark when there is none). `--to` is
-//! exclusive: `--from 2026-01-01T00:00:00Z --to 2026-01-02T00:00:00Z` is one day.
+//! (the same in every partition, clamped to what the partition holds), or a time — an
+//! RFC 3339 time or a plain date (`2026-01-02`, midnight UTC) — meaning the first offset
+//! whose broker timestamp is at or after it (see [`crate::extent`]: a time after the last
+//! record is the end, one at or before the first record is the start). `--to` is
+//! exclusive: `--from 2026-01-01 --to 2026-01-02` is one day.
 
 use std::fmt;
 use std::str::FromStr;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
 
 /// One end of the exported range.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -22,7 +23,8 @@ pub enum Bound {
     Latest,
     /// An offset, in every partition.
     Offset(i64),
-    /// The first record at or after this broker timestamp.
+    /// The first record at or after this broker timestamp (a plain date is its midnight,
+    /// UTC).
     Time(DateTime<Utc>),
 }
 
@@ -42,12 +44,15 @@ impl FromStr for Bound {
                 .map(Self::Offset)
                 .map_err(|e| format!("offset {s:?}: {e}"));
         }
+        if let Ok(date) = NaiveDate::parse_from_str(s, "%Y-%m-%d") {
+            return Ok(Self::Time(date.and_time(chrono::NaiveTime::MIN).and_utc()));
+        }
         DateTime::parse_from_rfc3339(s)
             .map(|t| Self::Time(t.with_timezone(&Utc)))
             .map_err(|_| {
                 format!(
-                    "{s:?} is not `earliest`, `latest`, an offset (0, 1, …) or an RFC 3339 time \
-                     (2026-01-02T00:00:00Z)"
+                    "{s:?} is not `earliest`, `latest`, an offset (0, 1, …), a date (2026-01-02, \
+                     midnight UTC) or an RFC 3339 time (2026-01-02T09:30:00+09:00)"
                 )
             })
     }
@@ -59,7 +64,7 @@ impl fmt::Display for Bound {
             Self::Earliest => f.write_str("earliest"),
             Self::Latest => f.write_str("latest"),
             Self::Offset(o) => write!(f, "{o}"),
-            Self::Time(t) => f.write_str(&t.to_rfc3339()),
+            Self::Time(t) => f.write_str(&t.to_rfc3339_opts(SecondsFormat::AutoSi, true)),
         }
     }
 }
@@ -126,6 +131,17 @@ mod tests {
         ));
         assert!("yesterday".parse::<Bound>().is_err());
         assert!("-1".parse::<Bound>().is_err());
+        assert!("2026-13-01".parse::<Bound>().is_err());
+    }
+
+    #[test]
+    fn a_plain_date_is_its_midnight_utc() {
+        let date: Bound = "2020-01-01".parse().expect("a date");
+        let time: Bound = "2020-01-01T00:00:00Z".parse().expect("a time");
+        assert_eq!(date, time);
+        assert_eq!(date.to_string(), "2020-01-01T00:00:00Z");
+        let seoul: Bound = "2020-01-01T09:00:00+09:00".parse().expect("a time");
+        assert_eq!(seoul, time, "any offset, the same instant");
     }
 
     #[test]

@@ -9,6 +9,7 @@ use rdkafka::{Message, Offset, TopicPartitionList};
 
 use crate::ExportError;
 use crate::bounds::Bound;
+use crate::extent::Extent;
 
 const METADATA_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long to wait for the next record before looking at the watermarks again.
@@ -46,7 +47,70 @@ pub(crate) fn partitions(
         .collect()
 }
 
-/// `[from, to)` of one partition for the two bounds (see [`crate::bounds`]).
+/// How long to wait for the one record whose timestamp [`extent`] reads.
+const PROBE: Duration = Duration::from_secs(10);
+
+/// What one partition holds: its watermarks and the broker timestamps of its first and
+/// last record, read with `probe` (a consumer of its own, so that no record fetched for
+/// the probe can be taken for one of the export).
+///
+/// # Errors
+/// Broker errors.
+pub(crate) async fn extent(
+    probe: &StreamConsumer,
+    topic: &str,
+    partition: i32,
+) -> Result<Extent, ExportError> {
+    let (low, high) = probe
+        .fetch_watermarks(topic, partition, METADATA_TIMEOUT)
+        .map_err(kafka(format!("watermarks of {topic}/{partition}")))?;
+    if low >= high {
+        return Ok(Extent {
+            low,
+            high,
+            first_ms: None,
+            last_ms: None,
+        });
+    }
+    let first_ms = timestamp_at(probe, topic, partition, low).await?;
+    let last_ms = timestamp_at(probe, topic, partition, high - 1).await?;
+    Ok(Extent {
+        low,
+        high,
+        first_ms,
+        last_ms,
+    })
+}
+
+/// The broker timestamp of the first record at or after `offset`; `None` if none came
+/// within [`PROBE`] (the offset is a transaction marker or was compacted away).
+async fn timestamp_at(
+    probe: &StreamConsumer,
+    topic: &str,
+    partition: i32,
+    offset: i64,
+) -> Result<Option<i64>, ExportError> {
+    let mut tpl = TopicPartitionList::new();
+    let what = format!("reading {topic}/{partition} at {offset}");
+    tpl.add_partition_offset(topic, partition, Offset::Offset(offset))
+        .map_err(kafka(what.clone()))?;
+    probe.assign(&tpl).map_err(kafka(what.clone()))?;
+    let deadline = tokio::time::Instant::now() + PROBE;
+    loop {
+        let Ok(received) = tokio::time::timeout_at(deadline, probe.recv()).await else {
+            return Ok(None);
+        };
+        let message = received.map_err(kafka(what.clone()))?;
+        if message.topic() == topic
+            && message.partition() == partition
+            && message.offset() >= offset
+        {
+            return Ok(message.timestamp().to_millis());
+        }
+    }
+}
+
+/// `[from, to)` of one partition for the two bounds (see [`Extent::place`]).
 ///
 /// # Errors
 /// Broker errors.
@@ -54,32 +118,27 @@ pub(crate) fn resolve(
     consumer: &StreamConsumer,
     topic: &str,
     partition: i32,
+    extent: &Extent,
     from: Bound,
     to: Bound,
 ) -> Result<(i64, i64), ExportError> {
-    let (low, high) = consumer
-        .fetch_watermarks(topic, partition, METADATA_TIMEOUT)
-        .map_err(kafka(format!("watermarks of {topic}/{partition}")))?;
-    let at = |bound: Bound| -> Result<i64, ExportError> {
-        Ok(match bound {
-            Bound::Earliest => low,
-            Bound::Latest => high,
-            Bound::Offset(o) => o.clamp(low, high),
-            Bound::Time(t) => {
-                let mut tpl = TopicPartitionList::new();
-                tpl.add_partition_offset(topic, partition, Offset::Offset(t.timestamp_millis()))
-                    .map_err(kafka(format!("offsets for {t} in {topic}/{partition}")))?;
-                let found = consumer
-                    .offsets_for_times(tpl, METADATA_TIMEOUT)
-                    .map_err(kafka(format!("offsets for {t} in {topic}/{partition}")))?;
-                match found.find_partition(topic, partition).map(|e| e.offset()) {
-                    Some(Offset::Offset(o)) => o.clamp(low, high),
-                    _ => high,
-                }
-            }
-        })
+    let lookup = |ms: i64| -> Result<Option<i64>, ExportError> {
+        let what = || format!("offsets for {ms} ms in {topic}/{partition}");
+        let mut tpl = TopicPartitionList::new();
+        tpl.add_partition_offset(topic, partition, Offset::Offset(ms))
+            .map_err(kafka(what()))?;
+        let found = consumer
+            .offsets_for_times(tpl, METADATA_TIMEOUT)
+            .map_err(kafka(what()))?;
+        Ok(
+            match found.find_partition(topic, partition).map(|e| e.offset()) {
+                Some(Offset::Offset(o)) => Some(o),
+                _ => None,
+            },
+        )
     };
-    let (from, to) = (at(from)?, at(to)?);
+    let from = extent.place(from, lookup)?;
+    let to = extent.place(to, lookup)?;
     Ok((from, to.max(from)))
 }
 

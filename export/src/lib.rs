@@ -21,6 +21,7 @@ mod columns;
 mod consume;
 mod decode;
 mod error;
+pub mod extent;
 mod json;
 pub mod manifest;
 mod part;
@@ -31,7 +32,7 @@ mod sink;
 
 pub use bounds::Bound;
 pub use error::ExportError;
-pub use run::{ExportReport, ExportRequest, NoProgress, Progress, export};
+pub use run::{EmptyTopic, ExportReport, ExportRequest, NoProgress, Progress, export};
 pub use sink::{CREATED_BY, ROW_GROUP_ROWS};
 
 /// Output file format.

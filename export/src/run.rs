@@ -11,6 +11,7 @@ use rdkafka::consumer::StreamConsumer;
 use crate::bounds::{self, Bound};
 use crate::consume::{self, RangeReader};
 use crate::decode::{Decoded, decode};
+use crate::extent;
 use crate::manifest::{self, LastRun, Manifest, RangeEntry};
 use crate::part::PartWriter;
 use crate::registry::Schemas;
@@ -70,8 +71,30 @@ pub struct ExportReport {
     pub exported: Vec<RangeEntry>,
     /// Ranges skipped because the manifest already had them.
     pub skipped: Vec<RangeEntry>,
+    /// Offsets in the requested ranges, exported now or before.
+    pub in_range: u64,
+    /// Offsets of the skipped ranges.
+    pub skipped_records: u64,
+    /// Topics of which the range holds no record, and why.
+    pub empty: Vec<EmptyTopic>,
     /// Time the reading and writing took.
     pub elapsed: Duration,
+}
+
+/// A topic of which the requested range holds no record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EmptyTopic {
+    /// The topic.
+    pub topic: String,
+    /// Why the range holds nothing (see [`crate::extent::why_empty`]).
+    pub reason: String,
+}
+
+fn offsets(ranges: &[RangeEntry]) -> u64 {
+    ranges
+        .iter()
+        .map(|r| u64::try_from(r.to - r.from).unwrap_or(0))
+        .sum()
 }
 
 fn entry(topic: &str, partition: i32, [from, to]: [i64; 2]) -> RangeEntry {
@@ -137,14 +160,33 @@ pub async fn export(
             source,
         })?;
 
+    let probe: StreamConsumer = kafka::consumer_config(&settings.kafka, &group)
+        .create()
+        .map_err(|source| ExportError::Kafka {
+            what: "creating a consumer".into(),
+            source,
+        })?;
+
     let mut run = LastRun::default();
+    let mut empty = Vec::new();
     for (topic, partitions) in consume::partitions(&consumer, &topics)? {
+        let mut extents = Vec::with_capacity(partitions.len());
+        let mut found = false;
         for partition in partitions {
-            let (from, to) =
-                consume::resolve(&consumer, &topic, partition, request.from, request.to)?;
+            let extent = consume::extent(&probe, &topic, partition).await?;
+            extents.push(extent);
+            let (from, to) = consume::resolve(
+                &consumer,
+                &topic,
+                partition,
+                &extent,
+                request.from,
+                request.to,
+            )?;
             if from >= to {
                 continue;
             }
+            found = true;
             run.requested.push(entry(&topic, partition, [from, to]));
             let covered = manifest.covered(&topic, partition);
             for range in bounds::overlap(from, to, &covered) {
@@ -154,7 +196,12 @@ pub async fn export(
                 run.exported.push(entry(&topic, partition, range));
             }
         }
+        if !found {
+            let reason = extent::why_empty(&extents, request.from, request.to);
+            empty.push(EmptyTopic { topic, reason });
+        }
     }
+    drop(probe);
 
     let total: i64 = run.exported.iter().map(|r| r.to - r.from).sum();
     progress.begin(u64::try_from(total).unwrap_or(0));
@@ -177,6 +224,9 @@ pub async fn export(
     progress.end();
     report.exported = run.exported.clone();
     report.skipped = run.skipped.clone();
+    report.in_range = offsets(&run.requested);
+    report.skipped_records = offsets(&run.skipped);
+    report.empty = empty;
     manifest.last_run = run;
     manifest.save(out)?;
     Ok(report)

@@ -39,6 +39,8 @@ pub struct Settings {
     pub mds: MdsSettings,
     /// Who may write to the schema registry.
     pub registry: RegistrySettings,
+    /// The operator console's map.
+    pub console: ConsoleSettings,
     /// How long running work may take to finish after a shutdown signal, in milliseconds.
     pub shutdown_grace_ms: u64,
 }
@@ -113,6 +115,7 @@ impl Default for Settings {
             gbfs: GbfsSettings::default(),
             mds: MdsSettings::default(),
             registry: RegistrySettings::default(),
+            console: ConsoleSettings::default(),
             shutdown_grace_ms: 10_000,
         }
     }
@@ -420,6 +423,19 @@ impl std::fmt::Debug for RegistrySettings {
             )
             .finish()
     }
+}
+
+/// The operator console's map (`FLEETLOG_CONSOLE__*`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ConsoleSettings {
+    /// Raster tile URL template of the map's base layer, `http(s)://…/{z}/{x}/{y}.png`
+    /// (Leaflet's placeholders, `{s}` allowed); its origin is added to the console's
+    /// `img-src`. Unset: an offline grid, and the console fetches nothing from another host.
+    pub tile_url: Option<String>,
+    /// Attribution shown on the map under the tiles (plain text), e.g.
+    /// `© OpenStreetMap contributors`.
+    pub tile_attribution: String,
 }
 
 /// Settings could not be read.

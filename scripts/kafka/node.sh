@@ -83,7 +83,12 @@ java_opts=(
   -cp "$KAFKA_HOME/libs/*"
 )
 if [ ! -f "$dir/data/meta.properties" ]; then
-  cluster_id="${cluster_id:-$(python3 -c 'import base64, uuid; print(base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("="))')}"
+  # URL-safe base64 of 16 random bytes, never starting with "-" (read as an option).
+  cluster_id="${cluster_id:-$(python3 -c '
+import base64, uuid
+while True:
+    i = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+    if not i.startswith("-"): print(i); break')}"
   java "${java_opts[@]}" kafka.tools.StorageTool format -t "$cluster_id" \
     -c "$dir/server.properties" --ignore-formatted >"$dir/format.log" 2>&1 || {
     cat "$dir/format.log" >&2; echo "node.sh: could not format $dir/data" >&2; exit 1; }

@@ -4,8 +4,7 @@
 //!
 //! Needs an **empty** broker (the projection reads the fixed topics from offset 0):
 //! `make bench` starts one. Phases, in this order, with one fleet projection and one
-//! decoder running from the start to the end (consumers are never stopped between phases:
-//! Tansu 0.6.0 handles consumers that leave mid-fetch badly, see `docs/operations.md`):
+//! decoder running from the start to the end:
 //!
 //! 1. **throughput**: `--events` telemetry events are produced first (nothing consumes
 //!    them), then the fleet projection starts at offset 0 and is timed until it has
@@ -17,8 +16,9 @@
 //! 4. **end to end** at `--rate` frames/s through the gateway (its own process), the broker,
 //!    the decoder, the broker and the projection: for every frame, its send time → the
 //!    first moment its device row shows it (the read model is polled every 10 ms, so
-//!    figures include up to ~10 ms of polling delay). The rate actually achieved is
-//!    printed beside the 10k frames/s of the target.
+//!    figures include up to ~10 ms of polling delay), once per `--rate`. The rate actually
+//!    achieved is printed beside the offered one, and the highest achieved rate whose p99
+//!    stays ≤ 200 ms.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -43,8 +43,11 @@ use super::ingest::{self, GatewayProcess};
 use super::load::{self, SendLog};
 use fleetlog_projections::fleet::copy::{self as copy_binary, HistoryRow};
 
-/// The end-to-end target of issue 5: p99 ≤ 200 ms at this rate.
-const TARGET_RATE: usize = 10_000;
+/// The end-to-end target: p99 ≤ [`TARGET_P99_MS`] at this rate.
+const TARGET_RATE: usize = 5_000;
+const TARGET_P99_MS: f64 = 100.0;
+/// The highest rate reported is the highest whose p99 stays within this.
+const SWEEP_P99_MS: f64 = 200.0;
 /// Device numbers of the end-to-end phase's simulated devices (ids `35…`); the
 /// throughput phase's devices are `36…`.
 const E2E_BASE: usize = 300_000;
@@ -53,10 +56,11 @@ const POLL: Duration = Duration::from_millis(10);
 /// Options of `fleetlog bench projection`.
 #[derive(Debug, Clone, clap::Args)]
 pub(crate) struct ProjectionBenchArgs {
-    /// Frames per second offered in the end-to-end phase. The target is stated at 10k;
-    /// the default is what Tansu 0.6.0 carries here with both hops of the chain.
-    #[arg(long, default_value_t = 2_000)]
-    rate: usize,
+    /// Frames per second offered in the end-to-end phase, one run per rate (comma
+    /// separated): the target is stated at 5k; the highest rate whose p99 stays ≤ 200 ms
+    /// is reported.
+    #[arg(long, value_delimiter = ',', default_values_t = [5_000, 8_000, 12_000])]
+    rate: Vec<usize>,
     /// Connections of the end-to-end phase (0: one per 10 frames/s, so each device
     /// sends every 100 ms).
     #[arg(long, default_value_t = 0)]
@@ -153,25 +157,32 @@ pub(crate) async fn run(mut settings: Settings, args: ProjectionBenchArgs) -> an
         apply_rate / copy
     );
 
-    // End to end at a steady rate, with the same decoder and projection.
+    // End to end at steady rates, with the same decoder and projection.
     if args.seconds > 0 {
         let gateway = ingest::spawn_gateway(&settings, &settings.schema_registry_url)?;
-        let e2e = end_to_end(&gateway, &pool, &args).await;
-        drop(gateway); // SIGTERM: the gateway flushes its producer and closes its sessions
-        let e2e = e2e?;
-        println!(
-            "end to end (gateway → broker → decoder → broker → projection → row committed): offered {} frames/s, achieved {:.0} frames/s over {} s ({} connections)",
-            args.rate, e2e.achieved, args.seconds, e2e.connections
-        );
-        println!(
-            "  frame sent → device row shows it: p50 {:.0} ms  p99 {:.0} ms  max {:.0} ms  ({} frames, {} never seen)   target: p99 ≤ 200 ms at {TARGET_RATE} frames/s",
-            e2e.p50, e2e.p99, e2e.max, e2e.frames, e2e.unseen
-        );
-        if e2e.achieved < TARGET_RATE as f64 * 0.95 {
+        let mut best: Option<f64> = None;
+        for (round, &rate) in args.rate.iter().enumerate() {
+            let e2e = end_to_end(&gateway, &pool, &args, rate, E2E_BASE + round * 20_000).await?;
             println!(
-                "  note: measured at {:.0} frames/s, not at the {TARGET_RATE} of the target (see docs/projections.md, Benchmark)",
-                e2e.achieved
+                "end to end (gateway → broker → decoder → broker → projection → row committed): offered {rate} frames/s, achieved {:.0} frames/s over {} s ({} connections)",
+                e2e.achieved, args.seconds, e2e.connections
             );
+            println!(
+                "  frame sent → device row shows it: p50 {:.0} ms  p99 {:.0} ms  max {:.0} ms  ({} frames, {} never seen)",
+                e2e.p50, e2e.p99, e2e.max, e2e.frames, e2e.unseen
+            );
+            if e2e.p99 <= SWEEP_P99_MS && e2e.unseen == 0 {
+                best = Some(best.map_or(e2e.achieved, |b: f64| b.max(e2e.achieved)));
+            }
+        }
+        drop(gateway); // SIGTERM: the gateway flushes its producer and closes its sessions
+        match best {
+            Some(rate) => println!(
+                "  highest rate with p99 ≤ {SWEEP_P99_MS:.0} ms: {rate:.0} frames/s   target: p99 ≤ {TARGET_P99_MS:.0} ms at {TARGET_RATE} frames/s"
+            ),
+            None => println!(
+                "  no rate tried kept p99 ≤ {SWEEP_P99_MS:.0} ms   target: p99 ≤ {TARGET_P99_MS:.0} ms at {TARGET_RATE} frames/s"
+            ),
         }
     }
     projection.stop("the fleet projection").await?;
@@ -354,24 +365,31 @@ async fn end_to_end(
     gateway: &GatewayProcess,
     pool: &PgPool,
     args: &ProjectionBenchArgs,
+    rate: usize,
+    base: usize,
 ) -> anyhow::Result<EndToEnd> {
     let connections = if args.connections == 0 {
-        (args.rate / 10).max(1)
+        (rate / 10).max(1)
     } else {
         args.connections
     };
-    let streams = ingest::connect_all(gateway, E2E_BASE, connections).await?;
+    let streams = ingest::connect_all(gateway, base, connections).await?;
     let logs: Vec<SendLog> = (0..connections).map(|_| SendLog::default()).collect();
-    let every = Duration::from_secs_f64(connections as f64 / args.rate.max(1) as f64);
+    let every = Duration::from_secs_f64(connections as f64 / rate.max(1) as f64);
     let driving = CancellationToken::new();
-    let poller = tokio::spawn(poll_latencies(pool.clone(), logs.clone(), driving.clone()));
+    let poller = tokio::spawn(poll_latencies(
+        pool.clone(),
+        base,
+        logs.clone(),
+        driving.clone(),
+    ));
     let started = Instant::now();
     let until = started + Duration::from_secs(args.seconds);
     let mut drivers = FuturesUnordered::new();
     for (i, (stream, log)) in streams.into_iter().zip(&logs).enumerate() {
         drivers.push(tokio::spawn(load::drive(
             stream,
-            E2E_BASE + i,
+            base + i,
             Some(every),
             until,
             Some(Arc::clone(log)),
@@ -405,12 +423,13 @@ async fn end_to_end(
     })
 }
 
-/// Every [`POLL`]: the device rows of the end-to-end devices; each frame a row shows for the
+/// Every [`POLL`]: the device rows of the end-to-end devices (numbered from `base`); each frame a row shows for the
 /// first time (its device time names the frame) gets latency = now − its send time.
 /// Once `driving` is cancelled, polls until every frame sent was seen (or 60 s passed).
 /// Returns the latencies (µs) and the number of frames never seen.
 async fn poll_latencies(
     pool: PgPool,
+    base: usize,
     logs: Vec<SendLog>,
     driving: CancellationToken,
 ) -> anyhow::Result<(Vec<u32>, usize)> {
@@ -429,13 +448,13 @@ async fn poll_latencies(
             let Some(i) = device
                 .get(2..)
                 .and_then(|n| n.parse::<usize>().ok())
-                .and_then(|n| n.checked_sub(E2E_BASE))
+                .and_then(|n| n.checked_sub(base))
                 .filter(|&i| i < logs.len())
             else {
                 continue;
             };
-            let k = usize::try_from((time_ms - load::device_time_ms(E2E_BASE + i, 0)) / 1000)
-                .unwrap_or(0);
+            let k =
+                usize::try_from((time_ms - load::device_time_ms(base + i, 0)) / 1000).unwrap_or(0);
             if k <= seen[i] {
                 continue;
             }

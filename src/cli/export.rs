@@ -15,12 +15,14 @@ pub(crate) struct ExportArgs {
     /// Topics to export, comma-separated (or repeated).
     #[arg(long, value_delimiter = ',', required = true)]
     topics: Vec<String>,
-    /// Start in every partition: `earliest`, an offset, or an RFC 3339 time (first record
-    /// at or after it, by broker timestamp).
+    /// Start in every partition: `earliest`, an offset, a date (`2026-01-02`, midnight
+    /// UTC) or an RFC 3339 time (the first record at or after it, by broker timestamp;
+    /// before the first record is the start, after the last is the end).
     #[arg(long, default_value = "earliest")]
     from: Bound,
     /// End in every partition, exclusive: `latest` (the high watermark when the run
-    /// starts), an offset, or an RFC 3339 time.
+    /// starts), an offset, a date (midnight UTC) or an RFC 3339 time (after the last
+    /// record is the end).
     #[arg(long, default_value = "latest")]
     to: Bound,
     /// Output directory (created if missing; re-runs skip ranges already exported).
@@ -90,18 +92,42 @@ pub(crate) async fn run(settings: Settings, args: ExportArgs) -> anyhow::Result<
 
 fn print_report(report: &ExportReport, args: &ExportArgs) {
     let seconds = report.elapsed.as_secs_f64().max(1e-9);
-    println!(
-        "exported {} records ({} rows, {} rejected) into {} files under {} in {:.1} s \
-         ({:.0} records/s, {:.1} MB/s)",
-        report.records,
-        report.rows,
-        report.rejected,
-        report.files,
-        args.out.display(),
-        report.elapsed.as_secs_f64(),
-        report.records as f64 / seconds,
-        report.bytes as f64 / seconds / 1e6,
-    );
+    if report.records > 0 {
+        println!(
+            "exported {} records ({} rows, {} rejected) into {} files under {} in {:.1} s \
+             ({:.0} records/s, {:.1} MB/s)",
+            report.records,
+            report.rows,
+            report.rejected,
+            report.files,
+            args.out.display(),
+            report.elapsed.as_secs_f64(),
+            report.records as f64 / seconds,
+            report.bytes as f64 / seconds / 1e6,
+        );
+    } else if report.in_range == 0 {
+        println!(
+            "nothing to export: no record in [{}, {}) of {}",
+            args.from,
+            args.to,
+            args.topics.join(", ")
+        );
+    } else if report.exported.is_empty() {
+        println!(
+            "nothing new: the {} records in [{}, {}) were exported before into {} (its \
+             _manifest.json has them; export into another --out to write them again)",
+            report.skipped_records,
+            args.from,
+            args.to,
+            args.out.display()
+        );
+    } else {
+        println!(
+            "read no records: the {} offsets left to export hold none (compacted away, or \
+             transaction markers)",
+            report.in_range - report.skipped_records
+        );
+    }
     for r in &report.exported {
         println!(
             "  exported  {}/{} [{}, {})",
@@ -113,5 +139,8 @@ fn print_report(report: &ExportReport, args: &ExportArgs) {
             "  skipped   {}/{} [{}, {}) (already in the manifest)",
             r.topic, r.partition, r.from, r.to
         );
+    }
+    for e in &report.empty {
+        println!("  empty     {}: {}", e.topic, e.reason);
     }
 }

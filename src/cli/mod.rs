@@ -58,6 +58,9 @@ pub(crate) enum Command {
     Config,
     /// A fleet of simulated scooters speaking the real device protocols.
     Simulate(fleetlog_ingest::simulator::SimulateArgs),
+    /// A living demo beside `fleetlog up`: simulated scooters registered as vehicles,
+    /// zones, a demo operator, riders riding through the API (what `make run` starts).
+    Demo(crate::demo::DemoArgs),
     /// Projection operations: status, rebuild, reset, verify.
     Projections {
         #[command(subcommand)]
@@ -186,6 +189,9 @@ pub(crate) async fn dispatch(command: Command, settings: Settings) -> anyhow::Re
             command: ProjectionsCommand::Verify(args),
         } => crate::projections_rebuild::verify(settings, args).await,
         Command::Export(args) => export::run(settings, args).await,
+        Command::Demo(args) => crate::demo::run(settings, args)
+            .await
+            .map(|()| ExitCode::SUCCESS),
         Command::Bench {
             command: BenchCommand::Export(args),
         } => crate::bench::export::run(settings, args)

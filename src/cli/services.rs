@@ -48,10 +48,13 @@ pub(crate) async fn spawn_api(
         .context("setting up GBFS (see FLEETLOG_GBFS__*)")?;
     let mds = fleetlog_api::mds::MdsConfig::new(&settings.mds, settings.gbfs.max_speed_kmh)
         .context("setting up MDS (see FLEETLOG_MDS__*)")?;
+    let console = fleetlog_api::console::ConsoleConfig::new(&settings.console)
+        .context("setting up the console (see FLEETLOG_CONSOLE__*)")?;
     let state = fleetlog_api::ApiState::new(api_pool, ops, settings.auth.clone(), commands)
         .context("setting up authentication (see FLEETLOG_AUTH__*)")?
         .with_gbfs(gbfs)
-        .with_mds(mds);
+        .with_mds(mds)
+        .with_console(console);
     let listener = bind(&settings.http.api_addr, "API").await?;
     shutdown.spawn(
         "api",

@@ -1,11 +1,12 @@
 // The operator console in headless Chromium (Debian's /usr/bin/chromium driven by
 // playwright-core; no browser is downloaded): log in (with TOTP when a secret is given),
-// see the simulated fleet on the map, open a vehicle, send "locate", see its outcome
+// see the simulated fleet on the Leaflet map with its zones and clusters, open a vehicle,
+// send "locate", see its outcome
 // arrive live, open the command's trace and see command → downlink → device reply.
 // Fails if the page requests anything from another origin. Screenshots go to target/.
 //
 // Usage: CONSOLE_URL=http://127.0.0.1:8080 CONSOLE_EMAIL=… CONSOLE_PASSWORD=… \
-//   [CONSOLE_TOTP_SECRET=BASE32] [CONSOLE_VEHICLES=N] node tests/browser/console.spec.mjs
+//   [CONSOLE_TOTP_SECRET=BASE32] [CONSOLE_VEHICLES=N] [CONSOLE_ZONES=N] node tests/browser/console.spec.mjs
 // (or the same as --url= --email= --password= --totp-secret= --vehicles= arguments).
 
 import { createHmac } from 'node:crypto';
@@ -25,6 +26,7 @@ const email = opt('email', 'CONSOLE_EMAIL');
 const password = opt('password', 'CONSOLE_PASSWORD');
 const totpSecret = opt('totp-secret', 'CONSOLE_TOTP_SECRET', '');
 const vehicles = Number(opt('vehicles', 'CONSOLE_VEHICLES', '1'));
+const zones = Number(process.env.CONSOLE_ZONES || 0);
 const outDir = resolve(ROOT, opt('out', 'CONSOLE_SCREENSHOT_DIR', 'target'));
 const chromiumPath = opt('chromium', 'CHROMIUM', '/usr/bin/chromium');
 if (!email || !password) {
@@ -96,6 +98,25 @@ try {
   await page.locator('#live.is-live').waitFor({ timeout: 15_000 });
   const markers = await page.locator('#map').getAttribute('data-markers');
   step(`map shows ${markers} markers, the stream is live`);
+
+  // The map library (Leaflet, served from this origin), the zones drawn on it, and the
+  // markers clustered once zoomed out.
+  await page.locator('#map.leaflet-container .leaflet-marker-icon').first().waitFor({ timeout: 15_000 });
+  if (zones) {
+    await page.waitForFunction((n) => Number(document.getElementById('map').dataset.zones || 0) >= n,
+      zones, { timeout: 30_000 });
+    await page.locator('#map path.leaflet-interactive').first().waitFor({ timeout: 10_000 });
+    step(`${zones} zone(s) drawn`);
+  }
+  await page.screenshot({ path: join(outDir, 'console-map.png') });
+  for (let i = 0; i < 6 && !(await page.locator('#map .marker-cluster').count()); i += 1) {
+    await page.locator('#zoom-out').click();
+    await page.waitForTimeout(400);
+  }
+  await page.locator('#map .marker-cluster').first().waitFor({ timeout: 10_000 });
+  step('markers cluster when zoomed out');
+  await page.screenshot({ path: join(outDir, 'console-map-clustered.png') });
+  await page.locator('#zoom-fit').click();
 
   // A vehicle that can be located: online.
   const item = page.locator('#fleet-list .vehicle-item:not([data-status=offline])').first();

@@ -19,10 +19,19 @@ fn node_script() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../scripts/kafka/node.sh")
 }
 
-/// A Kafka cluster id: 16 random bytes, URL-safe base64 without padding.
+/// A Kafka cluster id: 16 random bytes, URL-safe base64 without padding, never starting
+/// with `-` (the storage tool would read it as an option).
 fn cluster_id() -> String {
+    loop {
+        let id = encode_cluster_id(uuid::Uuid::new_v4().as_u128());
+        if !id.starts_with('-') {
+            return id;
+        }
+    }
+}
+
+fn encode_cluster_id(bits: u128) -> String {
     const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-    let bits = uuid::Uuid::new_v4().as_u128();
     (0..22)
         .map(|i| {
             let shift = 128 - 6 * (i + 1);
@@ -341,6 +350,12 @@ pub async fn isolated_app() -> (TestBroker, crate::TestApp) {
 #[cfg(test)]
 mod tests {
     #[test]
+    fn an_id_whose_first_six_bits_are_all_set_would_start_with_a_dash() {
+        assert!(super::encode_cluster_id(u128::MAX).starts_with('-'));
+        assert!(super::encode_cluster_id(0).starts_with('A'));
+    }
+
+    #[test]
     fn cluster_ids_are_22_url_safe_characters() {
         let id = super::cluster_id();
         assert_eq!(id.len(), 22);
@@ -349,5 +364,6 @@ mod tests {
                 .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
         );
         assert_ne!(id, super::cluster_id());
+        assert!((0..200).all(|_| !super::cluster_id().starts_with('-')));
     }
 }

@@ -1,15 +1,17 @@
 //! The end-to-end test harness of fleetlog.
 //!
-//! Tests here talk to the real broker (Tansu, started by `make test` and reached through
+//! Tests here talk to the real broker (Apache Kafka, started by `make test` and reached through
 //! `KAFKA_BROKERS`) and the real PostgreSQL (`DATABASE_URL` names the server; every test
 //! gets its own freshly migrated database). Topic and group names are unique per test.
 //! Tests that must stop a broker start their own with [`broker::TestBroker`].
 
 pub mod api;
 pub mod broker;
+pub mod demo;
 pub mod log;
 pub mod process;
 pub mod projected;
+pub mod readmodel;
 pub mod stack;
 pub mod up;
 

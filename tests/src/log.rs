@@ -1,11 +1,14 @@
 //! Reading what landed on the log.
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
 use fleetlog_runtime::Settings;
 use rdkafka::Message;
-use rdkafka::consumer::{Consumer, StreamConsumer};
+use rdkafka::consumer::{BaseConsumer, Consumer, StreamConsumer};
+use rdkafka::error::KafkaError;
 use rdkafka::message::OwnedMessage;
+use rdkafka::{Offset, TopicPartitionList};
 
 /// Read `topic` from the beginning (a fresh consumer group) until `done` says the records
 /// seen so far (only those whose key is `key`) are enough, or `timeout` passes.
@@ -40,4 +43,66 @@ pub async fn read_key_until(
         }
     }
     seen
+}
+
+/// Every record of `topic` as a `read_committed` reader sees it, from the beginning to the
+/// end of every partition (each partition's end is the broker's partition-EOF signal, so
+/// transaction markers after the last record count as read).
+///
+/// # Panics
+/// When the consumer cannot be created or the ends are not reached in `timeout`.
+pub async fn read_to_end(settings: &Settings, topic: &str, timeout: Duration) -> Vec<OwnedMessage> {
+    let kafka = settings.kafka.clone();
+    let topic = topic.to_owned();
+    tokio::task::spawn_blocking(move || {
+        let consumer: BaseConsumer =
+            fleetlog_runtime::kafka::consumer_config(&kafka, &crate::unique_name("reader"))
+                .set("enable.partition.eof", "true")
+                .create()
+                .expect("consumer");
+        let metadata = consumer
+            .fetch_metadata(Some(&topic), Duration::from_secs(10))
+            .expect("metadata");
+        let mut assignment = TopicPartitionList::new();
+        let mut open = BTreeSet::new();
+        for partition in metadata.topics()[0].partitions() {
+            assignment
+                .add_partition_offset(&topic, partition.id(), Offset::Beginning)
+                .expect("partition");
+            open.insert(partition.id());
+        }
+        consumer.assign(&assignment).expect("assign");
+        let deadline = Instant::now() + timeout;
+        let mut seen = Vec::new();
+        while !open.is_empty() {
+            assert!(
+                Instant::now() < deadline,
+                "{topic}: partitions {open:?} not read to the end"
+            );
+            match consumer.poll(Duration::from_millis(200)) {
+                Some(Ok(message)) => seen.push(message.detach()),
+                Some(Err(KafkaError::PartitionEOF(partition))) => {
+                    open.remove(&partition);
+                }
+                Some(Err(err)) => eprintln!("reader of {topic}: {err}"),
+                None => {}
+            }
+        }
+        seen
+    })
+    .await
+    .expect("reader task")
+}
+
+/// Per partition of `messages`, the offset after its last record: where a consumer that
+/// applied them all has its next offset.
+pub fn next_offsets(messages: &[OwnedMessage]) -> BTreeMap<(String, i32), i64> {
+    let mut next = BTreeMap::new();
+    for message in messages {
+        let entry = next
+            .entry((message.topic().to_owned(), message.partition()))
+            .or_insert(0);
+        *entry = (*entry).max(message.offset() + 1);
+    }
+    next
 }

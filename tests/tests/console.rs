@@ -1,7 +1,8 @@
 //! The operator console in a real browser: `fleetlog up` with simulated scooters, an
 //! operator account with TOTP made by `fleetlog admin create`, then
 //! `tests/browser/console.spec.mjs` in Debian's headless Chromium (through playwright-core):
-//! it logs in at `/console/`, sees the fleet on the map, opens a vehicle, sends "locate",
+//! it logs in at `/console/`, sees the fleet on the Leaflet map (a zone drawn, markers
+//! clustered when zoomed out), opens a vehicle, sends "locate",
 //! sees the outcome arrive live, opens the command's trace (command → downlink → device
 //! reply) and saves screenshots under `target/`; any request to another origin fails it.
 //!
@@ -121,6 +122,16 @@ async fn an_operator_logs_in_sees_the_fleet_locates_a_scooter_and_traces_the_com
     }
     fleet_reporting(&stack, &staff, SCOOTERS as usize).await;
     let (email, secret) = create_operator(&stack);
+    // A no-parking zone around the fleet's centre, to be drawn on the map.
+    let zone = serde_json::json!({
+        "kind": "NO_PARKING",
+        "name": "Seoul Plaza",
+        "geometry": {"type": "Polygon", "coordinates": [[
+            [126.97, 37.56], [126.99, 37.56], [126.99, 37.575], [126.97, 37.575], [126.97, 37.56]
+        ]]},
+    });
+    let (_, defined) = stack.run(&staff, "/v1/admin/zones", Some(zone)).await;
+    assert_eq!(defined["status"], "accepted", "{defined}");
 
     // The console is served with a policy that allows this origin only.
     let resp = stack
@@ -155,6 +166,7 @@ async fn an_operator_logs_in_sees_the_fleet_locates_a_scooter_and_traces_the_com
         .env("CONSOLE_PASSWORD", PASSWORD)
         .env("CONSOLE_TOTP_SECRET", &secret)
         .env("CONSOLE_VEHICLES", SCOOTERS.to_string())
+        .env("CONSOLE_ZONES", "1")
         .env("CHROMIUM", &chromium)
         .stdout(std::fs::File::create(&out_path).unwrap())
         .stderr(std::fs::File::create(&err_path).unwrap())
@@ -178,5 +190,10 @@ async fn an_operator_logs_in_sees_the_fleet_locates_a_scooter_and_traces_the_com
         status.is_some_and(|s| s.success()),
         "console.spec.mjs failed ({status:?}; see target/console-failure.png):\n{stdout}\n{stderr}"
     );
-    assert!(root.join("target/console-screenshot.png").exists());
+    for shot in ["console-screenshot", "console-map", "console-map-clustered"] {
+        assert!(
+            root.join(format!("target/{shot}.png")).exists(),
+            "{shot}.png"
+        );
+    }
 }

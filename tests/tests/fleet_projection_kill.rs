@@ -6,18 +6,15 @@
 //! every table of `proj_fleet_v1` must hold the same rows in both (and what the load
 //! implies: one history row per distinct device record, every device and vehicle).
 //!
-//! Compared: every column except `updated_at` (the wall-clock time of the writing
-//! transaction) and `last_event_id` (documented as the newest event of the *last batch*
-//! that changed the row, so it depends on where batches are cut — two uninterrupted runs
-//! differ there too; `fleet_projection/apply.rs` excludes the same two columns).
+//! Compared: every column except `updated_at` and `last_event_id`
+//! (`fleetlog_tests::readmodel::VOLATILE`; `fleet_projection/apply.rs` excludes the same two
+//! columns).
 //!
 //! The load has what makes exactly-once hard: frames re-sent with new frame and event ids,
 //! records arriving late with older device times, records without a fix or a battery
 //! reading, sessions and vehicle state changes arriving out of order.
 //!
-//! The broker is the test's own (`fleetlog_tests::broker`), with the index on Tansu's
-//! header table: without it, with the ten envelope headers per record, fetching slows down
-//! as the log grows (about 4 ms per record at 9k records). See `docs/operations.md`.
+//! The broker is the test's own (`fleetlog_tests::broker`).
 
 #![allow(
     clippy::unwrap_used,
@@ -49,8 +46,6 @@ use uuid::Uuid;
 /// (migrations, schema, assignment), the others while it consumes.
 const KILLS: usize = 12;
 const PROJECTION: &str = "fleet";
-/// Columns left out of the comparison (see the module docs).
-const VOLATILE: [&str; 2] = ["updated_at", "last_event_id"];
 
 /// Sum of the fleet projection's stored offsets in `pool` (records it has committed).
 async fn stored_total(pool: &PgPool) -> i64 {
@@ -133,41 +128,6 @@ fn spawn_projector(settings: &Settings) -> ChildGuard {
         .env("FLEETLOG_PROJECTIONS__BATCH_MAX_RECORDS", "200")
         .env("FLEETLOG_PROJECTIONS__BATCH_MAX_WAIT_MS", "20");
     ChildGuard::spawn(cmd)
-}
-
-/// A row of `table` (alias `t`) as JSON text without the volatile columns.
-fn row_text() -> String {
-    format!(
-        "(to_jsonb(t) - '{}' - '{}')::text",
-        VOLATILE[0], VOLATILE[1]
-    )
-}
-
-/// Row count and an md5 of every row of `table` (as [`row_text`], in text order).
-async fn fingerprint(pool: &PgPool, table: &str) -> (i64, Option<String>) {
-    let row = row_text();
-    let sql = format!(
-        "SELECT count(*), md5(string_agg({row}, E'\\n' ORDER BY {row})) \
-         FROM proj_fleet_v1.{table} t"
-    );
-    sqlx::query_as(&sql).fetch_one(pool).await.unwrap()
-}
-
-/// The rows of `table` as [`row_text`], in text order.
-async fn rows(pool: &PgPool, table: &str) -> Vec<String> {
-    let row = row_text();
-    let sql = format!("SELECT {row} FROM proj_fleet_v1.{table} t ORDER BY 1");
-    sqlx::query_scalar(&sql).fetch_all(pool).await.unwrap()
-}
-
-async fn tables(pool: &PgPool) -> Vec<String> {
-    sqlx::query_scalar(
-        "SELECT table_name::text FROM information_schema.tables \
-         WHERE table_schema = 'proj_fleet_v1' ORDER BY 1",
-    )
-    .fetch_all(pool)
-    .await
-    .unwrap()
 }
 
 async fn count(pool: &PgPool, sql: &str) -> i64 {
@@ -272,27 +232,9 @@ async fn the_fleet_projector_killed_at_random_moments_ends_with_the_read_model_o
         progress.iter().any(|&p| p > 0 && p < end.values().sum()),
         "kills landed mid-stream: {progress:?}"
     );
-    let listed = tables(&a.pool).await;
-    assert_eq!(listed, tables(&b.pool).await, "the same tables");
+    let listed = fleetlog_tests::readmodel::assert_same(&a.pool, &b.pool, "proj_fleet_v1").await;
     for table in ["devices", "telemetry_history", "vehicles"] {
         assert!(listed.iter().any(|t| t == table), "{table} compared");
-    }
-    for table in &listed {
-        let (fa, fb) = (
-            fingerprint(&a.pool, table).await,
-            fingerprint(&b.pool, table).await,
-        );
-        eprintln!("{table}: A {fa:?}, B {fb:?}");
-        if fa != fb {
-            let (ra, rb) = (rows(&a.pool, table).await, rows(&b.pool, table).await);
-            let only_a: Vec<_> = ra.iter().filter(|r| !rb.contains(r)).take(3).collect();
-            let only_b: Vec<_> = rb.iter().filter(|r| !ra.contains(r)).take(3).collect();
-            panic!(
-                "{table}: A has {} rows, B {}; rows only in A: {only_a:#?}; only in B: {only_b:#?}",
-                ra.len(),
-                rb.len()
-            );
-        }
     }
 
     // What the load implies, independently of B.

@@ -199,6 +199,17 @@ async fn riders_find_available_scooters_nearby_and_operators_see_the_fleet_in_de
     assert_eq!(status, 200, "{device}");
     assert_eq!(device["registered"], true);
     assert_eq!(device["online"], true);
+    // Degrees and RFC 3339 times, as in every /v1 answer; not the read model's columns.
+    let lat = device["position"]["lat"].as_f64().expect("lat in degrees");
+    let lon = device["position"]["lon"].as_f64().expect("lon in degrees");
+    assert!(
+        (36.5..38.5).contains(&lat) && (126.0..128.0).contains(&lon),
+        "{device}"
+    );
+    assert!(device["last_report_received_at"].is_string(), "{device}");
+    for column in ["lat_e7", "lon_e7", "received_at_ms", "updated_at"] {
+        assert!(device.get(column).is_none(), "{column} in {device}");
+    }
     let (status, _) = stack
         .get(&operator, "/v1/admin/devices/000000000000000")
         .await;

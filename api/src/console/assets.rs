@@ -36,6 +36,11 @@ assets! {
     "chart.js" => "text/javascript; charset=utf-8",
     "trace.js" => "text/javascript; charset=utf-8",
     "ops.js" => "text/javascript; charset=utf-8",
+    "vendor/leaflet.js" => "text/javascript; charset=utf-8",
+    "vendor/leaflet.css" => "text/css; charset=utf-8",
+    "vendor/leaflet.markercluster.js" => "text/javascript; charset=utf-8",
+    "vendor/MarkerCluster.css" => "text/css; charset=utf-8",
+    "vendor/MarkerCluster.Default.css" => "text/css; charset=utf-8",
 }
 
 /// The file at `name` (exact match: no directories, so no traversal).

@@ -1,19 +1,18 @@
 //! What operators look up: the fleet with filters, one vehicle or device in detail with
 //! its recent commands and their outcomes, and the trace of any frame, command or event.
 
-use std::collections::BTreeMap;
-
 use axum::Json;
 use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderName, HeaderValue, StatusCode};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use super::view::{VEHICLE_COLUMNS, VehicleRow, VehicleView};
+use super::view::{
+    DEVICE_COLUMNS, DeviceRow, DeviceView, VEHICLE_COLUMNS, VehicleRow, VehicleView,
+};
 use super::{data_age, fleet_schema};
 use crate::auth::extract::RequireOperator;
 use crate::error::ApiError;
@@ -290,24 +289,14 @@ pub(crate) async fn device(
         return Err(not_found("device"));
     }
     let schema = fleet_schema(&state.pool).await?;
-    let sql = format!(
-        "SELECT to_jsonb(d) - 'last_event_id' - 'session_event_id' - 'vehicle_event_id'
-         FROM {schema}.devices d WHERE device_id = $1"
-    );
-    let row: Option<Value> = sqlx::query_scalar(&sql)
+    let sql = format!("SELECT {DEVICE_COLUMNS} FROM {schema}.devices WHERE device_id = $1");
+    let row: Option<DeviceRow> = sqlx::query_as(&sql)
         .bind(&device_id)
         .fetch_optional(&state.pool)
         .await
         .map_err(ApiError::internal)?;
-    let Value::Object(device) = row.ok_or_else(|| not_found("device"))? else {
-        return Err(ApiError::internal(std::io::Error::other(
-            "a device row is not a JSON object",
-        )));
-    };
-    let vehicle = device
-        .get("vehicle_id")
-        .and_then(Value::as_str)
-        .and_then(|v| Uuid::parse_str(v).ok());
+    let row = row.ok_or_else(|| not_found("device"))?;
+    let vehicle = row.vehicle_id;
     let recent_commands = match vehicle {
         Some(v) => recent_commands(&state, v).await?,
         None => Vec::new(),
@@ -316,21 +305,20 @@ pub(crate) async fn device(
     Ok((
         [age],
         Json(DeviceDetail {
-            device: device.into_iter().collect(),
+            device: row.into(),
             registered: vehicle.is_some(),
             recent_commands,
         }),
     ))
 }
 
-/// A device's latest state: the fleet read model's row (`device_id`, `vehicle_id`,
-/// `lat_e7`, `lon_e7`, `battery_pct`, `online`, …, as stored), whether it is registered to
-/// a vehicle, and that vehicle's recent commands.
+/// A device's latest state (position in degrees, times in RFC 3339), whether it is
+/// registered to a vehicle, and that vehicle's recent commands.
 #[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct DeviceDetail {
-    /// The row's columns.
+    /// The device.
     #[serde(flatten)]
-    device: BTreeMap<String, Value>,
+    device: DeviceView,
     /// Whether the device is registered to a vehicle.
     registered: bool,
     /// The vehicle's 20 most recent commands.

@@ -104,3 +104,93 @@ impl From<VehicleRow> for VehicleView {
         }
     }
 }
+
+/// Columns of `devices` the device view selects.
+pub(crate) const DEVICE_COLUMNS: &str = "device_id, protocol, vehicle_id, vehicle_since_ms, \
+    lat_e7, lon_e7, position_time_ms, speed_kmh, heading_deg, battery_pct, battery_time_ms, \
+    lock_state, lock_time_ms, odometer_m, odometer_time_ms, alarms, online, online_since_ms, \
+    gateway_id, device_time_ms, received_at_ms";
+
+/// One device of the fleet read model, registered or not.
+#[derive(Debug, sqlx::FromRow)]
+pub(crate) struct DeviceRow {
+    pub(crate) device_id: String,
+    pub(crate) protocol: Option<String>,
+    pub(crate) vehicle_id: Option<Uuid>,
+    pub(crate) vehicle_since_ms: Option<i64>,
+    pub(crate) lat_e7: Option<i32>,
+    pub(crate) lon_e7: Option<i32>,
+    pub(crate) position_time_ms: Option<i64>,
+    pub(crate) speed_kmh: Option<i32>,
+    pub(crate) heading_deg: Option<i32>,
+    pub(crate) battery_pct: Option<i32>,
+    pub(crate) battery_time_ms: Option<i64>,
+    pub(crate) lock_state: Option<String>,
+    pub(crate) lock_time_ms: Option<i64>,
+    pub(crate) odometer_m: Option<i64>,
+    pub(crate) odometer_time_ms: Option<i64>,
+    pub(crate) alarms: Option<Vec<String>>,
+    pub(crate) online: Option<bool>,
+    pub(crate) online_since_ms: Option<i64>,
+    pub(crate) gateway_id: Option<String>,
+    pub(crate) device_time_ms: Option<i64>,
+    pub(crate) received_at_ms: Option<i64>,
+}
+
+/// A device's latest state as operators see it: degrees and RFC 3339 times, like
+/// [`VehicleView`] (not the read model's columns, so a column rename is not an API change).
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = Device)]
+pub(crate) struct DeviceView {
+    device_id: String,
+    /// `teltonika`, `omni` or `gt06`: of its newest connection, else of its registration.
+    protocol: Option<String>,
+    /// The vehicle it is registered to.
+    vehicle_id: Option<Uuid>,
+    vehicle_since: Option<DateTime<Utc>>,
+    /// Its last valid position, degrees.
+    position: Option<Point>,
+    position_time: Option<DateTime<Utc>>,
+    speed_kmh: Option<i32>,
+    heading_deg: Option<i32>,
+    battery_pct: Option<i32>,
+    battery_time: Option<DateTime<Utc>>,
+    lock_state: Option<String>,
+    lock_time: Option<DateTime<Utc>>,
+    odometer_m: Option<i64>,
+    odometer_time: Option<DateTime<Utc>>,
+    alarms: Vec<String>,
+    online: bool,
+    online_since: Option<DateTime<Utc>>,
+    /// The gateway holding its session.
+    gateway_id: Option<String>,
+    last_report_device_time: Option<DateTime<Utc>>,
+    last_report_received_at: Option<DateTime<Utc>>,
+}
+
+impl From<DeviceRow> for DeviceView {
+    fn from(r: DeviceRow) -> Self {
+        Self {
+            device_id: r.device_id,
+            protocol: r.protocol,
+            vehicle_id: r.vehicle_id,
+            vehicle_since: time(r.vehicle_since_ms),
+            position: point(r.lat_e7, r.lon_e7),
+            position_time: time(r.position_time_ms),
+            speed_kmh: r.speed_kmh,
+            heading_deg: r.heading_deg,
+            battery_pct: r.battery_pct,
+            battery_time: time(r.battery_time_ms),
+            lock_state: r.lock_state,
+            lock_time: time(r.lock_time_ms),
+            odometer_m: r.odometer_m,
+            odometer_time: time(r.odometer_time_ms),
+            alarms: r.alarms.unwrap_or_default(),
+            online: r.online.unwrap_or(false),
+            online_since: time(r.online_since_ms),
+            gateway_id: r.gateway_id,
+            last_report_device_time: time(r.device_time_ms),
+            last_report_received_at: time(r.received_at_ms),
+        }
+    }
+}

@@ -147,3 +147,52 @@ fn operation_ids_are_unique() {
         }
     }
 }
+
+/// Every property name anywhere below `v` (schemas, nested objects, compositions).
+fn property_names(v: &serde_json::Value, out: &mut BTreeSet<String>) {
+    match v {
+        serde_json::Value::Object(map) => {
+            if let Some(serde_json::Value::Object(props)) = map.get("properties") {
+                out.extend(props.keys().cloned());
+            }
+            for child in map.values() {
+                property_names(child, out);
+            }
+        }
+        serde_json::Value::Array(items) => {
+            for child in items {
+                property_names(child, out);
+            }
+        }
+        _ => {}
+    }
+}
+
+#[test]
+fn positions_are_degrees_and_every_success_answer_has_a_typed_body() {
+    let json = serde_json::to_value(document()).expect("serialises");
+    let mut names = BTreeSet::new();
+    property_names(&json, &mut names);
+    let e7: Vec<&String> = names.iter().filter(|n| n.ends_with("_e7")).collect();
+    assert!(e7.is_empty(), "degrees (lat, lon) in /v1, not {e7:?}");
+    let device = &json["components"]["schemas"]["Device"]["properties"];
+    assert!(
+        device["position"].is_object(),
+        "the device view has a position"
+    );
+    for (path, item) in json["paths"].as_object().expect("paths") {
+        for (method, op) in item.as_object().expect("operations") {
+            for (status, answer) in op["responses"].as_object().expect("responses") {
+                if status.starts_with('2') && status != "204" {
+                    let typed = answer["content"]
+                        .as_object()
+                        .is_some_and(|c| c.values().all(|m| m["schema"].is_object()));
+                    assert!(
+                        typed,
+                        "{method} {path} {status} has no typed body: {answer}"
+                    );
+                }
+            }
+        }
+    }
+}

@@ -185,7 +185,8 @@ fn protocol(stored: StoredProtocol) -> Protocol {
 const TXN_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Run the decoder until `shutdown` (consumer group `<client id>-decoder`, by default
-/// `fleetlog-decoder`; `transactional.id` `<client id>-decoder-<instance id>`).
+/// `fleetlog-decoder`; `transactional.id` and static group member id
+/// `<client id>-decoder-<instance id>`).
 ///
 /// Each batch is one Kafka transaction: its telemetry and dead letters, and the batch's
 /// input offsets (sent to the transaction with the consumer's group metadata), commit
@@ -197,10 +198,14 @@ const TXN_TIMEOUT: Duration = Duration::from_secs(30);
 /// the same `transactional.id`, or the consumer group moved on): this instance must stop.
 pub async fn run(settings: &Settings, shutdown: CancellationToken) -> anyhow::Result<()> {
     let group = format!("{}-decoder", settings.kafka.client_id);
-    let consumer: StreamConsumer =
-        fleetlog_runtime::kafka::consumer_config(&settings.kafka, &group).create()?;
-    consumer.subscribe(&[topics::FRAMES])?;
     let transactional_id = format!("{group}-{}", settings.kafka.instance_id);
+    // Static membership under the same id: a restarted instance takes its partitions back
+    // at once, without a rebalance of the group.
+    let consumer: StreamConsumer =
+        fleetlog_runtime::kafka::consumer_config(&settings.kafka, &group)
+            .set("group.instance.id", &transactional_id)
+            .create()?;
+    consumer.subscribe(&[topics::FRAMES])?;
     let producer: FutureProducer = fleetlog_runtime::kafka::transactional_producer_config(
         &settings.kafka,
         "decoder",

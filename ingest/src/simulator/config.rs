@@ -76,6 +76,10 @@ pub struct SimulateArgs {
     /// Seed of the random start positions and walks (default: random).
     #[arg(long)]
     pub seed: Option<u64>,
+    /// The first N scooters start with an almost empty battery
+    /// ([`LOW_BATTERY_PCT`](super::LOW_BATTERY_PCT)), below what a rider may take.
+    #[arg(long, default_value_t = 0)]
+    pub low_battery: u32,
 }
 
 impl Default for SimulateArgs {
@@ -92,6 +96,7 @@ impl Default for SimulateArgs {
             duration: None,
             ack_timeout_ms: 5000,
             seed: None,
+            low_battery: 0,
         }
     }
 }
@@ -130,6 +135,7 @@ pub(crate) struct FleetPlan {
     pub(crate) ack_timeout: Duration,
     pub(crate) duration: Option<Duration>,
     pub(crate) seed: u64,
+    pub(crate) low_battery: u64,
 }
 
 impl SimulateArgs {
@@ -165,6 +171,7 @@ impl SimulateArgs {
             ack_timeout: Duration::from_millis(self.ack_timeout_ms.max(1)),
             duration,
             seed: self.seed.unwrap_or_else(rand::random),
+            low_battery: u64::from(self.low_battery),
         })
     }
 

@@ -19,6 +19,9 @@ const SUMMARY_EVERY: Duration = Duration::from_secs(10);
 const BACKOFF_MIN: Duration = Duration::from_millis(100);
 /// Longest reconnect delay.
 const BACKOFF_MAX: Duration = Duration::from_secs(30);
+/// Battery of the `--low-battery` scooters, percent: below the default minimum a rider
+/// may reserve or ride (`FLEETLOG_COMMANDS__MIN_BATTERY_PCT`, 15).
+pub const LOW_BATTERY_PCT: f64 = 8.0;
 /// Spreads the per-scooter seeds (the 64-bit golden ratio).
 const SEED_STEP: u64 = 0x9E37_79B9_7F4A_7C15;
 
@@ -49,9 +52,14 @@ pub async fn run_with(
         "simulator starting");
     for s in plan.scooters {
         let seed = plan.seed.wrapping_add(s.index.wrapping_mul(SEED_STEP));
-        let sim = SimScooter::new(s.protocol, s.device_id, seed)
+        let mut sim = SimScooter::new(s.protocol, s.device_id, seed)
             .with_ack_timeout(plan.ack_timeout)
             .with_stats(live.clone());
+        if s.index < plan.low_battery {
+            let mut state = sim.state().clone();
+            state.battery_pct = LOW_BATTERY_PCT;
+            sim = sim.with_state(state);
+        }
         let stagger = plan.interval.mul_f64(s.index as f64 / n);
         tasks.spawn(drive(sim, s.addr, plan.interval, stagger, stop.clone()));
     }

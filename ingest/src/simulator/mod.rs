@@ -33,7 +33,7 @@ mod teltonika;
 
 pub use config::{ConfigError, ProtocolChoice, SimulateArgs};
 pub use device::{AckOutcome, Obeyed, SimScooter, connect};
-pub use fleet::{run, run_with};
+pub use fleet::{LOW_BATTERY_PCT, run, run_with};
 pub use link::{CommandKind, DeviceError, ServerCommand};
 pub use motion::{CRUISE_SPEED_KMH, SEOUL_CITY_HALL, START_RADIUS_M};
 pub use scooter::Scooter;

@@ -107,6 +107,24 @@ impl<'b> Plan<'b> {
     }
 }
 
+/// Store `advances` alone, in a transaction of their own: the consumer passed only
+/// records it never returns (transaction markers, aborted records) since the last batch.
+///
+/// # Errors
+/// Any error leaves the database as it was.
+pub(crate) async fn skip<P: Projection>(
+    ctx: &BatchContext<'_, P>,
+    advances: &[offsets::Advance],
+    stored: &StoredOffsets,
+) -> Result<(), RuntimeError> {
+    let (name, version) = (ctx.projection.name(), ctx.version);
+    let mut tx = ctx.pool.begin().await?;
+    ensure_writable(&mut tx, name, version).await?;
+    offsets::save(&mut tx, name, version, advances, stored).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
 /// Apply `batch` and store its offsets in one transaction.
 ///
 /// # Errors

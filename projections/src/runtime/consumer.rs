@@ -88,25 +88,61 @@ pub(crate) struct BatchLimits {
     pub(crate) max_wait: Duration,
 }
 
+/// What the fetch thread hands over, in log order.
+#[derive(Debug)]
+pub(crate) enum Fetched {
+    /// The next batch of records.
+    Records(Vec<SourceRecord>),
+    /// Nothing more to read for now, and the consumer's position moved past records it
+    /// never returns (transaction markers, records of aborted transactions): every
+    /// partition's position, where every earlier record was handed over already.
+    CaughtUp(Vec<(TopicPartition, i64)>),
+}
+
 /// Start the fetch thread. It stops when `stop` is cancelled or the receiver is dropped.
 pub(crate) fn spawn_fetcher(
     consumer: Arc<BaseConsumer>,
     limits: BatchLimits,
     stop: CancellationToken,
-) -> (
-    mpsc::Receiver<Vec<SourceRecord>>,
-    tokio::task::JoinHandle<()>,
-) {
+) -> (mpsc::Receiver<Fetched>, tokio::task::JoinHandle<()>) {
     let (tx, rx) = mpsc::channel(1);
     let handle = tokio::task::spawn_blocking(move || {
+        let mut reported = Vec::new();
         while !stop.is_cancelled() {
             let batch = next_batch(&consumer, limits, &stop);
-            if !batch.is_empty() && tx.blocking_send(batch).is_err() {
+            let fetched = if batch.is_empty() {
+                let positions = positions(&consumer);
+                if positions == reported {
+                    continue;
+                }
+                reported.clone_from(&positions);
+                Fetched::CaughtUp(positions)
+            } else {
+                Fetched::Records(batch)
+            };
+            if tx.blocking_send(fetched).is_err() {
                 return;
             }
         }
     });
     (rx, handle)
+}
+
+/// The consumer's position in every assigned partition that has one.
+fn positions(consumer: &BaseConsumer) -> Vec<(TopicPartition, i64)> {
+    let Ok(list) = consumer.position() else {
+        return Vec::new();
+    };
+    let mut out: Vec<(TopicPartition, i64)> = list
+        .elements()
+        .iter()
+        .filter_map(|e| match e.offset() {
+            Offset::Offset(o) => Some(((e.topic().to_owned(), e.partition()), o)),
+            _ => None,
+        })
+        .collect();
+    out.sort();
+    out
 }
 
 /// Poll until `max_records` arrived or `max_wait` passed since the first one.

@@ -16,12 +16,12 @@ use tokio_util::sync::CancellationToken;
 
 use super::batch::{self, BatchContext, BatchOutcome};
 use super::config::RuntimeConfig;
-use super::consumer::{self, Assigned, BatchLimits};
+use super::consumer::{self, Assigned, BatchLimits, Fetched};
 use super::dlq::DlqSender;
 use super::error::RuntimeError;
 use super::lag::LagReporter;
 use super::metrics as names;
-use super::offsets::{self, StoredOffsets, TopicPartition};
+use super::offsets::{self, Advance, StoredOffsets, TopicPartition};
 use super::projection::{Projection, SourceRecord};
 use super::schema;
 
@@ -255,7 +255,7 @@ impl<P: Projection> Running<'_, P> {
 
     async fn consume(
         &self,
-        mut rx: mpsc::Receiver<Vec<SourceRecord>>,
+        mut rx: mpsc::Receiver<Fetched>,
         stored: &mut StoredOffsets,
     ) -> Result<(), RuntimeError> {
         loop {
@@ -263,14 +263,23 @@ impl<P: Projection> Running<'_, P> {
                 tracing::info!("end offsets reached");
                 return Ok(());
             }
-            let mut batch = tokio::select! {
+            let fetched = tokio::select! {
                 biased;
                 () = self.shutdown.cancelled() => return Ok(()),
-                batch = rx.recv() => match batch {
-                    Some(batch) => batch,
+                fetched = rx.recv() => match fetched {
+                    Some(fetched) => fetched,
                     None if self.shutdown.is_cancelled() => return Ok(()),
                     None => return Err(RuntimeError::ConsumerStopped),
                 },
+            };
+            let mut batch = match fetched {
+                Fetched::Records(batch) => batch,
+                Fetched::CaughtUp(positions) => {
+                    if !self.skip_with_retries(&positions, stored).await? {
+                        return Ok(());
+                    }
+                    continue;
+                }
             };
             if let Some(end) = &self.end {
                 batch.retain(|r| r.offset < end.bound(&r.topic, r.partition));
@@ -280,6 +289,59 @@ impl<P: Projection> Running<'_, P> {
             }
             if !self.commit_with_retries(&batch, stored).await? {
                 return Ok(());
+            }
+        }
+    }
+
+    /// Move the stored offsets up to `positions` where the consumer passed records it never
+    /// returns (transaction markers, aborted records), so a caught-up projection shows no
+    /// lag; retried like a batch. `Ok(false)` when shutdown came first.
+    async fn skip_with_retries(
+        &self,
+        positions: &[(TopicPartition, i64)],
+        stored: &mut StoredOffsets,
+    ) -> Result<bool, RuntimeError> {
+        let advances: Vec<Advance> = positions
+            .iter()
+            .filter_map(|((topic, partition), position)| {
+                let bound = self
+                    .end
+                    .as_ref()
+                    .map_or(i64::MAX, |e| e.bound(topic, *partition));
+                let next = (*position).min(bound);
+                let current = stored.get(&(topic.clone(), *partition)).copied();
+                (next > current.unwrap_or(0)).then(|| Advance {
+                    topic: topic.clone(),
+                    partition: *partition,
+                    next_offset: next,
+                    last_timestamp_ms: None,
+                })
+            })
+            .collect();
+        if advances.is_empty() {
+            return Ok(true);
+        }
+        let mut backoff = Duration::from_millis(100);
+        loop {
+            match batch::skip(&self.ctx, &advances, stored).await {
+                Ok(()) => {
+                    for a in &advances {
+                        stored.insert((a.topic.clone(), a.partition), a.next_offset);
+                    }
+                    consumer::commit_advisory(&self.consumer, &advances);
+                    return Ok(true);
+                }
+                Err(err @ (RuntimeError::OffsetConflict { .. } | RuntimeError::Retired { .. })) => {
+                    return Err(err);
+                }
+                Err(err) => {
+                    tracing::warn!(error = %err, retry_in = ?backoff, "offset skip failed; retrying");
+                    tokio::select! {
+                        () = self.shutdown.cancelled() => return Ok(false),
+                        () = tokio::time::sleep(backoff) => {}
+                    }
+                    backoff = (backoff * 2).min(MAX_BACKOFF);
+                }
             }
         }
     }
