@@ -11,6 +11,7 @@ use axum::response::{IntoResponse, Response};
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
+use crate::auth::request_limit::Caller;
 use crate::error::{self, ApiError};
 use crate::state::ApiState;
 use crate::{auth, commands, console, fleet, gbfs, mds, openapi, ops, reservations, rides, stream};
@@ -44,6 +45,7 @@ pub(crate) fn client_routes() -> Router<ApiState> {
     Router::new()
         .merge(auth::routes::router())
         .merge(auth::admin_routes::router())
+        .merge(auth::sessions::router())
         .merge(commands::router())
         .merge(rides::router())
         .merge(reservations::router())
@@ -54,21 +56,24 @@ pub(crate) fn client_routes() -> Router<ApiState> {
         .merge(openapi::router())
 }
 
-/// At most `auth.requests_per_s` requests per second per bearer token (per client address
-/// without one): `429 rate_limited` with `Retry-After` beyond.
+/// At most `auth.requests_per_s` requests per second per verified caller (the account or
+/// provider token of a bearer token that verifies, else the client address; see
+/// [`auth::request_limit`]): `429 rate_limited` with `Retry-After` beyond.
 async fn per_caller_limit(
     axum::extract::State(state): axum::extract::State<ApiState>,
     request: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> Response {
-    let caller = match request.headers().get(header::AUTHORIZATION) {
-        Some(value) => String::from_utf8_lossy(value.as_bytes()).into_owned(),
-        None => request
-            .extensions()
-            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-            .map_or_else(|| "anonymous".to_owned(), |c| c.0.ip().to_string()),
+    let identity = auth::extract::bearer_token(request.headers())
+        .ok()
+        .and_then(|token| state.auth.verified_identity(token));
+    let caller = match identity {
+        Some(id) => Caller::Identity(id),
+        None => Caller::address(
+            auth::extract::ClientIp::of(&state.auth, request.extensions(), request.headers()).0,
+        ),
     };
-    match state.auth.request_allowed(&caller) {
+    match state.auth.request_allowed(caller) {
         Ok(()) => next.run(request).await,
         Err(wait) => ApiError::rate_limited(wait).into_response(),
     }

@@ -16,16 +16,23 @@ pub struct Readiness {
     timeout: Duration,
 }
 
-/// The outcome of one readiness check, as served by `/readyz`.
+/// The outcome of one readiness check, as served by `/readyz` (to anyone who can reach the
+/// port): each dependency is `"ok"`, `"unavailable"` or `"timed out"`. The errors behind
+/// them (which may name hosts, users or databases) go to the log only.
 #[derive(Debug, Clone, Serialize)]
 pub struct ReadinessReport {
     /// `true` when every dependency answered.
     pub ready: bool,
-    /// `"ok"` or the error the database gave.
-    pub database: String,
-    /// `"ok"` or the error the broker gave.
-    pub broker: String,
+    /// `"ok"`, `"unavailable"` or `"timed out"`.
+    pub database: &'static str,
+    /// `"ok"`, `"unavailable"` or `"timed out"`.
+    pub broker: &'static str,
 }
+
+/// A dependency answered.
+const OK: &str = "ok";
+/// A dependency failed (the error is logged, not served).
+const UNAVAILABLE: &str = "unavailable";
 
 impl Readiness {
     /// Checks against `pool` and `broker`, each bounded by `timeout`.
@@ -46,24 +53,36 @@ impl Readiness {
             )
             .await
             {
-                Ok(Ok(_)) => "ok".to_owned(),
-                Ok(Err(err)) => err.to_string(),
-                Err(_) => "timed out".to_owned(),
+                Ok(Ok(_)) => OK,
+                Ok(Err(err)) => {
+                    tracing::warn!(error = %err, "readiness: database unavailable");
+                    UNAVAILABLE
+                }
+                Err(_) => "timed out",
             }
         };
         let broker = async {
             let probe = self.broker.clone();
             let timeout = self.timeout;
             match tokio::task::spawn_blocking(move || probe.check_blocking(timeout)).await {
-                Ok(Ok(brokers)) if brokers > 0 => "ok".to_owned(),
-                Ok(Ok(_)) => "no brokers in metadata".to_owned(),
-                Ok(Err(err)) => err.to_string(),
-                Err(err) => err.to_string(),
+                Ok(Ok(brokers)) if brokers > 0 => OK,
+                Ok(Ok(_)) => {
+                    tracing::warn!("readiness: no brokers in metadata");
+                    UNAVAILABLE
+                }
+                Ok(Err(err)) => {
+                    tracing::warn!(error = %err, "readiness: broker unavailable");
+                    UNAVAILABLE
+                }
+                Err(err) => {
+                    tracing::warn!(error = %err, "readiness: broker probe failed");
+                    UNAVAILABLE
+                }
             }
         };
         let (database, broker) = tokio::join!(db, broker);
         ReadinessReport {
-            ready: database == "ok" && broker == "ok",
+            ready: database == OK && broker == OK,
             database,
             broker,
         }

@@ -14,6 +14,7 @@ pub mod auth_settings;
 pub mod db;
 pub mod health;
 pub mod kafka;
+pub mod redact;
 pub mod settings;
 pub mod shutdown;
 pub mod telemetry;

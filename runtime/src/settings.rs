@@ -37,6 +37,8 @@ pub struct Settings {
     pub gbfs: GbfsSettings,
     /// The MDS 2.0 provider API.
     pub mds: MdsSettings,
+    /// Who may write to the schema registry.
+    pub registry: RegistrySettings,
     /// The operator console's map.
     pub console: ConsoleSettings,
     /// How long running work may take to finish after a shutdown signal, in milliseconds.
@@ -112,6 +114,7 @@ impl Default for Settings {
             commands: CommandSettings::default(),
             gbfs: GbfsSettings::default(),
             mds: MdsSettings::default(),
+            registry: RegistrySettings::default(),
             console: ConsoleSettings::default(),
             shutdown_grace_ms: 10_000,
         }
@@ -178,6 +181,9 @@ pub struct GatewaySettings {
     pub gt06_addr: String,
     /// Open connections across all listeners; more are refused.
     pub max_connections: usize,
+    /// Open connections from one source address; more are refused (0: no limit). Raise it
+    /// when devices reach the gateway through NAT (e.g. a carrier-grade NAT'd APN).
+    pub max_connections_per_address: usize,
     /// Time a new connection has to identify itself, in milliseconds.
     pub handshake_timeout_ms: u64,
     /// A connection silent for this long is closed, in milliseconds.
@@ -190,6 +196,10 @@ pub struct GatewaySettings {
     pub max_inflight_per_connection: usize,
     /// Unknown device ids: `reject` or `quarantine`.
     pub admission: AdmissionPolicy,
+    /// A login with the id of a device already connected from **another** address is
+    /// refused (and counted as `device_online`) unless that connection has sent no complete
+    /// frame for this long, in milliseconds; from the same address it always replaces it.
+    pub takeover_silence_ms: u64,
     /// Device ids known before the vehicle registry exists (comma separated).
     pub known_devices: String,
 }
@@ -202,12 +212,14 @@ impl Default for GatewaySettings {
             omni_addr: "0.0.0.0:5028".into(),
             gt06_addr: "0.0.0.0:5023".into(),
             max_connections: 18_000,
+            max_connections_per_address: 1000,
             handshake_timeout_ms: 10_000,
             idle_timeout_ms: 600_000,
             max_frame_bytes: 4096,
             max_frames_per_sec: 50,
             max_inflight_per_connection: 32,
             admission: AdmissionPolicy::Quarantine,
+            takeover_silence_ms: 60_000,
             known_devices: String::new(),
         }
     }
@@ -374,6 +386,42 @@ impl Default for MdsSettings {
             ttl_ms: 15_000,
             page_size: 1000,
         }
+    }
+}
+
+/// The schema registry's write access (`FLEETLOG_REGISTRY__*`). Reads are always open;
+/// writes need HTTP Basic auth with this user and password, which clients (and fleetlog's
+/// own `topics create`) put in `SCHEMA_REGISTRY_URL`'s user info. `Debug` and serialisation
+/// never show the password.
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RegistrySettings {
+    /// The user name of the admin credential.
+    pub admin_user: String,
+    /// The password of the admin credential. Unset: writes are off for everyone but the
+    /// registry process's own schema registration (it uses a random password).
+    #[serde(skip_serializing)]
+    pub admin_password: Option<String>,
+}
+
+impl Default for RegistrySettings {
+    fn default() -> Self {
+        Self {
+            admin_user: "admin".into(),
+            admin_password: None,
+        }
+    }
+}
+
+impl std::fmt::Debug for RegistrySettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RegistrySettings")
+            .field("admin_user", &self.admin_user)
+            .field(
+                "admin_password",
+                &self.admin_password.as_ref().map(|_| "<redacted>"),
+            )
+            .finish()
     }
 }
 

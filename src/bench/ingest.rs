@@ -6,6 +6,7 @@
 //! (4) idle connections held and RSS per idle connection. The gateway runs as its own
 //! process (`fleetlog gateway`) so its CPU and RSS are its own.
 
+use fleetlog_schemas::registry::access::WriteAccess;
 use std::net::SocketAddr;
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
@@ -142,8 +143,11 @@ pub(crate) async fn start_registry(
     let pool = db::pool(&settings.database_url, 4)?;
     db::migrate(&pool).await?;
     let listener = TcpListener::bind("127.0.0.1:0").await?;
-    let url = format!("http://{}", listener.local_addr()?);
-    tokio::spawn(fleetlog_schemas::registry::serve(listener, pool, token));
+    let access = WriteAccess::random("bench");
+    let url = access.authorise_url(&format!("http://{}", listener.local_addr()?));
+    tokio::spawn(fleetlog_schemas::registry::serve(
+        listener, pool, access, token,
+    ));
     fleetlog_schemas::registration::register_all(&url).await?;
     Ok(url)
 }
@@ -208,6 +212,8 @@ pub(crate) fn spawn_gateway(
         .env("SCHEMA_REGISTRY_URL", registry_url)
         .env("FLEETLOG_HTTP__API_ADDR", free_addr()?)
         .env("FLEETLOG_GATEWAY__TELTONIKA_ADDR", &teltonika)
+        // The benchmark's connections come from a few loopback addresses.
+        .env("FLEETLOG_GATEWAY__MAX_CONNECTIONS_PER_ADDRESS", "0")
         .env("FLEETLOG_GATEWAY__OMNI_ADDR", free_addr()?)
         .env("FLEETLOG_GATEWAY__GT06_ADDR", free_addr()?)
         .env(

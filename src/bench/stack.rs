@@ -82,6 +82,11 @@ impl Stack {
             ("FLEETLOG_GATEWAY__OMNI_ADDR".into(), "127.0.0.1:0".into()),
             ("FLEETLOG_GATEWAY__GT06_ADDR".into(), "127.0.0.1:0".into()),
             ("FLEETLOG_AUTH__JWT_SECRET".into(), secret.clone()),
+            // The simulated fleet connects from one loopback address.
+            (
+                "FLEETLOG_GATEWAY__MAX_CONNECTIONS_PER_ADDRESS".into(),
+                "0".into(),
+            ),
         ];
         env.extend(extra_env.iter().map(|(k, v)| ((*k).into(), (*v).into())));
         let mut up = Command::new(std::env::current_exe()?);

@@ -77,7 +77,14 @@ pub(crate) async fn create(settings: &Settings, args: AdminCreateArgs) -> anyhow
         require_totp: args.require_totp,
     };
     let issuer = settings.auth.totp_issuer.clone();
-    let created = accounts::create_staff(&pool, new, &issuer)
+    let totp_key = settings
+        .auth
+        .totp_key
+        .as_deref()
+        .map(|key| fleetlog_api::auth::totp_key::TotpKey::from_secret(key.as_bytes()))
+        .transpose()
+        .context("FLEETLOG_AUTH__TOTP_KEY")?;
+    let created = accounts::create_staff(&pool, new, &issuer, totp_key.as_ref())
         .await
         .context("creating the account")?;
     let account = created.account;

@@ -165,7 +165,7 @@ pub(crate) async fn dispatch(command: Command, settings: Settings) -> anyhow::Re
             .await
             .map(|()| ExitCode::SUCCESS),
         Command::Config => {
-            println!("{}", serde_json::to_string_pretty(&settings)?);
+            println!("{}", serde_json::to_string_pretty(&settings.redacted())?);
             Ok(ExitCode::SUCCESS)
         }
         Command::Decoder => up::run_decoder(settings).await.map(|()| ExitCode::SUCCESS),

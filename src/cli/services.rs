@@ -1,6 +1,8 @@
 //! Building and spawning each service; `up` composes them, the per-service subcommands
 //! spawn one each (plus the operational endpoints).
 
+use fleetlog_runtime::redact::redact_url;
+use fleetlog_schemas::registry::access::WriteAccess;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -70,11 +72,22 @@ pub(crate) async fn spawn_registry(
 ) -> anyhow::Result<()> {
     let listener = bind(&settings.http.registry_addr, "schema registry").await?;
     tracing::info!(addr = %settings.http.registry_addr, "schema registry listening");
+    let access = WriteAccess::from_settings(&settings.registry);
     shutdown.spawn(
         "registry",
-        fleetlog_schemas::registry::serve(listener, pool, shutdown.token()),
+        fleetlog_schemas::registry::serve(listener, pool, access.clone(), shutdown.token()),
     );
-    register_schemas(&settings.schema_registry_url).await
+    register_schemas(&access.authorise_url(&settings.schema_registry_url)).await
+}
+
+/// `SCHEMA_REGISTRY_URL` carrying the configured registry admin credential (registering is
+/// a write), unless the URL has user info of its own or no password is configured.
+pub(crate) fn registry_write_url(settings: &Settings) -> String {
+    match &settings.registry.admin_password {
+        Some(_) => WriteAccess::from_settings(&settings.registry)
+            .authorise_url(&settings.schema_registry_url),
+        None => settings.schema_registry_url.clone(),
+    }
 }
 
 /// Register every topic's value schema, retrying for a few seconds while the registry
@@ -86,7 +99,7 @@ pub(crate) async fn register_schemas(registry_url: &str) -> anyhow::Result<()> {
             Ok(subjects) => {
                 tracing::info!(
                     subjects = subjects.len(),
-                    registry = registry_url,
+                    registry = %redact_url(registry_url),
                     "schemas registered"
                 );
                 return Ok(());
@@ -97,7 +110,9 @@ pub(crate) async fn register_schemas(registry_url: &str) -> anyhow::Result<()> {
                 tokio::time::sleep(Duration::from_millis(250)).await;
             }
             Err(err) => {
-                return Err(err).with_context(|| format!("registering schemas at {registry_url}"));
+                return Err(err).with_context(|| {
+                    format!("registering schemas at {}", redact_url(registry_url))
+                });
             }
         }
     }

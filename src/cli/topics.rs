@@ -20,7 +20,10 @@ pub(crate) async fn create(settings: &Settings) -> anyhow::Result<()> {
         };
         println!("{what:>8}  {topic}");
     }
-    match fleetlog_schemas::registration::register_all(&settings.schema_registry_url).await {
+    // Registering is a registry write: it needs the admin credential, from the URL's user
+    // info or FLEETLOG_REGISTRY__ADMIN_PASSWORD.
+    let url = super::services::registry_write_url(settings);
+    match fleetlog_schemas::registration::register_all(&url).await {
         Ok(subjects) => {
             for (subject, id) in subjects {
                 println!("  schema  {subject} (id {id})");

@@ -45,7 +45,7 @@ pub(crate) async fn run_registry(settings: Settings) -> anyhow::Result<()> {
 pub(crate) async fn run_gateway(settings: Settings) -> anyhow::Result<()> {
     let pool = fleetlog_runtime::db::pool(&settings.database_url, 2)?;
     let mut shutdown = supervisor(&settings);
-    services::register_schemas(&settings.schema_registry_url).await?;
+    services::register_schemas(&services::registry_write_url(&settings)).await?;
     services::spawn_gateway(&mut shutdown, &settings).await?;
     services::spawn_api(&mut shutdown, &settings, pool).await?;
     shutdown.run().await
@@ -55,7 +55,7 @@ pub(crate) async fn run_gateway(settings: Settings) -> anyhow::Result<()> {
 pub(crate) async fn run_decoder(settings: Settings) -> anyhow::Result<()> {
     let pool = fleetlog_runtime::db::pool(&settings.database_url, 2)?;
     let mut shutdown = supervisor(&settings);
-    services::register_schemas(&settings.schema_registry_url).await?;
+    services::register_schemas(&services::registry_write_url(&settings)).await?;
     services::spawn_decoder(&mut shutdown, &settings);
     services::spawn_api(&mut shutdown, &settings, pool).await?;
     shutdown.run().await
@@ -66,7 +66,7 @@ pub(crate) async fn run_decoder(settings: Settings) -> anyhow::Result<()> {
 pub(crate) async fn run_commands(settings: Settings) -> anyhow::Result<()> {
     let pool = services::database(&settings).await?;
     let mut shutdown = supervisor(&settings);
-    services::register_schemas(&settings.schema_registry_url).await?;
+    services::register_schemas(&services::registry_write_url(&settings)).await?;
     fleetlog_commands::processor::spawn(&mut shutdown, &settings, pool.clone())?;
     services::spawn_api(&mut shutdown, &settings, pool).await?;
     shutdown.run().await

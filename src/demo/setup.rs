@@ -42,7 +42,8 @@ async fn ensure_operator(settings: &Settings) -> anyhow::Result<()> {
         role: Role::Admin,
         require_totp: false,
     };
-    let created = accounts::create_staff(&pool, new, &settings.auth.totp_issuer).await;
+    // No TOTP for the demo operator: no TOTP key is needed.
+    let created = accounts::create_staff(&pool, new, &settings.auth.totp_issuer, None).await;
     pool.close().await;
     match created {
         Ok(_) => {

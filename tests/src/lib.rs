@@ -40,6 +40,11 @@ pub fn unique_name(prefix: &str) -> String {
 /// When PostgreSQL is unreachable or migrations fail: the harness cannot continue.
 pub async fn spawn_app() -> TestApp {
     let mut settings = Settings::load().expect("settings from the environment");
+    // TOTP secrets are stored sealed: every test stack gets a key of its own.
+    settings
+        .auth
+        .totp_key
+        .get_or_insert_with(|| unique_name("test-totp-key"));
     let database = format!("fleetlog_test_{}", uuid::Uuid::new_v4().simple());
     let mut url = reqwest::Url::parse(&settings.database_url).expect("DATABASE_URL is a URL");
     url.set_path(&format!("/{database}"));

@@ -41,18 +41,32 @@ pub fn fleetlog(settings: &Settings) -> Command {
         .env(
             "FLEETLOG_SHUTDOWN_GRACE_MS",
             settings.shutdown_grace_ms.to_string(),
+        )
+        .env(
+            "FLEETLOG_REGISTRY__ADMIN_USER",
+            &settings.registry.admin_user,
         );
+    if let Some(key) = &settings.auth.totp_key {
+        cmd.env("FLEETLOG_AUTH__TOTP_KEY", key);
+    }
+    if let Some(password) = &settings.registry.admin_password {
+        cmd.env("FLEETLOG_REGISTRY__ADMIN_PASSWORD", password);
+    }
     cmd
 }
 
 /// Give every listener of `settings` its own free loopback port (API, registry, the
 /// three gateway listeners) and point `SCHEMA_REGISTRY_URL` at that registry, so tests
-/// can run side by side and beside `make run`.
+/// can run side by side and beside `make run`. The registry gets a random admin password,
+/// which `SCHEMA_REGISTRY_URL` carries (registering schemas is a write).
 pub fn isolate_ports(settings: &mut Settings) {
     let port = || format!("127.0.0.1:{}", free_port());
     settings.http.api_addr = port();
     settings.http.registry_addr = port();
-    settings.schema_registry_url = format!("http://{}", settings.http.registry_addr);
+    settings.registry.admin_password = Some(crate::unique_name("registry-admin"));
+    settings.schema_registry_url =
+        fleetlog_schemas::registry::access::WriteAccess::from_settings(&settings.registry)
+            .authorise_url(&format!("http://{}", settings.http.registry_addr));
     settings.gateway.teltonika_addr = port();
     settings.gateway.omni_addr = port();
     settings.gateway.gt06_addr = port();

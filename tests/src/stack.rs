@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use fleetlog_ingest::gateway::{self, Listeners};
 use fleetlog_runtime::Settings;
+use fleetlog_schemas::registry::access::WriteAccess;
 use fleetlog_schemas::wire::WireCodec;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
@@ -13,8 +14,9 @@ use tokio_util::sync::CancellationToken;
 
 use crate::TestApp;
 
-/// The schema registry alone on a free port over the test's database; its URL and the
-/// token that stops it. Schemas are not registered.
+/// The schema registry alone on a free port over the test's database; its URL (carrying
+/// the registry's admin credential, see [`registry_access`]) and the token that stops it.
+/// Schemas are not registered.
 ///
 /// # Panics
 /// When it cannot bind.
@@ -23,13 +25,21 @@ pub async fn registry(app: &TestApp) -> (String, CancellationToken) {
     let listener = TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind registry");
-    let url = format!("http://{}", listener.local_addr().expect("addr"));
+    let access = registry_access();
+    let url = access.authorise_url(&format!("http://{}", listener.local_addr().expect("addr")));
     tokio::spawn(fleetlog_schemas::registry::serve(
         listener,
         app.pool.clone(),
+        access,
         token.clone(),
     ));
     (url, token)
+}
+
+/// The admin credential of the registries tests start: a fresh random one (test URLs carry
+/// it in their user info; writes without it are refused).
+pub fn registry_access() -> WriteAccess {
+    WriteAccess::random("test-admin")
 }
 
 /// Services started by a test; stopped when dropped.
@@ -58,10 +68,13 @@ impl Services {
         let registry = TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind registry");
-        settings.schema_registry_url = format!("http://{}", registry.local_addr().expect("addr"));
+        let access = registry_access();
+        settings.schema_registry_url =
+            access.authorise_url(&format!("http://{}", registry.local_addr().expect("addr")));
         let mut tasks = vec![tokio::spawn(fleetlog_schemas::registry::serve(
             registry,
             app.pool.clone(),
+            access,
             token.clone(),
         ))];
         fleetlog_schemas::registration::register_all(&settings.schema_registry_url)

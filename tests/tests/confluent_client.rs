@@ -105,11 +105,16 @@ async fn read_with_confluent(brokers: &str, registry: &str, topic: &str) -> Vec<
 async fn confluents_python_client_reads_a_fleetlog_record_and_its_envelope() {
     let app = spawn_app().await;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let registry = format!("http://{}", listener.local_addr().unwrap());
+    // Registering is a write and needs the admin credential; the Python client only reads,
+    // which stays open, so it gets the URL without one.
+    let public_registry = format!("http://{}", listener.local_addr().unwrap());
+    let access = fleetlog_tests::stack::registry_access();
+    let registry = access.authorise_url(&public_registry);
     let shutdown = CancellationToken::new();
     let server = tokio::spawn(fleetlog_schemas::registry::serve(
         listener,
         app.pool.clone(),
+        access,
         shutdown.clone(),
     ));
 
@@ -166,7 +171,7 @@ async fn confluents_python_client_reads_a_fleetlog_record_and_its_envelope() {
         .map_err(|(e, _)| e)
         .unwrap();
 
-    let records = read_with_confluent(&app.settings.kafka.brokers, &registry, &topic).await;
+    let records = read_with_confluent(&app.settings.kafka.brokers, &public_registry, &topic).await;
     shutdown.cancel();
     server.await.unwrap().unwrap();
 

@@ -335,3 +335,28 @@ async fn sessions_flip_online_and_an_old_disconnect_processed_late_does_not_flip
     assert_eq!(row["online"], true);
     assert_eq!(row["online_since_ms"], offline_since + 100_000);
 }
+
+#[tokio::test]
+async fn a_record_dated_next_year_does_not_freeze_the_scooter() {
+    let stack = stack().await;
+    let id = imei();
+    let mut stream = teltonika(&stack, &id).await;
+    let next_year = chrono::Utc::now().timestamp_millis() + 365 * 24 * 3600 * 1000;
+    send(&mut stream, &[record(next_year, 375_660_000)]).await;
+    wait_applied(&stack.pool, topics::TELEMETRY, 1).await;
+    let forged = device(&stack.pool, &id).await.unwrap();
+    assert!(
+        forged["device_time_ms"].as_i64().unwrap() < next_year,
+        "dated at its receive time: {forged}"
+    );
+
+    let now = chrono::Utc::now().timestamp_millis();
+    send(&mut stream, &[record(now, 375_000_000)]).await;
+    wait_applied(&stack.pool, topics::TELEMETRY, 2).await;
+    let after = device(&stack.pool, &id).await.unwrap();
+    assert_eq!(
+        after["lat_e7"], 375_000_000,
+        "the next genuine record applies"
+    );
+    assert_eq!(after["device_time_ms"], now);
+}

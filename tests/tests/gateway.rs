@@ -482,3 +482,175 @@ async fn a_simulated_omni_scooter_unlocks_through_the_key_exchange_and_its_reply
 async fn a_simulated_gt06_scooter_unlocks_with_the_server_flag_echoed_and_its_reply_is_logged() {
     simulated_scooter_obeys_an_unlock(fleetlog_ingest::protocol::Protocol::Gt06, &imei()).await;
 }
+
+/// A Teltonika login for `device` from the local address `from`; the stream and the
+/// one-byte reply (`None` when the connection closed without one).
+async fn teltonika_login_from(
+    services: &Services,
+    device: &str,
+    from: [u8; 4],
+) -> (TcpStream, Option<Vec<u8>>) {
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.bind(std::net::SocketAddr::from((from, 0))).unwrap();
+    let mut stream = socket.connect(services.teltonika).await.unwrap();
+    stream
+        .write_all(&teltonika::device::login_packet(device).unwrap())
+        .await
+        .unwrap();
+    let reply = read_exact_within(&mut stream, 1, Duration::from_secs(30)).await;
+    (stream, reply)
+}
+
+/// Whether the gateway closed `stream` (EOF within 10 s).
+async fn closed_by_gateway(stream: &mut TcpStream) -> bool {
+    let mut buf = [0u8; 16];
+    matches!(
+        tokio::time::timeout(Duration::from_secs(10), stream.read(&mut buf)).await,
+        Ok(Ok(0) | Err(_))
+    )
+}
+
+#[tokio::test]
+async fn a_login_with_an_online_devices_id_from_another_address_is_refused_and_the_device_keeps_its_downlink()
+ {
+    let app = spawn_app().await;
+    let services = Services::start(&app, |s| s.gateway.takeover_silence_ms = 60_000).await;
+    let device = imei();
+    let (mut genuine, reply) = teltonika_login_from(&services, &device, [127, 0, 0, 1]).await;
+    assert_eq!(reply, Some(vec![0x01]));
+
+    let (mut hijacker, reply) = teltonika_login_from(&services, &device, [127, 0, 0, 2]).await;
+    assert_eq!(reply, Some(vec![0x00]), "the hijacker's login is refused");
+    assert!(closed_by_gateway(&mut hijacker).await);
+
+    let command = DownlinkCommand {
+        command_id: uuid::Uuid::now_v7(),
+        device_id: device.clone(),
+        vehicle_id: None,
+        kind: DownlinkKind::Unlock,
+        params: None,
+        expires_at_ms: chrono::Utc::now().timestamp_millis() + 30_000,
+    };
+    send_downlink(&services, &command).await;
+    let mut buf = vec![0; 512];
+    let n = tokio::time::timeout(Duration::from_secs(30), genuine.read(&mut buf))
+        .await
+        .unwrap()
+        .unwrap();
+    let message = teltonika::codec12::parse(&buf[..n]).unwrap();
+    assert_eq!(
+        message.text(),
+        "sclockctrl 0",
+        "the genuine device still gets it"
+    );
+}
+
+#[tokio::test]
+async fn a_device_reconnecting_from_its_address_or_after_its_old_connection_fell_silent_is_accepted()
+ {
+    let app = spawn_app().await;
+    let services = Services::start(&app, |s| s.gateway.takeover_silence_ms = 1_000).await;
+    let device = imei();
+    let (_first, reply) = teltonika_login_from(&services, &device, [127, 0, 0, 1]).await;
+    assert_eq!(reply, Some(vec![0x01]));
+    let (_second, reply) = teltonika_login_from(&services, &device, [127, 0, 0, 1]).await;
+    assert_eq!(
+        reply,
+        Some(vec![0x01]),
+        "the same address replaces its old connection"
+    );
+
+    // A new network (another address): refused while the old connection is fresh,
+    // accepted once it has been silent for the takeover time.
+    let started = std::time::Instant::now();
+    let mut refusals = 0;
+    loop {
+        let (_stream, reply) = teltonika_login_from(&services, &device, [127, 0, 0, 3]).await;
+        if reply == Some(vec![0x01]) {
+            break;
+        }
+        refusals += 1;
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "never accepted: {reply:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert!(refusals >= 1, "accepted while the old connection was fresh");
+    assert!(started.elapsed() >= Duration::from_millis(500));
+}
+
+#[tokio::test]
+async fn one_address_cannot_open_more_than_its_connections_and_others_still_connect() {
+    let app = spawn_app().await;
+    let services = Services::start(&app, |s| s.gateway.max_connections_per_address = 2).await;
+    let mut held = Vec::new();
+    for _ in 0..2 {
+        let (stream, reply) = teltonika_login_from(&services, &imei(), [127, 0, 0, 4]).await;
+        assert_eq!(reply, Some(vec![0x01]));
+        held.push(stream);
+    }
+    let (mut third, reply) = teltonika_login_from(&services, &imei(), [127, 0, 0, 4]).await;
+    assert_eq!(
+        reply, None,
+        "the third connection from the address is closed unanswered"
+    );
+    assert!(closed_by_gateway(&mut third).await);
+    let (_other, reply) = teltonika_login_from(&services, &imei(), [127, 0, 0, 5]).await;
+    assert_eq!(reply, Some(vec![0x01]), "another address connects");
+    drop(held.pop());
+    // Its slot comes back once the gateway has seen the close.
+    let started = std::time::Instant::now();
+    loop {
+        let (_s, reply) = teltonika_login_from(&services, &imei(), [127, 0, 0, 4]).await;
+        if reply == Some(vec![0x01]) {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "slot never freed"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test]
+async fn trickled_bytes_of_an_unfinished_frame_do_not_keep_a_connection_alive_but_frames_do() {
+    let app = spawn_app().await;
+    let services = Services::start(&app, |s| s.gateway.idle_timeout_ms = 1_000).await;
+    let packet = teltonika::device::codec8e_packet(&records(1)).unwrap();
+
+    // One byte every 200 ms: never a whole frame.
+    let mut trickler = teltonika_login(&services, &imei()).await;
+    let started = std::time::Instant::now();
+    let mut cut_off = false;
+    for byte in packet.iter().take(packet.len() - 1) {
+        if trickler.write_all(&[*byte]).await.is_err() {
+            cut_off = true;
+            break;
+        }
+        let mut buf = [0u8; 8];
+        let read = tokio::time::timeout(Duration::from_millis(200), trickler.read(&mut buf)).await;
+        if let Ok(Ok(0) | Err(_)) = read {
+            cut_off = true;
+            break;
+        }
+    }
+    assert!(cut_off, "still open after {:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+
+    // Whole frames every 400 ms keep a connection open past the idle timeout.
+    let mut device = teltonika_login(&services, &imei()).await;
+    for _ in 0..6 {
+        device.write_all(&packet).await.unwrap();
+        assert_eq!(
+            read_exact_within(&mut device, 4, Duration::from_secs(30)).await,
+            Some(vec![0, 0, 0, 1])
+        );
+        tokio::time::sleep(Duration::from_millis(400)).await;
+    }
+}

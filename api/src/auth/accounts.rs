@@ -6,6 +6,7 @@ use serde::Serialize;
 use sqlx::{PgExecutor, PgPool};
 use uuid::Uuid;
 
+use super::totp_key::TotpKey;
 use super::{AuthError, Role, password, totp};
 
 /// An account as the API shows it.
@@ -34,6 +35,8 @@ pub struct Credentials {
     pub password_hash: String,
     /// Base32 TOTP secret, when TOTP is required.
     pub totp_secret: Option<String>,
+    /// The token version access tokens must carry.
+    pub token_version: i32,
 }
 
 type AccountRow = (Uuid, String, String, DateTime<Utc>, bool);
@@ -65,12 +68,35 @@ pub async fn insert(
     role: Role,
     totp_secret: Option<&str>,
 ) -> Result<Account, AuthError> {
+    insert_with_id(
+        pool,
+        Uuid::now_v7(),
+        email,
+        password_hash,
+        role,
+        totp_secret,
+    )
+    .await
+}
+
+/// [`insert`] with the account id chosen by the caller (a sealed TOTP secret is bound to it).
+///
+/// # Errors
+/// As [`insert`].
+pub async fn insert_with_id(
+    pool: &PgPool,
+    id: Uuid,
+    email: &str,
+    password_hash: &str,
+    role: Role,
+    totp_secret: Option<&str>,
+) -> Result<Account, AuthError> {
     let row: AccountRow = sqlx::query_as(
         "INSERT INTO accounts (id, email, password_hash, role, totp_secret) \
          VALUES ($1, $2, $3, $4, $5) \
          RETURNING id, email, role, created_at, totp_secret IS NOT NULL",
     )
-    .bind(Uuid::now_v7())
+    .bind(id)
     .bind(email)
     .bind(password_hash)
     .bind(role.as_str())
@@ -121,18 +147,21 @@ pub async fn role(db: impl PgExecutor<'_>, id: Uuid) -> Result<Option<Role>, Aut
 /// # Errors
 /// [`AuthError::Store`] when the database fails.
 pub async fn credentials(pool: &PgPool, email: &str) -> Result<Option<Credentials>, AuthError> {
-    let row: Option<(Uuid, String, String, Option<String>)> = sqlx::query_as(
-        "SELECT id, role, password_hash, totp_secret FROM accounts WHERE email = $1",
+    // A disabled account is no account: its login fails like an unknown email's.
+    let row: Option<(Uuid, String, String, Option<String>, i32)> = sqlx::query_as(
+        "SELECT id, role, password_hash, totp_secret, token_version FROM accounts \
+         WHERE email = $1 AND disabled_at IS NULL",
     )
     .bind(email)
     .fetch_optional(pool)
     .await?;
-    row.map(|(id, role, password_hash, totp_secret)| {
+    row.map(|(id, role, password_hash, totp_secret, token_version)| {
         Ok(Credentials {
             id,
             role: role_of(&role)?,
             password_hash,
             totp_secret,
+            token_version,
         })
     })
     .transpose()
@@ -155,6 +184,26 @@ pub async fn consume_totp_step(pool: &PgPool, id: Uuid, step: u64) -> Result<boo
     .await?
     .rows_affected();
     Ok(updated == 1)
+}
+
+/// Replace a legacy clear TOTP secret of `id` with its sealed form (only if it is still
+/// `clear`).
+///
+/// # Errors
+/// [`AuthError::Store`] when the database fails.
+pub async fn seal_totp_secret(
+    pool: &PgPool,
+    id: Uuid,
+    clear: &str,
+    sealed: &str,
+) -> Result<(), AuthError> {
+    sqlx::query("UPDATE accounts SET totp_secret = $3 WHERE id = $1 AND totp_secret = $2")
+        .bind(id)
+        .bind(clear)
+        .bind(sealed)
+        .execute(pool)
+        .await?;
+    Ok(())
 }
 
 /// A staff account to create.
@@ -189,9 +238,11 @@ pub struct CreatedStaff {
     pub totp_uri: Option<String>,
 }
 
-/// Create an operator or admin account (the work of `fleetlog admin create`).
+/// Create an operator or admin account (the work of `fleetlog admin create`); a TOTP
+/// secret is stored sealed with `totp_key`.
 ///
 /// # Errors
+/// [`AuthError::Internal`] when TOTP is required and no `totp_key` is configured;
 /// [`AuthError::Invalid`] for a role other than operator or admin,
 /// [`AuthError::InvalidEmail`], [`AuthError::WeakPassword`], [`AuthError::EmailTaken`],
 /// or [`AuthError::Store`].
@@ -199,6 +250,7 @@ pub async fn create_staff(
     pool: &PgPool,
     new: NewStaff,
     totp_issuer: &str,
+    totp_key: Option<&TotpKey>,
 ) -> Result<CreatedStaff, AuthError> {
     if !matches!(new.role, Role::Operator | Role::Admin) {
         return Err(AuthError::Invalid {
@@ -212,13 +264,20 @@ pub async fn create_staff(
     let hash = tokio::task::spawn_blocking(move || password::hash(&pw))
         .await
         .map_err(|err| AuthError::Internal(format!("hashing task: {err}")))??;
-    let (secret, totp_uri) = if new.require_totp {
+    let id = Uuid::now_v7();
+    let (sealed, totp_uri) = if new.require_totp {
+        let key = totp_key.ok_or_else(|| {
+            AuthError::Internal(
+                "FLEETLOG_AUTH__TOTP_KEY is not set: TOTP secrets are stored encrypted with it"
+                    .into(),
+            )
+        })?;
         let secret = totp::generate_secret();
         let uri = totp::provisioning_uri(&secret, totp_issuer, &email)?;
-        (Some(secret), Some(uri))
+        (Some(key.seal(id, &secret)?), Some(uri))
     } else {
         (None, None)
     };
-    let account = insert(pool, &email, &hash, new.role, secret.as_deref()).await?;
+    let account = insert_with_id(pool, id, &email, &hash, new.role, sealed.as_deref()).await?;
     Ok(CreatedStaff { account, totp_uri })
 }

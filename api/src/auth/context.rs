@@ -4,16 +4,17 @@
 use tokio::sync::{OnceCell, Semaphore};
 use uuid::Uuid;
 
+use super::client_addr::TrustedProxies;
 use super::jwt::{Claims, JwtKeys, now_unix};
-use super::provider::ProviderCache;
-use super::rate_limit::{LoginLimiter, SlidingWindow};
+use super::provider::{self, ProviderCache};
+use super::rate_limit::{LoginLimiter, LoginLimits};
+use super::request_limit::{Caller, RequestLimiter};
 use super::tokens::random_bytes;
+use super::totp_key::TotpKey;
 use super::{AuthError, AuthSettings, Role, password};
 
 /// Password hashes computed at once; each takes ~19 MiB and a core for tens of ms.
 const CONCURRENT_HASHES: usize = 4;
-/// The window of the per-caller request limit.
-const REQUEST_WINDOW: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// Shared authentication state (one per process, behind an `Arc` in `ApiState`).
 #[derive(Debug)]
@@ -22,7 +23,9 @@ pub struct Auth {
     keys: JwtKeys,
     limiter: LoginLimiter,
     providers: ProviderCache,
-    requests: SlidingWindow<String>,
+    requests: RequestLimiter<Caller>,
+    totp_key: Option<TotpKey>,
+    proxies: TrustedProxies,
     hashing: Semaphore,
     dummy_hash: OnceCell<String>,
 }
@@ -45,16 +48,26 @@ impl Auth {
                 JwtKeys::from_secret(&random_bytes::<32>())?
             }
         };
+        let totp_key = settings
+            .totp_key
+            .as_ref()
+            .map(|key| TotpKey::from_secret(key.as_bytes()))
+            .transpose()?;
+        let proxies = TrustedProxies::parse(&settings.trusted_proxies)?;
         Ok(Self {
-            limiter: LoginLimiter::new(
-                settings.login_max_failures_per_email,
-                settings.login_max_failures_per_ip,
-                settings.login_failure_window(),
-            ),
+            proxies,
+            totp_key,
+            limiter: LoginLimiter::new(LoginLimits {
+                per_email: settings.login_max_failures_per_email,
+                per_ip: settings.login_max_failures_per_ip,
+                totp_per_account: settings.login_max_totp_failures,
+                window: settings.login_failure_window(),
+                max_delay: std::time::Duration::from_secs(settings.login_max_delay_s),
+            }),
             providers: ProviderCache::new(std::time::Duration::from_secs(
                 settings.provider_token_cache_s,
             )),
-            requests: SlidingWindow::new(settings.requests_per_s, REQUEST_WINDOW),
+            requests: RequestLimiter::new(settings.requests_per_s),
             keys,
             settings,
             hashing: Semaphore::new(CONCURRENT_HASHES),
@@ -72,6 +85,16 @@ impl Auth {
         &self.keys
     }
 
+    /// The key of TOTP secrets at rest, when configured.
+    pub fn totp_key(&self) -> Option<&TotpKey> {
+        self.totp_key.as_ref()
+    }
+
+    /// The reverse proxies whose `X-Forwarded-For` is believed.
+    pub fn proxies(&self) -> &TrustedProxies {
+        &self.proxies
+    }
+
     /// The login failure limits.
     pub fn limiter(&self) -> &LoginLimiter {
         &self.limiter
@@ -82,31 +105,51 @@ impl Auth {
         &self.providers
     }
 
-    /// Count a request of `caller` (a bearer token or a client address); `Some(wait)` when
-    /// it is over `requests_per_s` and must wait that long.
-    pub fn request_allowed(&self, caller: &str) -> Result<(), std::time::Duration> {
+    /// Count a request of `caller` (see [`super::request_limit`]).
+    ///
+    /// # Errors
+    /// How long to wait when `caller` is over `requests_per_s`.
+    pub fn request_allowed(&self, caller: Caller) -> Result<(), std::time::Duration> {
         if self.settings.requests_per_s == 0 {
             return Ok(());
         }
-        let now = std::time::Instant::now();
-        if let Some(wait) = self.requests.retry_after(caller, now) {
-            return Err(wait);
-        }
-        self.requests.record(caller.to_owned(), now);
-        Ok(())
+        self.requests.check(caller, std::time::Instant::now())
     }
 
-    /// A signed access token for `sub` as `role`, valid for the configured lifetime.
+    /// The identity `token` names when it verifies without I/O: an access token with a
+    /// valid signature and lifetime, or a provider token recently looked up. `None`
+    /// otherwise (the handler's extractor then does the full check).
+    pub fn verified_identity(&self, token: &str) -> Option<Uuid> {
+        if provider::is_provider_token(token) {
+            return self.providers.cached(token);
+        }
+        self.keys.decode(token).ok().map(|claims| claims.sub)
+    }
+
+    /// A signed access token for `sub` as `role` at token version 0 (an account that never
+    /// changed its password), valid for the configured lifetime.
     ///
     /// # Errors
     /// [`AuthError::Internal`] when signing fails.
     pub fn access_token(&self, sub: Uuid, role: Role) -> Result<String, AuthError> {
-        self.keys.encode(&Claims::new(
-            sub,
-            role,
-            now_unix(),
-            self.settings.access_ttl(),
-        ))
+        self.access_token_at(sub, role, 0)
+    }
+
+    /// A signed access token for `sub` as `role` at token `version`, valid for the
+    /// configured lifetime.
+    ///
+    /// # Errors
+    /// [`AuthError::Internal`] when signing fails.
+    pub fn access_token_at(
+        &self,
+        sub: Uuid,
+        role: Role,
+        version: i32,
+    ) -> Result<String, AuthError> {
+        self.keys.encode(&Claims {
+            ver: version,
+            ..Claims::new(sub, role, now_unix(), self.settings.access_ttl())
+        })
     }
 
     /// Hash a new password on the blocking pool.

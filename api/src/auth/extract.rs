@@ -21,6 +21,8 @@ pub struct AuthUser {
     pub user_id: Uuid,
     /// The role the token carries.
     pub role: Role,
+    /// The account's token version the token carries (0 for provider tokens).
+    pub token_version: i32,
 }
 
 impl AuthUser {
@@ -35,12 +37,14 @@ impl AuthUser {
             return Ok(Self {
                 user_id: id,
                 role: Role::Provider,
+                token_version: 0,
             });
         }
         let claims = state.auth.keys().decode(token)?;
         Ok(Self {
             user_id: claims.sub,
             role: claims.role,
+            token_version: claims.ver,
         })
     }
 }
@@ -125,22 +129,38 @@ role_guard!(
     RequireProvider: Role::Provider
 );
 
-/// The client's address as the server's TCP peer (needs the router served with
-/// `into_make_service_with_connect_info::<SocketAddr>()`; `None` otherwise). Behind a
-/// reverse proxy this is the proxy: `X-Forwarded-For` is not trusted.
+/// The client's address: the server's TCP peer (needs the router served with
+/// `into_make_service_with_connect_info::<SocketAddr>()`; `None` otherwise), or, when the
+/// peer is a configured trusted proxy, the client it names in `X-Forwarded-For` (see
+/// [`super::client_addr`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ClientIp(pub Option<IpAddr>);
 
-impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
+impl ClientIp {
+    /// The client address of a request with `extensions` and `headers`.
+    pub fn of(
+        auth: &super::Auth,
+        extensions: &axum::http::Extensions,
+        headers: &HeaderMap,
+    ) -> Self {
+        Self(
+            extensions
+                .get::<ConnectInfo<SocketAddr>>()
+                .map(|ConnectInfo(addr)| auth.proxies().client(addr.ip(), headers)),
+        )
+    }
+}
+
+impl<S> FromRequestParts<S> for ClientIp
+where
+    ApiState: FromRef<S>,
+    S: Send + Sync,
+{
     type Rejection = Infallible;
 
-    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        Ok(Self(
-            parts
-                .extensions
-                .get::<ConnectInfo<SocketAddr>>()
-                .map(|ConnectInfo(addr)| addr.ip().to_canonical()),
-        ))
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let state = ApiState::from_ref(state);
+        Ok(Self::of(&state.auth, &parts.extensions, &parts.headers))
     }
 }
 

@@ -25,6 +25,10 @@ pub struct Claims {
     pub iat: i64,
     /// A unique token id.
     pub jti: Uuid,
+    /// The account's token version when issued: a password change or a disable bumps it,
+    /// and refreshes and live streams refuse tokens of an older version.
+    #[serde(default)]
+    pub ver: i32,
 }
 
 impl Claims {
@@ -37,6 +41,7 @@ impl Claims {
             exp: now.saturating_add(ttl),
             iat: now,
             jti: Uuid::new_v4(),
+            ver: 0,
         }
     }
 }

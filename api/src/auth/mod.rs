@@ -8,6 +8,7 @@
 
 pub mod accounts;
 pub mod admin_routes;
+pub mod client_addr;
 pub mod context;
 pub mod extract;
 pub mod jwt;
@@ -15,10 +16,13 @@ pub mod password;
 pub mod provider;
 pub mod rate_limit;
 pub mod refresh;
+pub mod request_limit;
 pub mod routes;
+pub mod sessions;
 pub mod settings;
 pub mod tokens;
 pub mod totp;
+pub mod totp_key;
 
 use std::time::Duration;
 

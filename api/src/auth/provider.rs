@@ -60,6 +60,11 @@ impl ProviderCache {
         entries.insert(hash, cached);
     }
 
+    /// The id of `token` when a recent lookup found it valid (no I/O).
+    pub fn cached(&self, token: &str) -> Option<Uuid> {
+        self.get(&tokens::hash(token), Instant::now())
+    }
+
     /// Drop a revoked token from the cache.
     pub fn forget(&self, token_id: Uuid) {
         self.entries

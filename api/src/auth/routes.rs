@@ -13,7 +13,7 @@ use uuid::Uuid;
 use super::accounts::{self, Account, Credentials};
 use super::extract::{AuthUser, ClientIp};
 use super::jwt::now_unix;
-use super::{AuthError, Role, password, refresh, totp};
+use super::{AuthError, Role, password, refresh, totp, totp_key};
 use crate::error::ApiError;
 use crate::json::ApiJson;
 use crate::state::ApiState;
@@ -129,19 +129,23 @@ async fn login(
 ) -> Result<Json<TokenResponse>, ApiError> {
     let email = password::login_key(&req.email);
     let limiter = state.auth.limiter();
+    // Counted before the password is checked: concurrent guesses cannot pass together.
     limiter
-        .check(&email, ip, Instant::now())
+        .begin(&email, ip, Instant::now())
         .map_err(AuthError::RateLimited)?;
     match authenticate(&state, &email, req).await {
         Ok(creds) => {
-            limiter.succeeded(&email);
+            limiter.succeeded(&email, ip);
             tracing::info!(user_id = %creds.id, role = %creds.role, "logged in");
-            Ok(Json(issue_tokens(&state, creds.id, creds.role).await?))
+            Ok(Json(
+                issue_tokens(&state, creds.id, creds.role, creds.token_version).await?,
+            ))
         }
         Err(err) => {
             if matches!(err, AuthError::InvalidCredentials | AuthError::InvalidTotp) {
-                limiter.failed(&email, ip, Instant::now());
                 tracing::info!(reason = %err, "login refused");
+            } else {
+                limiter.not_a_failure(&email, ip);
             }
             Err(err.into())
         }
@@ -166,28 +170,71 @@ async fn authenticate(
         Some(creds) if matched => creds,
         _ => return Err(AuthError::InvalidCredentials),
     };
-    if let Some(secret) = &creds.totp_secret {
+    if let Some(stored) = &creds.totp_secret {
         let code = req
             .totp
             .as_deref()
             .filter(|code| !code.trim().is_empty())
             .ok_or(AuthError::TotpRequired)?;
+        let opened = open_totp_secret(state, creds.id, stored)?;
+        // Wrong codes have a limit of their own, per account: a stolen password alone
+        // cannot be used to try codes at the email's pace.
+        let limiter = state.auth.limiter();
+        limiter
+            .begin_totp(creds.id, Instant::now())
+            .map_err(AuthError::RateLimited)?;
         let now = u64::try_from(now_unix()).unwrap_or_default();
-        let step = totp::matching_step(secret, code, now)?.ok_or(AuthError::InvalidTotp)?;
+        let step = totp::matching_step(&opened.secret, code, now)?.ok_or(AuthError::InvalidTotp)?;
         if !accounts::consume_totp_step(&state.pool, creds.id, step).await? {
             return Err(AuthError::InvalidTotp);
+        }
+        limiter.totp_succeeded(creds.id);
+        if let (true, Some(key)) = (opened.legacy, state.auth.totp_key()) {
+            let sealed = key.seal(creds.id, &opened.secret)?;
+            accounts::seal_totp_secret(&state.pool, creds.id, stored, &sealed).await?;
+            tracing::info!(user_id = %creds.id, "legacy TOTP secret sealed");
         }
     }
     Ok(creds)
 }
 
+/// The TOTP secret `stored` for `account`: sealed ones need the configured key; a legacy
+/// clear one is taken as is.
+fn open_totp_secret(
+    state: &ApiState,
+    account: Uuid,
+    stored: &str,
+) -> Result<totp_key::Opened, AuthError> {
+    match state.auth.totp_key() {
+        Some(key) => key.open(account, stored),
+        None if totp_key::is_sealed(stored) => Err(AuthError::Internal(
+            "a sealed TOTP secret but FLEETLOG_AUTH__TOTP_KEY is not set".into(),
+        )),
+        None => Ok(totp_key::Opened {
+            secret: stored.to_owned(),
+            legacy: true,
+        }),
+    }
+}
+
 /// A new access token and the first refresh token of a new family.
-async fn issue_tokens(state: &ApiState, id: Uuid, role: Role) -> Result<TokenResponse, AuthError> {
+async fn issue_tokens(
+    state: &ApiState,
+    id: Uuid,
+    role: Role,
+    token_version: i32,
+) -> Result<TokenResponse, AuthError> {
     let settings = state.auth.settings();
-    let refresh_token =
-        refresh::issue(&state.pool, id, Uuid::now_v7(), settings.refresh_ttl()).await?;
+    let refresh_token = refresh::issue(
+        &state.pool,
+        id,
+        Uuid::now_v7(),
+        chrono::Utc::now(),
+        settings.refresh_ttl(),
+    )
+    .await?;
     Ok(TokenResponse {
-        access_token: state.auth.access_token(id, role)?,
+        access_token: state.auth.access_token_at(id, role, token_version)?,
         refresh_token,
         token_type: "Bearer",
         expires_in: settings.access_ttl_s,
@@ -209,9 +256,19 @@ async fn refresh(
     ApiJson(req): ApiJson<RefreshRequest>,
 ) -> Result<Json<TokenResponse>, ApiError> {
     let settings = state.auth.settings();
-    let rotated = refresh::rotate(&state.pool, &req.refresh_token, settings.refresh_ttl()).await?;
+    let rotated = refresh::rotate(
+        &state.pool,
+        &req.refresh_token,
+        settings.refresh_ttl(),
+        settings.session_max(),
+    )
+    .await?;
     Ok(Json(TokenResponse {
-        access_token: state.auth.access_token(rotated.account_id, rotated.role)?,
+        access_token: state.auth.access_token_at(
+            rotated.account_id,
+            rotated.role,
+            rotated.token_version,
+        )?,
         refresh_token: rotated.refresh_token,
         token_type: "Bearer",
         expires_in: settings.access_ttl_s,

@@ -53,6 +53,7 @@ pub fn document() -> utoipa::openapi::OpenApi {
     for part in [
         auth::routes::Doc::openapi(),
         auth::admin_routes::Doc::openapi(),
+        auth::sessions::Doc::openapi(),
         commands::Doc::openapi(),
         rides::Doc::openapi(),
         reservations::Doc::openapi(),

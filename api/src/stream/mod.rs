@@ -32,7 +32,7 @@ use serde_json::{Value, json};
 use tokio::sync::mpsc;
 use uuid::Uuid;
 
-use crate::auth::{AuthError, AuthUser, Role};
+use crate::auth::{AuthError, AuthUser, Role, sessions};
 use crate::error::ApiError;
 use crate::state::ApiState;
 use position::Position;
@@ -71,6 +71,10 @@ async fn stream(
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
     if user.role == Role::Provider {
         return Err(AuthError::Forbidden.into());
+    }
+    // A token from before a password change or a disable opens no stream.
+    if !sessions::still_valid(&state.pool, user).await? {
+        return Err(AuthError::InvalidToken.into());
     }
     let resume = headers
         .get("last-event-id")
@@ -133,9 +137,19 @@ async fn pump(
     mut position: Position,
     tx: mpsc::Sender<Event>,
 ) {
+    let mut session_check = tokio::time::interval(sessions::STREAM_CHECK);
     loop {
         let message = tokio::select! {
             () = tx.closed() => return,
+            _ = session_check.tick() => {
+                // The stream ends once its account's sessions were ended (or the check
+                // fails: better to make the client reconnect than to stream on unchecked).
+                if !sessions::still_valid(&state.pool, user).await.unwrap_or(false) {
+                    tracing::info!(user_id = %user.user_id, "session ended; closing the stream");
+                    return;
+                }
+                continue;
+            }
             m = consumer.recv() => m,
         };
         let Ok(message) = message else {

@@ -6,9 +6,25 @@ use fleetlog_schemas::events::{
 
 use crate::protocol::{Alarm, IoValue, LockState, Record};
 
+/// How far ahead of the gateway's receive time a device clock may be (clock skew); a
+/// record dated later is dated at its receive time instead ([`clamped_device_time`]).
+pub const MAX_FUTURE_MS: i64 = 5 * 60 * 1000;
+
+/// The device time stored for a record: the device's clock, or the receive time when the
+/// device has none or claims a time more than [`MAX_FUTURE_MS`] after it — one forged or
+/// broken record dated next year must not make every later record look older (the fleet
+/// read model keeps the newest device time) and freeze the scooter's state.
+pub fn clamped_device_time(device_time_ms: Option<i64>, received_at_ms: i64) -> i64 {
+    match device_time_ms {
+        Some(t) if t <= received_at_ms.saturating_add(MAX_FUTURE_MS) => t,
+        _ => received_at_ms,
+    }
+}
+
 /// The telemetry event for record `index` of `frame`.
 ///
-/// Records without a device clock (heartbeats) take the gateway's receive time; records
+/// Records without a device clock (heartbeats) or dated in the future (see
+/// [`clamped_device_time`]) take the gateway's receive time; records
 /// without coordinates carry `position_valid = false` and zero coordinates, which readers
 /// must ignore.
 pub fn telemetry(frame: &RawFrame, device_id: &str, index: usize, record: &Record) -> Telemetry {
@@ -17,7 +33,7 @@ pub fn telemetry(frame: &RawFrame, device_id: &str, index: usize, record: &Recor
         device_id: device_id.to_owned(),
         frame_id: frame.frame_id,
         record_index: i32::try_from(index).unwrap_or(i32::MAX),
-        device_time_ms: record.device_time_ms.unwrap_or(frame.received_at_ms),
+        device_time_ms: clamped_device_time(record.device_time_ms, frame.received_at_ms),
         received_at_ms: frame.received_at_ms,
         lat_e7: record.lat_e7.unwrap_or(0),
         lon_e7: record.lon_e7.unwrap_or(0),
@@ -73,5 +89,29 @@ fn io(id: u16, value: &IoValue) -> IoElement {
             value: other.as_u64().map(|v| v as i64),
             raw: None,
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn device_times_beyond_the_skew_allowance_are_dated_at_their_receive_time() {
+        let received = 1_764_000_000_000;
+        assert_eq!(
+            clamped_device_time(Some(received - 60_000), received),
+            received - 60_000
+        );
+        assert_eq!(
+            clamped_device_time(Some(received + MAX_FUTURE_MS), received),
+            received + MAX_FUTURE_MS
+        );
+        assert_eq!(
+            clamped_device_time(Some(received + MAX_FUTURE_MS + 1), received),
+            received
+        );
+        assert_eq!(clamped_device_time(Some(i64::MAX), received), received);
+        assert_eq!(clamped_device_time(None, received), received);
     }
 }

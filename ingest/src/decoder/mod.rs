@@ -20,5 +20,5 @@
 mod mapping;
 mod service;
 
-pub use mapping::telemetry;
+pub use mapping::{MAX_FUTURE_MS, clamped_device_time, telemetry};
 pub use service::{Decoder, DecoderError, run};

@@ -22,6 +22,7 @@ const BATCH_MAX: usize = 2000;
 const BATCH_WAIT: Duration = Duration::from_millis(20);
 const METRIC_FRAMES: &str = "fleetlog_decoder_frames_total";
 const METRIC_RECORDS: &str = "fleetlog_decoder_records_total";
+const METRIC_FUTURE: &str = "fleetlog_decoder_future_device_times_total";
 
 /// A batch could not be finished; its transaction is aborted and it is read again.
 #[derive(Debug, thiserror::Error)]
@@ -89,6 +90,15 @@ impl Decoder {
         let mut deliveries = Vec::with_capacity(records.len());
         for (index, record) in records.iter().enumerate() {
             let event = super::telemetry(&frame, &key, index, record);
+            if record
+                .device_time_ms
+                .is_some_and(|t| t != event.device_time_ms)
+            {
+                metrics::counter!(METRIC_FUTURE).increment(1);
+                tracing::warn!(device = %key, device_time_ms = ?record.device_time_ms,
+                    received_at_ms = frame.received_at_ms,
+                    "device time in the future; dated at its receive time");
+            }
             let id = Envelope::derived_id(envelope.id, format!("record-{index}").as_bytes());
             let child =
                 Envelope::child_with_id(&envelope, id, event_type::TELEMETRY, &self.source, &key);

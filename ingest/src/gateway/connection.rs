@@ -8,6 +8,7 @@
 use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
@@ -27,6 +28,7 @@ use super::commands::CommandState;
 use super::metrics as m;
 use super::publish::now_ms;
 use super::rate::RateLimit;
+use super::router::Claim;
 use super::session_events;
 use crate::protocol::{Frame, FrameError, Protocol, Session, next_frame};
 
@@ -53,6 +55,8 @@ pub(crate) struct Connection {
     wake: Arc<Notify>,
     stop: CancellationToken,
     shutdown: CancellationToken,
+    /// When this connection last sent a complete frame (ms since the epoch).
+    last_frame_ms: Arc<AtomicI64>,
 }
 
 impl Connection {
@@ -77,6 +81,7 @@ impl Connection {
             wake: Arc::new(Notify::new()),
             stop: shutdown.child_token(),
             shutdown,
+            last_frame_ms: Arc::new(AtomicI64::new(now_ms())),
         }
     }
 
@@ -138,10 +143,13 @@ impl Connection {
                         Ok(n) => {
                             metrics::counter!(m::BYTES, "protocol" => self.protocol.as_str())
                                 .increment(n as u64);
+                            let frames_before = self.frames;
                             if let Err(close) = self.process(&mut buf, &mut inflight, &mut wr).await {
                                 return close;
                             }
-                            if self.device_id.is_some() {
+                            // Only complete frames keep a connection alive: a client
+                            // trickling bytes of a frame it never finishes is cut off.
+                            if self.device_id.is_some() && self.frames > frames_before {
                                 deadline = Instant::now()
                                     + Duration::from_millis(settings.idle_timeout_ms);
                             }
@@ -221,6 +229,7 @@ impl Connection {
             return Err(Close::RateLimited);
         }
         self.frames += 1;
+        self.last_frame_ms.store(now_ms(), Ordering::Relaxed);
         let inbound = self
             .session
             .on_frame(&frame)
@@ -277,14 +286,27 @@ impl Connection {
             tracing::info!(peer = %self.peer, device = device_id, "unknown device rejected");
             return false;
         }
+        let claim = Claim {
+            conn_id: self.conn_id,
+            wake: self.wake.clone(),
+            replaced: self.stop.clone(),
+            peer: self.peer.ip().to_canonical(),
+            last_frame_ms: self.last_frame_ms.clone(),
+        };
+        let silence_ms = self.gw.settings.takeover_silence_ms;
+        if !self
+            .gw
+            .router
+            .register(device_id, claim, now_ms(), silence_ms)
+        {
+            metrics::counter!(m::REFUSED, "protocol" => self.protocol.as_str(), "reason" => "device_online")
+                .increment(1);
+            tracing::warn!(peer = %self.peer, device = device_id,
+                "login refused: the device is online from another address (possible hijack)");
+            return false;
+        }
         self.quarantined = decision == Admission::Quarantine;
         self.device_id = Some(device_id.to_owned());
-        self.gw.router.register(
-            device_id,
-            self.conn_id,
-            self.wake.clone(),
-            self.stop.clone(),
-        );
         session_events::connected(&self.gw, device_id, self.conn_id, self.protocol, self.peer);
         true
     }

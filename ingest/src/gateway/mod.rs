@@ -13,6 +13,7 @@ mod commands;
 mod connection;
 pub mod downlink;
 pub mod metrics;
+mod per_address;
 mod publish;
 mod rate;
 mod router;
@@ -50,6 +51,7 @@ pub struct Gateway {
     instance_id: uuid::Uuid,
     conn_ids: AtomicU64,
     slots: Arc<Semaphore>,
+    per_address: Arc<per_address::AddressSlots>,
 }
 
 impl Gateway {
@@ -67,6 +69,7 @@ impl Gateway {
             instance_id: uuid::Uuid::now_v7(),
             conn_ids: AtomicU64::new(1),
             slots: Arc::new(Semaphore::new(settings.max_connections)),
+            per_address: per_address::AddressSlots::new(settings.max_connections_per_address),
             settings: Arc::new(settings.clone()),
         })
     }
@@ -190,11 +193,19 @@ async fn accept_loop(
         match accepted {
             Ok((stream, peer)) => match gw.slots.clone().try_acquire_owned() {
                 Ok(permit) => {
+                    let Some(address_permit) = gw.per_address.try_acquire(peer.ip()) else {
+                        ::metrics::counter!(metrics::REFUSED, "protocol" => protocol.as_str(), "reason" => "per_address")
+                            .increment(1);
+                        tracing::warn!(%peer, "connection refused: too many from this address");
+                        drop(stream);
+                        continue;
+                    };
                     let _ = stream.set_nodelay(true);
                     let conn =
                         connection::Connection::new(gw.clone(), protocol, peer, shutdown.clone());
                     tracker.spawn(async move {
                         conn.serve(stream).await;
+                        drop(address_permit);
                         drop(permit);
                     });
                 }

@@ -6,6 +6,8 @@
 //! connection costs no channel buffer.
 
 use std::collections::{HashMap, VecDeque};
+use std::net::IpAddr;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use fleetlog_schemas::envelope::Envelope;
@@ -27,6 +29,23 @@ struct Holder {
     conn_id: u64,
     wake: Arc<Notify>,
     replaced: CancellationToken,
+    peer: IpAddr,
+    /// When the holding connection last sent a complete frame (ms since the epoch).
+    last_frame_ms: Arc<AtomicI64>,
+}
+
+/// A connection's claim to a device id.
+pub struct Claim {
+    /// The claiming connection.
+    pub conn_id: u64,
+    /// Woken when commands wait.
+    pub wake: Arc<Notify>,
+    /// Cancelled when a newer connection replaces this one.
+    pub replaced: CancellationToken,
+    /// The connection's peer address.
+    pub peer: IpAddr,
+    /// Its last complete frame, kept current by the connection.
+    pub last_frame_ms: Arc<AtomicI64>,
 }
 
 #[derive(Default)]
@@ -50,16 +69,26 @@ impl Router {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// Connection `conn_id` now holds `device_id`; an older connection of the same device
-    /// is told it was replaced. Wakes the new holder if commands are waiting.
-    pub fn register(
-        &self,
-        device_id: &str,
-        conn_id: u64,
-        wake: Arc<Notify>,
-        replaced: CancellationToken,
-    ) {
+    /// `claim` now holds `device_id`, unless another connection holds it from a different
+    /// address and sent a complete frame less than `silence_ms` before `now_ms` (then
+    /// `false`: a hijack attempt or a duplicate device). An older connection replaced is
+    /// told so. Wakes the new holder if commands are waiting.
+    pub fn register(&self, device_id: &str, claim: Claim, now_ms: i64, silence_ms: u64) -> bool {
         let mut state = self.lock();
+        if let Some(old) = state.holders.get(device_id) {
+            let silent = now_ms.saturating_sub(old.last_frame_ms.load(Ordering::Relaxed));
+            let silent = u64::try_from(silent).unwrap_or(0);
+            if old.peer != claim.peer && silent < silence_ms {
+                return false;
+            }
+        }
+        let Claim {
+            conn_id,
+            wake,
+            replaced,
+            peer,
+            last_frame_ms,
+        } = claim;
         let waiting = state
             .mailboxes
             .get(device_id)
@@ -73,11 +102,14 @@ impl Router {
                 conn_id,
                 wake,
                 replaced,
+                peer,
+                last_frame_ms,
             },
         );
         if let Some(old) = old {
             old.replaced.cancel();
         }
+        true
     }
 
     /// Connection `conn_id` no longer holds `device_id` (no-op if a newer one does).

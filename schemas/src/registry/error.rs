@@ -80,6 +80,12 @@ pub(crate) enum RegistryError {
     /// 415 / 415: a content type that is not JSON.
     #[error("HTTP 415 Unsupported Media Type")]
     UnsupportedMediaType,
+    /// 401 / 40101: a write without the admin credential.
+    #[error("Unauthorized: registry writes need the admin credential (HTTP Basic)")]
+    Unauthorized,
+    /// 403 / 40301: a write with a wrong credential.
+    #[error("User is denied operation: wrong registry admin credential")]
+    Forbidden,
     /// 404 / 404: no such route (or an unusable path parameter).
     #[error("HTTP 404 Not Found")]
     NotFound,
@@ -120,6 +126,8 @@ impl RegistryError {
             E::BadRequest(_) => (StatusCode::BAD_REQUEST, 400),
             E::PayloadTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, 413),
             E::UnsupportedMediaType => (StatusCode::UNSUPPORTED_MEDIA_TYPE, 415),
+            E::Unauthorized => (StatusCode::UNAUTHORIZED, 40101),
+            E::Forbidden => (StatusCode::FORBIDDEN, 40301),
             E::NotFound => (StatusCode::NOT_FOUND, 404),
             E::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, 405),
             E::Store(_) => (StatusCode::INTERNAL_SERVER_ERROR, 50001),

@@ -19,6 +19,10 @@
 //! | `POST /compatibility/subjects/{s}/versions[/{n\|latest}][?verbose=true]` | `{"is_compatible": …}` |
 //! | `GET /mode` | `{"mode": "READWRITE"}` |
 //!
+//! Writes (registering, deleting, `PUT`/`DELETE /config`) need the admin credential as
+//! HTTP Basic auth (401 / 40101 without, 403 / 40301 with a wrong one); reads, lookups and
+//! compatibility checks stay open (see [`access`]).
+//!
 //! Semantics: identical schemas (see [`avro`]) share one global id across subjects, and
 //! re-registering a live schema returns its id without a new version. The default
 //! global level is BACKWARD_TRANSITIVE, because replay reads every topic from offset 0.
@@ -31,6 +35,7 @@
 //! (compatibility via apache-avro), [`avro`] (parsing and dedupe key), [`error`],
 //! [`types`] (JSON bodies).
 
+pub mod access;
 mod avro;
 mod compat;
 mod error;
@@ -42,11 +47,17 @@ use sqlx::PgPool;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
+use self::access::WriteAccess;
 use self::store::Store;
 
-/// The registry's routes, over `pool` (migrated).
-pub fn router(pool: PgPool) -> axum::Router {
-    routes::routes().with_state(Store::new(pool))
+/// The registry's routes, over `pool` (migrated); writes need `access`.
+pub fn router(pool: PgPool, access: WriteAccess) -> axum::Router {
+    routes::routes()
+        .with_state(Store::new(pool))
+        .layer(axum::middleware::from_fn_with_state(
+            access,
+            access::require_admin_for_writes,
+        ))
 }
 
 /// Serve until `shutdown` is cancelled.
@@ -58,11 +69,12 @@ pub fn router(pool: PgPool) -> axum::Router {
 pub async fn serve(
     listener: TcpListener,
     pool: PgPool,
+    access: WriteAccess,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
     let addr = listener.local_addr()?;
     tracing::info!(%addr, "schema registry listening");
-    axum::serve(listener, router(pool))
+    axum::serve(listener, router(pool, access))
         .with_graceful_shutdown(shutdown.cancelled_owned())
         .await?;
     tracing::info!(%addr, "schema registry stopped");
