@@ -12,6 +12,7 @@ use fleetlog_schemas::events::{DeviceReply, RawFrame, RawFrameRef, SessionEvent}
 use fleetlog_schemas::topics;
 use fleetlog_schemas::wire::{HEADER_LEN, WireCodec, WireError};
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
+use rdkafka::message::OwnedHeaders;
 use rdkafka::producer::{DeliveryFuture, FutureProducer, FutureRecord};
 
 /// An append could not be started.
@@ -67,8 +68,8 @@ impl Publisher {
         mut frame: RawFrameRef<'_>,
         device_id: &str,
     ) -> Result<DeliveryFuture, PublishError> {
-        let envelope = Envelope::new_root(event_type::FRAME, &self.source, device_id);
-        frame.frame_id = envelope.id;
+        let (id, headers) = Envelope::root_headers(event_type::FRAME, &self.source, device_id);
+        frame.frame_id = id;
         let payload = match self.frame_prefix.get() {
             Some(Some(prefix)) => {
                 let mut payload =
@@ -79,7 +80,7 @@ impl Publisher {
             }
             _ => Box::pin(self.encode_with_codec(frame)).await?,
         };
-        self.send(topics::FRAMES, device_id, &payload, &envelope)
+        self.send(topics::FRAMES, device_id, &payload, headers)
             .await
     }
 
@@ -123,7 +124,12 @@ impl Publisher {
         let envelope = Envelope::new_root(event_type::SESSION, &self.source, &event.device_id);
         let payload = self.codec.encode(topics::SESSIONS, event).await?;
         let delivery = self
-            .send(topics::SESSIONS, &event.device_id, &payload, &envelope)
+            .send(
+                topics::SESSIONS,
+                &event.device_id,
+                &payload,
+                envelope.to_headers(),
+            )
             .await?;
         wait(delivery).await
     }
@@ -136,7 +142,12 @@ impl Publisher {
         let envelope = Envelope::child(cause, event_type::REPLY, &self.source, &reply.device_id);
         let payload = self.codec.encode(topics::REPLIES, reply).await?;
         let delivery = self
-            .send(topics::REPLIES, &reply.device_id, &payload, &envelope)
+            .send(
+                topics::REPLIES,
+                &reply.device_id,
+                &payload,
+                envelope.to_headers(),
+            )
             .await?;
         wait(delivery).await
     }
@@ -148,16 +159,17 @@ impl Publisher {
         topic: &str,
         key: &str,
         payload: &[u8],
-        envelope: &Envelope,
+        headers: OwnedHeaders,
     ) -> Result<DeliveryFuture, PublishError> {
+        let mut record = FutureRecord::to(topic)
+            .key(key)
+            .payload(payload)
+            .headers(headers);
         loop {
-            let record = FutureRecord::to(topic)
-                .key(key)
-                .payload(payload)
-                .headers(envelope.to_headers());
             match self.producer.send_result(record) {
                 Ok(delivery) => return Ok(delivery),
-                Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), _)) => {
+                Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), back)) => {
+                    record = back;
                     tokio::time::sleep(Duration::from_millis(5)).await;
                 }
                 Err((err, _)) => return Err(err.into()),
