@@ -332,8 +332,8 @@ fn rfc3339_millis(at_ms: i64, buf: &mut [u8; 24]) -> Option<&str> {
     let year = u32::try_from(t.year()).ok().filter(|y| *y <= 9999)?;
     let mut put = |at: usize, value: u32, digits: usize| {
         let mut v = value;
-        for i in (0..digits).rev() {
-            buf[at + i] = b'0' + (v % 10) as u8;
+        for digit in buf[at..at + digits].iter_mut().rev() {
+            *digit = b'0' + (v % 10) as u8;
             v /= 10;
         }
     };
@@ -365,8 +365,8 @@ fn traceparent_into(correlation_id: Uuid, id: Uuid, buf: &mut [u8; 55]) -> &str 
     buf[..3].copy_from_slice(b"00-");
     correlation_id.simple().encode_lower(&mut buf[3..35]);
     buf[35] = b'-';
-    for i in 0..16 {
-        buf[36 + i] = HEX[((span >> (60 - 4 * i)) & 0xf) as usize];
+    for (i, digit) in buf[36..52].iter_mut().enumerate() {
+        *digit = HEX[((span >> (60 - 4 * i)) & 0xf) as usize];
     }
     buf[52..].copy_from_slice(b"-01");
     std::str::from_utf8(buf).unwrap_or_default()

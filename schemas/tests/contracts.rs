@@ -336,7 +336,7 @@ fn the_hand_written_raw_frame_encoder_writes_what_apache_avro_writes() {
             .write_ser_to_vec(&frame)
             .expect("apache-avro writes it");
         let mut ours = Vec::new();
-        frame.as_ref().write_avro(&mut ours);
+        frame.borrowed().write_avro(&mut ours);
         assert_eq!(ours, expected, "{frame:?}");
         let reader = GenericDatumReader::builder(&schema)
             .build()

@@ -67,7 +67,7 @@ pub struct RawFrameRef<'a> {
 
 impl RawFrame {
     /// This frame, borrowed.
-    pub fn as_ref(&self) -> RawFrameRef<'_> {
+    pub fn borrowed(&self) -> RawFrameRef<'_> {
         RawFrameRef {
             frame_id: self.frame_id,
             gateway_id: &self.gateway_id,
