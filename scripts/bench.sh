@@ -15,6 +15,23 @@ ensure_bench_tools
 say "building fleetlog (release)"
 cargo build --release --bin fleetlog
 FLEETLOG="$ROOT/target/release/fleetlog"
+
+# The Node.js peer of `bench ingest` (bench/node-bridge), copied under target/ with its
+# node_modules from its package-lock.json (npm ci again when the lock changes).
+prepare_node_peer() {
+  local src="$ROOT/bench/node-bridge" dst="$ROOT/target/node-bridge"
+  command -v node >/dev/null && command -v npm >/dev/null ||
+    die "bench ingest runs a Node.js peer: install Node.js 20+ and npm and retry"
+  mkdir -p "$dst"
+  cp "$src/bridge.js" "$src/package.json" "$dst/"
+  if ! cmp -s "$src/package-lock.json" "$dst/package-lock.json" || [ ! -d "$dst/node_modules" ]; then
+    say "installing the Node.js peer's packages (npm ci in $dst)"
+    cp "$src/package-lock.json" "$dst/"
+    (cd "$dst" && npm ci --no-audit --no-fund --loglevel=error)
+  fi
+  export BENCH_NODE_PEER="$dst"
+}
+for b in "${BENCHES[@]}"; do [ "$b" != ingest ] || prepare_node_peer; done
 export DATABASE_URL="${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/fleetlog_bench}"
 export RUST_LOG="${RUST_LOG:-error}"
 

@@ -277,6 +277,101 @@ impl Envelope {
 
 /// `00-<trace id>-<span id>-01`: trace id = the correlation id, span id = the low 64 bits
 /// of the event id (the random part of a v7 id; never all zero, as W3C requires).
+impl Envelope {
+    /// The headers of [`Envelope::new_root`]`(event_type, source, subject)` and its id,
+    /// written without building the envelope's strings (the gateway's per-frame path).
+    pub fn root_headers(event_type: &str, source: &str, subject: &str) -> (Uuid, OwnedHeaders) {
+        let id = Uuid::now_v7();
+        let at_ms = Utc::now().timestamp_millis();
+        (
+            id,
+            Self::root_headers_at(id, at_ms, event_type, source, subject),
+        )
+    }
+
+    /// [`Envelope::root_headers`] for a given id and time (ms since the Unix epoch): equal
+    /// to the headers of the root envelope with that id and time.
+    pub fn root_headers_at(
+        id: Uuid,
+        at_ms: i64,
+        event_type: &str,
+        source: &str,
+        subject: &str,
+    ) -> OwnedHeaders {
+        let mut id_buf = Uuid::encode_buffer();
+        let id_text = id.hyphenated().encode_lower(&mut id_buf);
+        let mut time_buf = [0u8; 24];
+        let owned_time;
+        let time = match rfc3339_millis(at_ms, &mut time_buf) {
+            Some(text) => text,
+            None => {
+                let time = DateTime::from_timestamp_millis(at_ms).unwrap_or_default();
+                owned_time = time.to_rfc3339_opts(SecondsFormat::Millis, true);
+                &owned_time
+            }
+        };
+        let mut trace_buf = [0u8; 55];
+        let trace = traceparent_into(id, id, &mut trace_buf);
+        OwnedHeaders::new_with_capacity(10)
+            .insert(text(header::SPECVERSION, SPEC_VERSION))
+            .insert(text(header::ID, id_text))
+            .insert(text(header::SOURCE, source))
+            .insert(text(header::TYPE, event_type))
+            .insert(text(header::TIME, time))
+            .insert(text(header::SUBJECT, subject))
+            .insert(text(header::CONTENT_TYPE, CONTENT_TYPE))
+            .insert(text(header::CORRELATION_ID, id_text))
+            .insert(text(header::TRACEPARENT, trace))
+    }
+}
+
+/// `YYYY-MM-DDTHH:MM:SS.mmmZ` of `at_ms` into `buf` (years 0–9999; `None` otherwise).
+fn rfc3339_millis(at_ms: i64, buf: &mut [u8; 24]) -> Option<&str> {
+    use chrono::{Datelike, Timelike};
+    let t = DateTime::from_timestamp_millis(at_ms)?;
+    let year = u32::try_from(t.year()).ok().filter(|y| *y <= 9999)?;
+    let mut put = |at: usize, value: u32, digits: usize| {
+        let mut v = value;
+        for digit in buf[at..at + digits].iter_mut().rev() {
+            *digit = b'0' + (v % 10) as u8;
+            v /= 10;
+        }
+    };
+    put(0, year, 4);
+    put(5, t.month(), 2);
+    put(8, t.day(), 2);
+    put(11, t.hour(), 2);
+    put(14, t.minute(), 2);
+    put(17, t.second(), 2);
+    put(20, t.timestamp_subsec_millis(), 3);
+    for (at, c) in [
+        (4, b'-'),
+        (7, b'-'),
+        (10, b'T'),
+        (13, b':'),
+        (16, b':'),
+        (19, b'.'),
+        (23, b'Z'),
+    ] {
+        buf[at] = c;
+    }
+    std::str::from_utf8(buf).ok()
+}
+
+/// [`traceparent`] into `buf`.
+fn traceparent_into(correlation_id: Uuid, id: Uuid, buf: &mut [u8; 55]) -> &str {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let span = (id.as_u128() as u64).max(1);
+    buf[..3].copy_from_slice(b"00-");
+    correlation_id.simple().encode_lower(&mut buf[3..35]);
+    buf[35] = b'-';
+    for (i, digit) in buf[36..52].iter_mut().enumerate() {
+        *digit = HEX[((span >> (60 - 4 * i)) & 0xf) as usize];
+    }
+    buf[52..].copy_from_slice(b"-01");
+    std::str::from_utf8(buf).unwrap_or_default()
+}
+
 fn traceparent(correlation_id: Uuid, id: Uuid) -> String {
     let span = (id.as_u128() as u64).max(1);
     format!("00-{}-{span:016x}-01", correlation_id.simple())

@@ -307,3 +307,42 @@ fn to_value_agrees_with_the_schema_for_topics_without_record_unions() {
         assert!(value.validate(&schema), "{topic}: {value:?}");
     }
 }
+
+#[test]
+fn the_hand_written_raw_frame_encoder_writes_what_apache_avro_writes() {
+    let schema = catalog::topic_schema(topics::FRAMES).expect("schema");
+    let writer = GenericDatumWriter::builder(&schema)
+        .build()
+        .expect("writer");
+    let long_raw = RawFrame {
+        raw: vec![0xab; 300],
+        received_at_ms: -5,
+        status: FrameStatus::UnknownDevice,
+        protocol: Protocol::Omni,
+        ..fixtures::raw_frame()
+    };
+    let oversize = RawFrame {
+        status: FrameStatus::Oversize,
+        raw: vec![7; 70_000],
+        ..fixtures::raw_frame()
+    };
+    for frame in [
+        fixtures::raw_frame(),
+        fixtures::raw_frame_before_login(),
+        long_raw,
+        oversize,
+    ] {
+        let expected = writer
+            .write_ser_to_vec(&frame)
+            .expect("apache-avro writes it");
+        let mut ours = Vec::new();
+        frame.borrowed().write_avro(&mut ours);
+        assert_eq!(ours, expected, "{frame:?}");
+        let reader = GenericDatumReader::builder(&schema)
+            .build()
+            .expect("reader");
+        let read = reader.read_value(&mut &ours[..]).expect("reads back");
+        let back: RawFrame = apache_avro::from_value(&read).expect("deserializes");
+        assert_eq!(back, frame);
+    }
+}

@@ -223,3 +223,38 @@ fn a_consumed_record_yields_its_envelope_or_says_what_is_missing() {
         Err(EnvelopeError::Missing("ce_specversion"))
     );
 }
+
+#[test]
+fn root_headers_written_directly_equal_those_of_a_root_envelope() {
+    use chrono::DateTime;
+    for (id, at_ms) in [
+        (uuid::Uuid::now_v7(), 1_764_000_000_123),
+        (uuid::Uuid::from_u128(1), 0),
+        (uuid::Uuid::from_u128(u128::MAX), 253_402_300_799_999),
+        (uuid::Uuid::now_v7(), -1_000),
+    ] {
+        let time = DateTime::from_timestamp_millis(at_ms).expect("time");
+        let envelope = Envelope::from_parts(
+            id,
+            id,
+            None,
+            event_type::FRAME,
+            "/gw/1",
+            "350000000000001",
+            time,
+        );
+        let direct =
+            Envelope::root_headers_at(id, at_ms, event_type::FRAME, "/gw/1", "350000000000001");
+        let pairs = |h: &OwnedHeaders| {
+            h.iter()
+                .map(|h| (h.key.to_owned(), h.value.map(<[u8]>::to_vec)))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            pairs(&direct),
+            pairs(&envelope.to_headers()),
+            "{id} at {at_ms}"
+        );
+        assert_eq!(Envelope::from_headers(&direct).expect("parses"), envelope);
+    }
+}

@@ -1,18 +1,19 @@
-//! `fleetlog bench ingest`: the gateway under load against the real broker, beside a bare
-//! rdkafka producer sending the same payloads to the same broker in the same run.
+//! `fleetlog bench ingest`: our gateway beside the Node.js bridge of the original design
+//! (the peer), under the same load generator against the same broker in the same run, and
+//! a bare rdkafka producer sending the same payloads as the baseline of the broker.
 //!
-//! Phases: (1) bare producer ceiling; (2) the gateway flat out with K connections;
-//! (3) a steady rate (default 10k frames/s) for ACK latency and CPU per 1k frames/s;
-//! (4) idle connections held and RSS per idle connection. The gateway runs as its own
-//! process (`fleetlog gateway`) so its CPU and RSS are its own.
+//! Phases, each run against the gateway and then the peer: (1) a rate ramp over 2,000
+//! connections for the highest ACKed frames/s whose ACK p99 stays within 200 ms; (2) a
+//! steady 5k frames/s for ACK p50/p99 and CPU per 1k frames/s; (3) 15,000 idle logged-in
+//! connections for RSS per connection. Both run as their own processes (`fleetlog gateway`,
+//! `node bridge.js`), so CPU and RSS are theirs; the peer's topic has the same partitions.
 
-use fleetlog_schemas::registry::access::WriteAccess;
-use std::net::SocketAddr;
-use std::process::{Child, Command, Stdio};
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::path::PathBuf;
+use std::time::Instant;
 
 use anyhow::Context;
+use fleetlog_schemas::registry::access::WriteAccess;
+use fleetlog_runtime::kafka::TopicSpec;
 use fleetlog_runtime::{Settings, db, kafka};
 use fleetlog_schemas::envelope::{Envelope, event_type};
 use fleetlog_schemas::events::{FrameStatus, Protocol, RawFrame};
@@ -24,22 +25,39 @@ use rdkafka::producer::FutureRecord;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
+pub(crate) use super::ingest_phases::connect_all;
+use super::ingest_phases::{self as phases, Idle, Phase, RampPlan};
 use super::load;
-use super::proc_stats;
+pub(crate) use super::targets::{GatewayProcess, spawn_gateway};
+use super::targets::{Target, spawn_node_peer};
+
+/// The peer's topic (same partitions as `scooter.frames.v1`).
+const PEER_TOPIC: &str = "bench.peer.frames";
 
 /// Options of `fleetlog bench ingest`.
 #[derive(Debug, Clone, clap::Args)]
 pub(crate) struct IngestBenchArgs {
-    /// Connections for the flat-out phase.
-    #[arg(long, default_value_t = 400)]
+    /// The Node.js peer: a directory with `bridge.js` and its `node_modules` installed
+    /// (`make bench` prepares `target/node-bridge` from `bench/node-bridge`). Without it
+    /// only the gateway is measured.
+    #[arg(long, env = "BENCH_NODE_PEER")]
+    peer: Option<PathBuf>,
+    /// Connections of the rate ramp.
+    #[arg(long, default_value_t = 2_000)]
     connections: usize,
+    /// First offered rate of the ramp, frames/s.
+    #[arg(long, default_value_t = 4_000)]
+    ramp_start: usize,
+    /// Seconds per ramp step.
+    #[arg(long, default_value_t = 5)]
+    step_seconds: u64,
     /// Total frames per second of the steady phase.
-    #[arg(long, default_value_t = 10_000)]
+    #[arg(long, default_value_t = 5_000)]
     rate: usize,
     /// Connections of the steady phase.
     #[arg(long, default_value_t = 1_000)]
     steady_connections: usize,
-    /// Seconds per measured phase.
+    /// Seconds of the steady phase.
     #[arg(long, default_value_t = 10)]
     seconds: u64,
     /// Records the bare producer sends.
@@ -50,33 +68,15 @@ pub(crate) struct IngestBenchArgs {
     idle: usize,
 }
 
-pub(crate) struct GatewayProcess {
-    child: Child,
-    teltonika: SocketAddr,
-}
+/// The ACK p99 bound of the ramp, ms.
+const MAX_P99_MS: f64 = 200.0;
 
-impl Drop for GatewayProcess {
-    /// SIGTERM and up to 10 s to stop cleanly (closing its broker connections), then SIGKILL.
-    fn drop(&mut self) {
-        let _ = Command::new("kill")
-            .arg("-TERM")
-            .arg(self.child.id().to_string())
-            .status();
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while Instant::now() < deadline {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn free_addr() -> anyhow::Result<String> {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
-    Ok(listener.local_addr()?.to_string())
+/// Every figure of one target.
+#[derive(Default)]
+struct Figures {
+    best: Option<Phase>,
+    steady: Option<Phase>,
+    idle: Option<Idle>,
 }
 
 /// Run every phase and print the figures.
@@ -84,53 +84,149 @@ pub(crate) async fn run(settings: Settings, args: IngestBenchArgs) -> anyhow::Re
     let token = CancellationToken::new();
     let registry_url = start_registry(&settings, token.clone()).await?;
     let admin = kafka::admin(&settings.kafka)?;
-    kafka::create_topics(&admin, &topics::all(settings.kafka.partitions, 1), 1).await?;
+    let mut specs = topics::all(settings.kafka.partitions, 1);
+    specs.push(TopicSpec {
+        name: PEER_TOPIC.into(),
+        partitions: settings.kafka.partitions,
+    });
+    kafka::create_topics(&admin, &specs, 1).await?;
     let payload = sample_payload(&registry_url).await?;
 
     println!(
-        "fleetlog bench ingest — broker {} (acks=all, idempotent)",
-        settings.kafka.brokers
+        "fleetlog bench ingest — broker {} (acks=all), {} partitions per frames topic",
+        settings.kafka.brokers, settings.kafka.partitions
     );
     println!(
         "payload: {} bytes (one Codec 8E record as a RawFrame)",
         payload.len()
     );
     let ceiling = bare_producer(&settings, &payload, args.producer_records).await?;
-    println!("bare producer ceiling     {ceiling:>10.0} records/s");
+    println!(
+        "bare producer ceiling     {ceiling:>10.0} records/s (our record shape, headers included)"
+    );
 
     let gateway = spawn_gateway(&settings, &registry_url)?;
-    let flat = flat_out(&gateway, args.connections, args.seconds).await?;
-    println!(
-        "gateway flat out          {:>10.0} frames/s  ({} conns)  ratio {:.2} × bare producer",
-        flat.rate,
-        args.connections,
-        flat.rate / ceiling
-    );
-    println!(
-        "  ACK latency p50 {:.1} ms  p99 {:.1} ms   gateway CPU {:.2} cores  RSS {} KiB",
-        flat.p50, flat.p99, flat.cores, flat.rss_kib
-    );
-
-    let steady = steady(&gateway, args.steady_connections, args.rate, args.seconds).await?;
-    println!(
-        "gateway steady            {:>10.0} frames/s  (target {}, {} conns)",
-        steady.rate, args.rate, args.steady_connections
-    );
-    println!(
-        "  ACK latency p50 {:.1} ms  p99 {:.1} ms   gateway CPU {:.3} cores = {:.3} cores per 1k frames/s",
-        steady.p50,
-        steady.p99,
-        steady.cores,
-        steady.cores / (steady.rate / 1000.0)
-    );
-    if args.idle > 0 {
-        idle(&gateway, args.idle).await?;
+    let ours = measure_target("gateway", &gateway, 0, &args).await?;
+    drop(gateway);
+    let peer = match &args.peer {
+        Some(dir) => {
+            let node = spawn_node_peer(dir, &settings.kafka.brokers, PEER_TOPIC)?;
+            Some(measure_target("node peer", &node, 20_000, &args).await?)
+        }
+        None => None,
+    };
+    if let Some(best) = ours.best {
+        println!(
+            "gateway at its best rate  {:>10.0} frames/s  ratio {:.2} × bare producer",
+            best.rate,
+            best.rate / ceiling
+        );
     }
-    println!(
-        "targets: ratio ≥ 0.8; steady ACK p99 ≤ 20 ms; ≤ 0.2 core at 10k frames/s; ≤ 1 KiB per idle connection"
-    );
+    print_table(&args, &ours, peer.as_ref());
     token.cancel();
     Ok(())
+}
+
+/// Every phase against one target; devices are numbered from `base` (so source
+/// addresses differ between targets).
+async fn measure_target(
+    name: &str,
+    target: &Target,
+    base: usize,
+    args: &IngestBenchArgs,
+) -> anyhow::Result<Figures> {
+    eprintln!("{name}: ramp over {} connections", args.connections);
+    let plan = RampPlan {
+        connections: args.connections,
+        start_rate: args.ramp_start,
+        factor: 1.3,
+        seconds: args.step_seconds,
+        max_p99_ms: MAX_P99_MS,
+    };
+    let best = phases::ramp(name, target, base, plan).await?;
+    eprintln!("{name}: steady {} frames/s", args.rate);
+    let steady = phases::steady(
+        target,
+        base + 100_000,
+        args.steady_connections,
+        args.rate,
+        args.seconds,
+    )
+    .await
+    .with_context(|| format!("{name}: steady phase"))?;
+    let idle = if args.idle > 0 {
+        eprintln!("{name}: {} idle connections", args.idle);
+        Some(
+            phases::idle(target, base * 10 + 200_000, args.idle)
+                .await
+                .with_context(|| format!("{name}: idle phase"))?,
+        )
+    } else {
+        None
+    };
+    Ok(Figures {
+        best,
+        steady: Some(steady),
+        idle,
+    })
+}
+
+fn print_table(args: &IngestBenchArgs, ours: &Figures, peer: Option<&Figures>) {
+    let row = |label: &str, get: &dyn Fn(&Figures) -> Option<f64>, digits: usize| {
+        let a = get(ours);
+        let b = peer.and_then(get);
+        let fmt = |v: Option<f64>| v.map_or("-".to_owned(), |v| format!("{v:.digits$}"));
+        let ratio = match (a, b) {
+            (Some(a), Some(b)) if b != 0.0 => format!("{:.2}", a / b),
+            _ => "-".to_owned(),
+        };
+        println!("{label:<48} {:>10} {:>10} {:>8}", fmt(a), fmt(b), ratio);
+    };
+    println!();
+    println!(
+        "{:<48} {:>10} {:>10} {:>8}",
+        "side by side (same broker, load, run)", "gateway", "node peer", "gw/peer"
+    );
+    let best_label = format!(
+        "max ACKed frames/s, ACK p99 ≤ {MAX_P99_MS:.0} ms ({} conns)",
+        args.connections
+    );
+    row(&best_label, &|f| f.best.map(|p| p.rate), 0);
+    row("  ACK p99 at that rate (ms)", &|f| f.best.map(|p| p.p99), 1);
+    let at = format!("{}k", args.rate / 1000);
+    row(
+        &format!("ACK p50 at {at} frames/s (ms)"),
+        &|f| f.steady.map(|p| p.p50),
+        1,
+    );
+    row(
+        &format!("ACK p99 at {at} frames/s (ms)"),
+        &|f| f.steady.map(|p| p.p99),
+        1,
+    );
+    row(
+        &format!("CPU cores per 1k frames/s (at {at})"),
+        &|f| f.steady.map(|p| p.cores_per_1k()),
+        3,
+    );
+    row(
+        &format!("RSS per idle connection, bytes ({} idle)", args.idle),
+        &|f| f.idle.map(|i| i.bytes_per_conn),
+        0,
+    );
+    row(
+        "idle connections held",
+        &|f| f.idle.map(|i| i.held as f64),
+        0,
+    );
+    row(
+        "RSS with them held (MiB)",
+        &|f| f.idle.map(|i| i.rss_kib.1 as f64 / 1024.0),
+        1,
+    );
+    println!(
+        "targets (issue 14): max rate ≥ 1.5 × peer; CPU per 1k ≤ 0.5 × peer; p99 at {at} ≤ peer; RSS per idle conn ≤ 0.7 × peer"
+    );
 }
 
 pub(crate) async fn start_registry(
@@ -198,151 +294,4 @@ async fn bare_producer(settings: &Settings, payload: &[u8], n: usize) -> anyhow:
             .map_err(|(e, _)| e)?;
     }
     Ok(n as f64 / start.elapsed().as_secs_f64())
-}
-
-pub(crate) fn spawn_gateway(
-    settings: &Settings,
-    registry_url: &str,
-) -> anyhow::Result<GatewayProcess> {
-    let teltonika = free_addr()?;
-    let child = Command::new(std::env::current_exe()?)
-        .arg("gateway")
-        .env("KAFKA_BROKERS", &settings.kafka.brokers)
-        .env("DATABASE_URL", &settings.database_url)
-        .env("SCHEMA_REGISTRY_URL", registry_url)
-        .env("FLEETLOG_HTTP__API_ADDR", free_addr()?)
-        .env("FLEETLOG_GATEWAY__TELTONIKA_ADDR", &teltonika)
-        // The benchmark's connections come from a few loopback addresses.
-        .env("FLEETLOG_GATEWAY__MAX_CONNECTIONS_PER_ADDRESS", "0")
-        .env("FLEETLOG_GATEWAY__OMNI_ADDR", free_addr()?)
-        .env("FLEETLOG_GATEWAY__GT06_ADDR", free_addr()?)
-        .env(
-            "FLEETLOG_GATEWAY__GATEWAY_ID",
-            format!("bench-{}", std::process::id()),
-        )
-        .env("FLEETLOG_GATEWAY__MAX_FRAMES_PER_SEC", "0")
-        .env("FLEETLOG_LOG__FILTER", "warn")
-        .stdout(Stdio::null())
-        .spawn()
-        .context("starting fleetlog gateway")?;
-    let teltonika: SocketAddr = teltonika.parse()?;
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while std::net::TcpStream::connect(teltonika).is_err() {
-        if Instant::now() > deadline {
-            anyhow::bail!("the gateway did not start listening");
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    Ok(GatewayProcess { child, teltonika })
-}
-
-struct Phase {
-    rate: f64,
-    p50: f64,
-    p99: f64,
-    cores: f64,
-    rss_kib: u64,
-}
-
-/// Connect and log in devices `base..base + n` (IMEI `35` + the number on 13 digits);
-/// entry `j` of the result is device `base + j`.
-pub(crate) async fn connect_all(
-    gateway: &GatewayProcess,
-    base: usize,
-    n: usize,
-) -> anyhow::Result<Vec<tokio::net::TcpStream>> {
-    let addr = gateway.teltonika;
-    let mut tasks = FuturesUnordered::new();
-    let limit = Arc::new(tokio::sync::Semaphore::new(200));
-    for i in base..base + n {
-        let limit = limit.clone();
-        tasks.push(async move {
-            let _permit = limit.acquire().await;
-            (i, load::connect(addr, i, &format!("35{i:013}")).await)
-        });
-    }
-    let mut streams: Vec<Option<tokio::net::TcpStream>> = (0..n).map(|_| None).collect();
-    while let Some((i, stream)) = tasks.next().await {
-        streams[i - base] = Some(stream?);
-    }
-    Ok(streams.into_iter().flatten().collect())
-}
-
-async fn measure(
-    gateway: &GatewayProcess,
-    streams: Vec<tokio::net::TcpStream>,
-    base: usize,
-    every: Option<Duration>,
-    seconds: u64,
-) -> anyhow::Result<Phase> {
-    let pid = gateway.child.id();
-    let before = proc_stats::sample(pid).context("reading /proc")?;
-    let start = Instant::now();
-    let until = start + Duration::from_secs(seconds);
-    let mut tasks = FuturesUnordered::new();
-    for (i, stream) in streams.into_iter().enumerate() {
-        tasks.push(tokio::spawn(load::drive(
-            stream,
-            base + i,
-            every,
-            until,
-            None,
-        )));
-    }
-    let mut latencies = Vec::new();
-    while let Some(done) = tasks.next().await {
-        latencies.extend(done??);
-    }
-    let elapsed = start.elapsed().as_secs_f64();
-    let after = proc_stats::sample(pid).context("reading /proc")?;
-    latencies.sort_unstable();
-    Ok(Phase {
-        rate: latencies.len() as f64 / elapsed,
-        p50: load::quantile_ms(&latencies, 0.5),
-        p99: load::quantile_ms(&latencies, 0.99),
-        cores: proc_stats::cores(before, after),
-        rss_kib: proc_stats::rss_kib(pid).unwrap_or(0),
-    })
-}
-
-async fn flat_out(
-    gateway: &GatewayProcess,
-    connections: usize,
-    seconds: u64,
-) -> anyhow::Result<Phase> {
-    let streams = connect_all(gateway, 0, connections).await?;
-    measure(gateway, streams, 0, None, seconds).await
-}
-
-async fn steady(
-    gateway: &GatewayProcess,
-    connections: usize,
-    rate: usize,
-    seconds: u64,
-) -> anyhow::Result<Phase> {
-    let base = 100_000;
-    let streams = connect_all(gateway, base, connections).await?;
-    let every = Duration::from_secs_f64(connections as f64 / rate.max(1) as f64);
-    measure(gateway, streams, base, Some(every), seconds).await
-}
-
-async fn idle(gateway: &GatewayProcess, n: usize) -> anyhow::Result<()> {
-    let pid = gateway.child.id();
-    tokio::time::sleep(Duration::from_secs(1)).await;
-    let before = proc_stats::rss_kib(pid).unwrap_or(0);
-    let start = Instant::now();
-    let streams = connect_all(gateway, 200_000, n).await?;
-    tokio::time::sleep(Duration::from_secs(2)).await;
-    let after = proc_stats::rss_kib(pid).unwrap_or(0);
-    let per = (after.saturating_sub(before) as f64 * 1024.0) / streams.len() as f64;
-    println!(
-        "idle connections held     {:>10}  (logged in within {:.1} s)  gateway RSS {} → {} KiB = {:.0} bytes per idle connection",
-        streams.len(),
-        start.elapsed().as_secs_f64(),
-        before,
-        after,
-        per
-    );
-    drop(streams);
-    Ok(())
 }

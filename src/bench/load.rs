@@ -76,6 +76,17 @@ pub(crate) async fn drive(
     until: Instant,
     log: Option<SendLog>,
 ) -> anyhow::Result<Vec<u32>> {
+    drive_on(&mut stream, n, every, until, log).await
+}
+
+/// [`drive`] on a borrowed stream, left ready for the next phase (every frame ACKed).
+pub(crate) async fn drive_on(
+    stream: &mut TcpStream,
+    n: usize,
+    every: Option<Duration>,
+    until: Instant,
+    log: Option<SendLog>,
+) -> anyhow::Result<Vec<u32>> {
     let mut latencies = Vec::new();
     // Spread the connections' send times over the interval (golden-ratio offsets), as
     // real devices are not synchronised.

@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
-use fleetlog_schemas::events::{FrameStatus as StoredStatus, RawFrame, ReplyOutcome};
+use fleetlog_schemas::events::{FrameStatus as StoredStatus, RawFrameRef, ReplyOutcome};
 use rdkafka::producer::DeliveryFuture;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -45,6 +45,8 @@ pub(crate) struct Connection {
     gw: Arc<Gateway>,
     protocol: Protocol,
     peer: SocketAddr,
+    /// `peer` as text, as stored in every frame.
+    peer_text: Box<str>,
     conn_id: u64,
     session: Session,
     device_id: Option<String>,
@@ -52,6 +54,9 @@ pub(crate) struct Connection {
     frames: i64,
     rate: RateLimit,
     commands: CommandState,
+    /// Commands may wait in the router's mailbox: set at login and when woken, cleared
+    /// once the mailbox was found empty (so the router's lock is not taken per frame).
+    mailbox: bool,
     wake: Arc<Notify>,
     stop: CancellationToken,
     shutdown: CancellationToken,
@@ -72,12 +77,14 @@ impl Connection {
             gw,
             protocol,
             peer,
+            peer_text: peer.to_string().into_boxed_str(),
             session: Session::new(protocol),
             device_id: None,
             quarantined: false,
             frames: 0,
             rate,
             commands: CommandState::default(),
+            mailbox: false,
             wake: Arc::new(Notify::new()),
             stop: shutdown.child_token(),
             shutdown,
@@ -120,12 +127,19 @@ impl Connection {
         let mut inflight: VecDeque<Pending> = VecDeque::new();
         let settings = self.gw.settings.clone();
         let max_inflight = settings.max_inflight_per_connection.max(1);
-        let mut deadline = Instant::now() + Duration::from_millis(settings.handshake_timeout_ms);
+        let idle_timeout = Duration::from_millis(settings.idle_timeout_ms);
+        let handshake_deadline =
+            Instant::now() + Duration::from_millis(settings.handshake_timeout_ms);
+        let mut last_read = Instant::now();
+        // One timer for the handshake and idle timeouts. Reads only move `last_read`; the
+        // timer is re-armed when it fires early, so frames cost no timer operations.
+        let timer = sleep_until(handshake_deadline);
+        tokio::pin!(timer);
         loop {
             if let Err(close) = self.send_commands(&mut wr, inflight.is_empty()).await {
                 return close;
             }
-            let command_deadline = self.command_deadline();
+            let command_deadline = self.commands.busy().then(|| self.command_deadline());
             tokio::select! {
                 biased;
                 () = self.stop.cancelled() => {
@@ -136,31 +150,43 @@ impl Connection {
                         return close;
                     }
                 }
-                () = self.wake.notified() => {}
+                () = self.wake.notified() => self.mailbox = true,
                 read = rd.read_buf(&mut buf), if inflight.len() < max_inflight => {
                     match read {
                         Ok(0) => return Close::PeerClosed,
                         Ok(n) => {
-                            metrics::counter!(m::BYTES, "protocol" => self.protocol.as_str())
-                                .increment(n as u64);
+                            self.gw.frame_metrics(self.protocol).bytes.increment(n as u64);
+                            let was_in = self.device_id.is_some();
                             let frames_before = self.frames;
                             if let Err(close) = self.process(&mut buf, &mut inflight, &mut wr).await {
                                 return close;
                             }
-                            // Only complete frames keep a connection alive: a client
-                            // trickling bytes of a frame it never finishes is cut off.
-                            if self.device_id.is_some() && self.frames > frames_before {
-                                deadline = Instant::now()
-                                    + Duration::from_millis(settings.idle_timeout_ms);
+                            // Only a login or complete frames keep a connection alive: a
+                            // client trickling bytes of a frame it never finishes is cut off.
+                            if self.device_id.is_some() && (!was_in || self.frames > frames_before) {
+                                last_read = Instant::now();
+                                if !was_in {
+                                    timer.as_mut().reset(last_read + idle_timeout);
+                                }
                             }
                         }
                         Err(err) => return Close::Io(err.to_string()),
                     }
                 }
-                () = sleep_until(deadline) => {
-                    return if self.device_id.is_some() { Close::IdleTimeout } else { Close::HandshakeTimeout };
+                () = &mut timer => {
+                    let logged_in = self.device_id.is_some();
+                    let due = if logged_in { last_read + idle_timeout } else { handshake_deadline };
+                    if Instant::now() >= due {
+                        return if logged_in { Close::IdleTimeout } else { Close::HandshakeTimeout };
+                    }
+                    timer.as_mut().reset(due);
                 }
-                () = sleep_until(command_deadline), if self.commands.busy() => {
+                () = async {
+                    match command_deadline {
+                        Some(at) => sleep_until(at).await,
+                        None => std::future::pending().await,
+                    }
+                }, if command_deadline.is_some() => {
                     if let Some(request) = self.commands.take_expired(now_ms()) {
                         self.gw.report(request, ReplyOutcome::TimedOut, Some("no answer before expiry".into()));
                     }
@@ -192,7 +218,9 @@ impl Connection {
         }
         if let Some(ack) = pending.ack {
             write(wr, &ack).await?;
-            metrics::histogram!(m::ACK_LATENCY, "protocol" => self.protocol.as_str())
+            self.gw
+                .frame_metrics(self.protocol)
+                .ack_latency
                 .record(pending.read_at.elapsed().as_secs_f64());
         }
         Ok(())
@@ -244,11 +272,13 @@ impl Connection {
             }
             ack = ack.or_else(|| login.accept_reply.clone());
         }
-        let Some(device_id) = self.device_id.clone() else {
+        if self.device_id.is_none() {
             return Err(Close::Protocol("frame before login".into()));
-        };
+        }
         let status = self.stored_status(&frame);
-        metrics::counter!(m::FRAMES, "protocol" => self.protocol.as_str(), "status" => status_label(status))
+        self.gw
+            .frame_metrics(self.protocol)
+            .frames(status)
             .increment(1);
         if !frame.is_ok() {
             ack = None;
@@ -256,9 +286,12 @@ impl Connection {
         if let Some(reply) = &inbound.command_reply {
             self.on_command_reply(reply, wr).await?;
         }
+        let Some(device_id) = self.device_id.as_deref() else {
+            return Err(Close::Protocol("frame before login".into()));
+        };
         let delivery = if inbound.append || inbound.login.is_some() {
-            let raw = self.raw_frame(&frame.raw, status, &device_id);
-            match self.gw.publisher.append_frame(raw, &device_id).await {
+            let raw = self.raw_frame(&frame.raw, status, device_id);
+            match self.gw.publisher.append_frame(raw, device_id).await {
                 Ok(delivery) => Some(delivery),
                 Err(err) => return Err(Close::AppendFailed(err.to_string())),
             }
@@ -307,6 +340,7 @@ impl Connection {
         }
         self.quarantined = decision == Admission::Quarantine;
         self.device_id = Some(device_id.to_owned());
+        self.mailbox = true;
         session_events::connected(&self.gw, device_id, self.conn_id, self.protocol, self.peer);
         true
     }
@@ -321,16 +355,21 @@ impl Connection {
         }
     }
 
-    fn raw_frame(&self, raw: &[u8], status: StoredStatus, device_id: &str) -> RawFrame {
-        RawFrame {
+    fn raw_frame<'a>(
+        &'a self,
+        raw: &'a [u8],
+        status: StoredStatus,
+        device_id: &'a str,
+    ) -> RawFrameRef<'a> {
+        RawFrameRef {
             frame_id: uuid::Uuid::nil(),
-            gateway_id: self.gw.settings.gateway_id.clone(),
+            gateway_id: &self.gw.settings.gateway_id,
             protocol: super::stored_protocol(self.protocol),
-            remote_addr: self.peer.to_string(),
+            remote_addr: &self.peer_text,
             received_at_ms: now_ms(),
-            raw: raw.to_vec(),
+            raw,
             status,
-            device_id: Some(device_id.to_owned()),
+            device_id: Some(device_id),
         }
     }
 
@@ -340,18 +379,20 @@ impl Connection {
         max: usize,
         inflight: &mut VecDeque<Pending>,
     ) {
-        let Some(device_id) = self.device_id.clone() else {
+        let Some(device_id) = self.device_id.as_deref() else {
             return;
         };
-        metrics::counter!(m::FRAMES, "protocol" => self.protocol.as_str(), "status" => "oversize")
+        self.gw
+            .frame_metrics(self.protocol)
+            .frames(StoredStatus::Oversize)
             .increment(1);
         let keep = buf.len().min(max);
         let raw = self.raw_frame(
             buf.get(..keep).unwrap_or_default(),
             StoredStatus::Oversize,
-            &device_id,
+            device_id,
         );
-        if let Ok(delivery) = self.gw.publisher.append_frame(raw, &device_id).await {
+        if let Ok(delivery) = self.gw.publisher.append_frame(raw, device_id).await {
             // Not ACKed; the append completes in the background once the task ends.
             inflight.push_back(Pending {
                 delivery: Some(delivery),
@@ -385,11 +426,15 @@ impl Connection {
         wr: &mut WriteHalf<'_>,
         data_acked: bool,
     ) -> Result<(), Close> {
+        if !self.mailbox {
+            return Ok(());
+        }
         let Some(device_id) = self.device_id.clone() else {
             return Ok(());
         };
         while !self.commands.busy() && (data_acked || self.protocol != Protocol::Teltonika) {
             let Some(request) = self.gw.router.take(&device_id) else {
+                self.mailbox = false;
                 return Ok(());
             };
             if request.command.expires_at_ms <= now_ms() {
@@ -433,14 +478,5 @@ async fn write(wr: &mut WriteHalf<'_>, bytes: &[u8]) -> Result<(), Close> {
         Ok(Ok(())) => Ok(()),
         Ok(Err(err)) => Err(Close::Io(err.to_string())),
         Err(_) => Err(Close::SlowClient),
-    }
-}
-
-fn status_label(status: StoredStatus) -> &'static str {
-    match status {
-        StoredStatus::Ok => "ok",
-        StoredStatus::BadChecksum => "bad_checksum",
-        StoredStatus::Oversize => "oversize",
-        StoredStatus::UnknownDevice => "unknown_device",
     }
 }

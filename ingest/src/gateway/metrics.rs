@@ -1,6 +1,8 @@
 //! The gateway's metrics, named in one place (`fleetlog_gateway_*`). Labels are low
 //! cardinality: protocol, status, reason, outcome — never a device id.
 
+use fleetlog_schemas::events::FrameStatus;
+
 /// Open device connections (gauge; label `protocol`).
 pub const CONNECTIONS: &str = "fleetlog_gateway_connections";
 /// Connections refused at the limit or by admission (labels `protocol`, `reason`).
@@ -35,4 +37,43 @@ pub fn describe() {
         "Frame appends the broker did not acknowledge"
     );
     metrics::describe_counter!(DOWNLINK_OUTCOMES, "Downlink command outcomes");
+}
+
+/// Handles of the per-frame metrics of one protocol, resolved once per process: a
+/// labelled `counter!` looks its key up in the recorder's registry on every call.
+pub(crate) struct FrameMetrics {
+    /// [`BYTES`].
+    pub(crate) bytes: metrics::Counter,
+    /// [`FRAMES`], one per stored status.
+    frames: [metrics::Counter; 4],
+    /// [`ACK_LATENCY`].
+    pub(crate) ack_latency: metrics::Histogram,
+}
+
+impl FrameMetrics {
+    /// The handles for `protocol` (label value).
+    pub(crate) fn new(protocol: &'static str) -> Self {
+        let frames = |status: &'static str| metrics::counter!(FRAMES, "protocol" => protocol, "status" => status);
+        Self {
+            bytes: metrics::counter!(BYTES, "protocol" => protocol),
+            frames: [
+                frames("ok"),
+                frames("bad_checksum"),
+                frames("oversize"),
+                frames("unknown_device"),
+            ],
+            ack_latency: metrics::histogram!(ACK_LATENCY, "protocol" => protocol),
+        }
+    }
+
+    /// [`FRAMES`] for frames stored with `status`.
+    pub(crate) fn frames(&self, status: FrameStatus) -> &metrics::Counter {
+        let index = match status {
+            FrameStatus::Ok => 0,
+            FrameStatus::BadChecksum => 1,
+            FrameStatus::Oversize => 2,
+            FrameStatus::UnknownDevice => 3,
+        };
+        &self.frames[index]
+    }
 }

@@ -52,6 +52,8 @@ pub struct Gateway {
     conn_ids: AtomicU64,
     slots: Arc<Semaphore>,
     per_address: Arc<per_address::AddressSlots>,
+    /// Per-frame metric handles: Teltonika, Omni, GT06.
+    frame_metrics: [metrics::FrameMetrics; 3],
 }
 
 impl Gateway {
@@ -61,8 +63,12 @@ impl Gateway {
         producer: FutureProducer,
         codec: Arc<WireCodec>,
     ) -> Arc<Self> {
+        // The recorder must exist before handles are taken (else they record nowhere).
+        let _ = fleetlog_runtime::telemetry::metrics_handle();
         metrics::describe();
         Arc::new(Self {
+            frame_metrics: [Protocol::Teltonika, Protocol::Omni, Protocol::Gt06]
+                .map(|p| metrics::FrameMetrics::new(p.as_str())),
             publisher: Publisher::new(producer, codec, &settings.gateway_id),
             router: Arc::new(Router::default()),
             admission: AdmissionControl::from_settings(settings),
@@ -77,6 +83,14 @@ impl Gateway {
     /// Devices with an open connection here.
     pub fn connected_devices(&self) -> usize {
         self.router.connected()
+    }
+
+    fn frame_metrics(&self, protocol: Protocol) -> &metrics::FrameMetrics {
+        &self.frame_metrics[match protocol {
+            Protocol::Teltonika => 0,
+            Protocol::Omni => 1,
+            Protocol::Gt06 => 2,
+        }]
     }
 
     fn next_conn_id(&self) -> u64 {

@@ -4,14 +4,15 @@
 //! appends return the broker's delivery future so the connection can ACK the device only
 //! once the append is durable (`acks=all`).
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use fleetlog_schemas::envelope::{Envelope, event_type};
-use fleetlog_schemas::events::{DeviceReply, RawFrame, SessionEvent};
+use fleetlog_schemas::events::{DeviceReply, RawFrame, RawFrameRef, SessionEvent};
 use fleetlog_schemas::topics;
-use fleetlog_schemas::wire::{WireCodec, WireError};
+use fleetlog_schemas::wire::{HEADER_LEN, WireCodec, WireError};
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
+use rdkafka::message::OwnedHeaders;
 use rdkafka::producer::{DeliveryFuture, FutureProducer, FutureRecord};
 
 /// An append could not be started.
@@ -31,6 +32,9 @@ pub struct Publisher {
     producer: FutureProducer,
     codec: Arc<WireCodec>,
     source: String,
+    /// The wire-format prefix of `scooter.frames.v1` values once the direct encoder was
+    /// checked against the codec (`None` inside: it disagreed, use the codec).
+    frame_prefix: Arc<OnceLock<Option<[u8; HEADER_LEN]>>>,
 }
 
 impl Publisher {
@@ -40,6 +44,7 @@ impl Publisher {
             producer,
             codec,
             source: format!("/fleetlog/gateway/{gateway_id}"),
+            frame_prefix: Arc::new(OnceLock::new()),
         }
     }
 
@@ -51,18 +56,64 @@ impl Publisher {
     /// Start appending `frame` (key = `device_id`); its id becomes the root of a new chain.
     /// Await the returned future before ACKing the device.
     ///
+    /// The value is written straight in the Confluent wire format
+    /// ([`RawFrameRef::write_avro`] after the schema id's 5-byte prefix). The first frame
+    /// goes through the registry codec instead, and the prefix is kept only if the codec's
+    /// body equals ours for that frame; otherwise every frame keeps using the codec.
+    ///
     /// # Errors
     /// When the frame cannot be encoded or the producer refuses it.
     pub async fn append_frame(
         &self,
-        mut frame: RawFrame,
+        mut frame: RawFrameRef<'_>,
         device_id: &str,
     ) -> Result<DeliveryFuture, PublishError> {
-        let envelope = Envelope::new_root(event_type::FRAME, &self.source, device_id);
-        frame.frame_id = envelope.id;
-        let payload = self.codec.encode(topics::FRAMES, &frame).await?;
-        self.send(topics::FRAMES, device_id, &payload, &envelope)
+        let (id, headers) = Envelope::root_headers(event_type::FRAME, &self.source, device_id);
+        frame.frame_id = id;
+        let payload = match self.frame_prefix.get() {
+            Some(Some(prefix)) => {
+                let mut payload =
+                    Vec::with_capacity(64 + frame.raw.len() + frame.remote_addr.len());
+                payload.extend_from_slice(prefix);
+                frame.write_avro(&mut payload);
+                payload
+            }
+            _ => Box::pin(self.encode_with_codec(frame)).await?,
+        };
+        self.send(topics::FRAMES, device_id, &payload, headers)
             .await
+    }
+
+    /// Encode with the registry codec; the first time, learn whether the direct encoder
+    /// agrees with it (and the schema id's prefix).
+    async fn encode_with_codec(&self, frame: RawFrameRef<'_>) -> Result<Vec<u8>, PublishError> {
+        let owned = RawFrame {
+            frame_id: frame.frame_id,
+            gateway_id: frame.gateway_id.to_owned(),
+            protocol: frame.protocol,
+            remote_addr: frame.remote_addr.to_owned(),
+            received_at_ms: frame.received_at_ms,
+            raw: frame.raw.to_vec(),
+            status: frame.status,
+            device_id: frame.device_id.map(str::to_owned),
+        };
+        let payload = self.codec.encode(topics::FRAMES, &owned).await?;
+        if self.frame_prefix.get().is_none() {
+            let mut body = Vec::new();
+            frame.write_avro(&mut body);
+            let agrees =
+                payload.len() == HEADER_LEN + body.len() && payload[HEADER_LEN..] == body[..];
+            let prefix = payload
+                .get(..HEADER_LEN)
+                .and_then(|p| <[u8; HEADER_LEN]>::try_from(p).ok());
+            if !agrees {
+                tracing::warn!(
+                    "the direct RawFrame encoder disagrees with the registry schema; using the codec for every frame"
+                );
+            }
+            let _ = self.frame_prefix.set(prefix.filter(|_| agrees));
+        }
+        Ok(payload)
     }
 
     /// Append a session event (root of its own chain); waits for the broker.
@@ -73,7 +124,12 @@ impl Publisher {
         let envelope = Envelope::new_root(event_type::SESSION, &self.source, &event.device_id);
         let payload = self.codec.encode(topics::SESSIONS, event).await?;
         let delivery = self
-            .send(topics::SESSIONS, &event.device_id, &payload, &envelope)
+            .send(
+                topics::SESSIONS,
+                &event.device_id,
+                &payload,
+                envelope.to_headers(),
+            )
             .await?;
         wait(delivery).await
     }
@@ -86,7 +142,12 @@ impl Publisher {
         let envelope = Envelope::child(cause, event_type::REPLY, &self.source, &reply.device_id);
         let payload = self.codec.encode(topics::REPLIES, reply).await?;
         let delivery = self
-            .send(topics::REPLIES, &reply.device_id, &payload, &envelope)
+            .send(
+                topics::REPLIES,
+                &reply.device_id,
+                &payload,
+                envelope.to_headers(),
+            )
             .await?;
         wait(delivery).await
     }
@@ -98,16 +159,17 @@ impl Publisher {
         topic: &str,
         key: &str,
         payload: &[u8],
-        envelope: &Envelope,
+        headers: OwnedHeaders,
     ) -> Result<DeliveryFuture, PublishError> {
+        let mut record = FutureRecord::to(topic)
+            .key(key)
+            .payload(payload)
+            .headers(headers);
         loop {
-            let record = FutureRecord::to(topic)
-                .key(key)
-                .payload(payload)
-                .headers(envelope.to_headers());
             match self.producer.send_result(record) {
                 Ok(delivery) => return Ok(delivery),
-                Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), _)) => {
+                Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), back)) => {
+                    record = back;
                     tokio::time::sleep(Duration::from_millis(5)).await;
                 }
                 Err((err, _)) => return Err(err.into()),

@@ -35,7 +35,7 @@ pub use fleet::{
     ReservationCancelled, ReservationExpired, ReservationMade, RideEnded, RideFailed,
     RideRequested, RideStarted, VehicleRegistered, VehicleStateChanged, ZoneDefined,
 };
-pub use frames::{FrameStatus, RawFrame};
+pub use frames::{FrameStatus, RawFrame, RawFrameRef};
 pub use sessions::{
     DisconnectReason, SessionChange, SessionConnected, SessionDisconnected, SessionEvent,
 };
