@@ -227,14 +227,14 @@ pub async fn run(settings: &Settings, shutdown: CancellationToken) -> anyhow::Re
             }
             continue;
         }
-        match transact(&decoder, &consumer, &batch).await {
+        match transact(&decoder, &consumer, &batch, &shutdown).await {
             Ok(()) => {}
             Err(TxnFailure::Fatal(err)) => {
                 return Err(anyhow::anyhow!(err).context("decoder transaction (fenced?)"));
             }
             Err(TxnFailure::Retry(err)) => {
                 tracing::warn!(error = %err, frames = batch.len(), "decoder batch aborted; reading it again");
-                abort(&decoder.producer).await?;
+                abort(&decoder.producer, &shutdown).await?;
                 rewind(&consumer, &batch);
                 tokio::select! {
                     () = shutdown.cancelled() => return Ok(()),
@@ -276,7 +276,10 @@ async fn init_transactions(
 ) -> anyhow::Result<bool> {
     loop {
         let p = producer.clone();
-        let result = tokio::task::spawn_blocking(move || p.init_transactions(TXN_TIMEOUT)).await?;
+        let Some(result) = off_runtime(move || p.init_transactions(TXN_TIMEOUT), shutdown).await
+        else {
+            return Ok(false);
+        };
         match result {
             Ok(()) => return Ok(true),
             Err(err) if is_fatal(&err) => {
@@ -297,6 +300,7 @@ async fn transact(
     decoder: &Decoder,
     consumer: &StreamConsumer,
     batch: &[OwnedMessage],
+    shutdown: &CancellationToken,
 ) -> Result<(), TxnFailure> {
     decoder
         .producer
@@ -311,26 +315,51 @@ async fn transact(
         .group_metadata()
         .ok_or_else(|| TxnFailure::Retry("no consumer group metadata yet".into()))?;
     let producer = decoder.producer.clone();
-    tokio::task::spawn_blocking(move || {
-        producer.send_offsets_to_transaction(&offsets, &group, TXN_TIMEOUT)?;
-        producer.commit_transaction(TXN_TIMEOUT)
-    })
+    off_runtime(
+        move || {
+            producer.send_offsets_to_transaction(&offsets, &group, TXN_TIMEOUT)?;
+            producer.commit_transaction(TXN_TIMEOUT)
+        },
+        shutdown,
+    )
     .await
-    .map_err(|e| TxnFailure::Retry(format!("transaction task: {e}")))?
+    .ok_or_else(|| TxnFailure::Retry("shutdown before the commit answered".into()))?
     .map_err(DecoderError::from)?;
     Ok(())
 }
 
+/// Run a blocking librdkafka transaction call on a thread of its own and wait for it, or
+/// for `shutdown` (then `None`). librdkafka can wait without end for a transaction
+/// coordinator that is gone (seen: `send_offsets_to_transaction` after every broker was
+/// stopped), and a detached thread, unlike the runtime's blocking pool, never holds up the
+/// runtime's shutdown; a transaction it leaves open is aborted by the next instance.
+async fn off_runtime<T: Send + 'static>(
+    call: impl FnOnce() -> T + Send + 'static,
+    shutdown: &CancellationToken,
+) -> Option<T> {
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    std::thread::Builder::new()
+        .name("decoder-txn".into())
+        .spawn(move || {
+            let _ = tx.send(call());
+        })
+        .ok()?;
+    tokio::select! {
+        result = rx => result.ok(),
+        () = shutdown.cancelled() => None,
+    }
+}
+
 /// Abort the open transaction, if any.
-async fn abort(producer: &FutureProducer) -> anyhow::Result<()> {
+async fn abort(producer: &FutureProducer, shutdown: &CancellationToken) -> anyhow::Result<()> {
     let p = producer.clone();
-    match tokio::task::spawn_blocking(move || p.abort_transaction(TXN_TIMEOUT)).await? {
-        Err(err) if is_fatal(&err) => Err(anyhow::anyhow!(err).context("decoder abort")),
-        Err(err) => {
+    match off_runtime(move || p.abort_transaction(TXN_TIMEOUT), shutdown).await {
+        Some(Err(err)) if is_fatal(&err) => Err(anyhow::anyhow!(err).context("decoder abort")),
+        Some(Err(err)) => {
             tracing::debug!(error = %err, "decoder abort (nothing open?)");
             Ok(())
         }
-        Ok(()) => Ok(()),
+        Some(Ok(())) | None => Ok(()),
     }
 }
 
