@@ -12,11 +12,11 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use anyhow::Context;
-use fleetlog_schemas::registry::access::WriteAccess;
 use fleetlog_runtime::kafka::TopicSpec;
 use fleetlog_runtime::{Settings, db, kafka};
 use fleetlog_schemas::envelope::{Envelope, event_type};
 use fleetlog_schemas::events::{FrameStatus, Protocol, RawFrame};
+use fleetlog_schemas::registry::access::WriteAccess;
 use fleetlog_schemas::topics;
 use fleetlog_schemas::wire::WireCodec;
 use futures::StreamExt;
