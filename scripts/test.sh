@@ -43,6 +43,10 @@ say "testing against the broker on $KAFKA_BROKERS and PostgreSQL"
 # Every test binary prints its own result line; the last line here adds them all up
 # (also kept in target/test-summary.txt; the whole output in target/cargo-test.log), so the run closes on the whole suite's count.
 log="$ROOT/target/cargo-test.log"
+# Each test binary runs under scripts/test-watchdog.sh: a hung one is killed after
+# TEST_BINARY_TIMEOUT_S (default 900 s) with its threads' stacks printed, and the rest run.
+triple="$(rustc -vV | sed -n 's/^host: //p')"
+export "CARGO_TARGET_$(echo "$triple" | tr 'a-z-' 'A-Z_')_RUNNER=$ROOT/scripts/test-watchdog.sh"
 status=0
 cargo test --workspace --no-fail-fast "$@" 2>&1 | tee "$log" || status=$?
 awk '/^test result:/ { for (i = 2; i <= NF; i++) { if ($i == "passed;") p += $(i - 1); if ($i == "failed;") f += $(i - 1) } }

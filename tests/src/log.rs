@@ -106,3 +106,54 @@ pub fn next_offsets(messages: &[OwnedMessage]) -> BTreeMap<(String, i32), i64> {
     }
     next
 }
+
+/// Wait until consumer group `group` has committed exactly `end` for every partition in it
+/// (for example the decoder, which commits its input offsets in its transactions), at most
+/// `timeout`; `who` names the group in the failure.
+///
+/// # Panics
+/// When the consumer cannot be created or the offsets are not reached in time.
+pub async fn wait_until_committed(
+    settings: &Settings,
+    group: &str,
+    end: &BTreeMap<(String, i32), i64>,
+    timeout: Duration,
+) {
+    let kafka = settings.kafka.clone();
+    let group = group.to_owned();
+    let end = end.clone();
+    tokio::task::spawn_blocking(move || {
+        let consumer: BaseConsumer = fleetlog_runtime::kafka::consumer_config(&kafka, &group)
+            .create()
+            .expect("consumer");
+        let mut partitions = TopicPartitionList::new();
+        for (topic, partition) in end.keys() {
+            partitions.add_partition(topic, *partition);
+        }
+        let deadline = Instant::now() + timeout;
+        loop {
+            let committed: BTreeMap<(String, i32), i64> = consumer
+                .committed_offsets(partitions.clone(), Duration::from_secs(10))
+                .map(|list| {
+                    list.elements()
+                        .iter()
+                        .filter_map(|e| match e.offset() {
+                            Offset::Offset(o) => Some(((e.topic().to_owned(), e.partition()), o)),
+                            _ => None,
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            if committed == end {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "group {group}: committed {committed:?}, the log ends at {end:?}"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    })
+    .await
+    .expect("committed offsets task");
+}

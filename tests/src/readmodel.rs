@@ -1,6 +1,9 @@
 //! Comparing two builds of a read model: every table of a schema, row by row, leaving out
 //! the columns that depend on wall-clock time or on where batches were cut.
 
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
 use sqlx::PgPool;
 
 /// Columns never compared: `updated_at` (the wall-clock time of the writing transaction)
@@ -85,4 +88,44 @@ pub async fn assert_same(a: &PgPool, b: &PgPool, schema: &str) -> Vec<String> {
         }
     }
     listed
+}
+
+/// `projection`'s stored offsets in `pool` (the next offset per topic and partition).
+///
+/// # Panics
+/// When the query fails.
+pub async fn stored_offsets(pool: &PgPool, projection: &str) -> BTreeMap<(String, i32), i64> {
+    let rows: Vec<(String, i32, i64)> = sqlx::query_as(
+        "SELECT topic, partition, next_offset FROM projection_offsets WHERE projection = $1",
+    )
+    .bind(projection)
+    .fetch_all(pool)
+    .await
+    .expect("stored offsets");
+    rows.into_iter().map(|(t, p, o)| ((t, p), o)).collect()
+}
+
+/// Wait until `projection` in `pool` has stored exactly the offsets `end` (it applied every
+/// record before them), at most 60 s; `who` names the build in the failure.
+///
+/// # Panics
+/// When the offsets are not reached in time.
+pub async fn wait_until_stored(
+    pool: &PgPool,
+    projection: &str,
+    end: &BTreeMap<(String, i32), i64>,
+    who: &str,
+) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let now = stored_offsets(pool, projection).await;
+        if &now == end {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{who}: stored offsets {now:?}, the log ends at {end:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }

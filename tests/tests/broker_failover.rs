@@ -25,7 +25,8 @@ use fleetlog_runtime::{Settings, kafka};
 use fleetlog_schemas::events::RawFrame;
 use fleetlog_schemas::topics;
 use fleetlog_tests::broker::TestCluster;
-use fleetlog_tests::log::{next_offsets, read_to_end};
+use fleetlog_tests::log::{next_offsets, read_to_end, wait_until_committed};
+use fleetlog_tests::readmodel::wait_until_stored;
 use fleetlog_tests::stack::Services;
 use rdkafka::Message;
 use rdkafka::consumer::{BaseConsumer, Consumer};
@@ -157,32 +158,6 @@ async fn wait_fully_replicated(settings: &Settings) {
     }
 }
 
-async fn stored(pool: &PgPool) -> BTreeMap<(String, i32), i64> {
-    let rows: Vec<(String, i32, i64)> = sqlx::query_as(
-        "SELECT topic, partition, next_offset FROM projection_offsets WHERE projection = 'fleet'",
-    )
-    .fetch_all(pool)
-    .await
-    .unwrap();
-    rows.into_iter().map(|(t, p, o)| ((t, p), o)).collect()
-}
-
-/// Wait until the fleet projection in `pool` has applied every record of its topics.
-async fn wait_until_applied(pool: &PgPool, end: &BTreeMap<(String, i32), i64>, who: &str) {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let now = stored(pool).await;
-        if &now == end {
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "{who}: stored offsets {now:?}, records end at {end:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
 fn fleet_projection(settings: &Settings, pool: &PgPool, stop: &CancellationToken) {
     let runtime = ProjectionRuntime::new(
         FleetProjection::new(&settings.schema_registry_url),
@@ -275,7 +250,8 @@ async fn acked_frames_survive_broker_kills_and_the_fleet_model_matches_an_uninte
     // Every ACKed frame is in the log.
     let codec = services.codec();
     let mut logged: BTreeSet<(String, Vec<u8>)> = BTreeSet::new();
-    for message in read_to_end(&settings, topics::FRAMES, Duration::from_secs(60)).await {
+    let frames = read_to_end(&settings, topics::FRAMES, Duration::from_secs(60)).await;
+    for message in &frames {
         let (frame, _) = codec
             .decode::<RawFrame>(message.payload().unwrap())
             .await
@@ -304,6 +280,18 @@ async fn acked_frames_survive_broker_kills_and_the_fleet_model_matches_an_uninte
         "every device sent"
     );
 
+    // The decoder catches up after the last kill (its transactions commit its input
+    // offsets): only then does the telemetry topic hold every ACKed frame's records.
+    let frames_end = next_offsets(&frames);
+    let decoder_group = format!("{}-decoder", settings.kafka.client_id);
+    wait_until_committed(
+        &settings,
+        &decoder_group,
+        &frames_end,
+        Duration::from_secs(120),
+    )
+    .await;
+
     // The fleet model under kills equals one built afterwards without any.
     let mut end = BTreeMap::new();
     for topic in fleetlog_projections::fleet::TOPICS {
@@ -311,12 +299,12 @@ async fn acked_frames_survive_broker_kills_and_the_fleet_model_matches_an_uninte
             &read_to_end(&settings, topic, Duration::from_secs(60)).await,
         ));
     }
-    wait_until_applied(&app.pool, &end, "A (through the kills)").await;
+    wait_until_stored(&app.pool, "fleet", &end, "A (through the kills)").await;
     let b = fleetlog_tests::spawn_app().await;
     let mut b_settings = settings.clone();
     b_settings.database_url.clone_from(&b.settings.database_url);
     fleet_projection(&b_settings, &b.pool, &stop);
-    wait_until_applied(&b.pool, &end, "B (after the kills)").await;
+    wait_until_stored(&b.pool, "fleet", &end, "B (after the kills)").await;
     fleetlog_tests::readmodel::assert_same(&app.pool, &b.pool, "proj_fleet_v1").await;
 
     // Every device shows its newest ACKed record, or a newer one stored whose ACK was lost.

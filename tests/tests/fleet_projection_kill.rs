@@ -35,6 +35,7 @@ use fleetlog_projections::{ProjectionRuntime, RuntimeConfig};
 use fleetlog_runtime::Settings;
 use fleetlog_runtime::kafka;
 use fleetlog_tests::process::{ChildGuard, fleetlog};
+use fleetlog_tests::readmodel::wait_until_stored;
 use fleetlog_tests::{TestApp, unique_name};
 use load::{DEVICES, steady_load};
 use rdkafka::consumer::{BaseConsumer, Consumer};
@@ -58,18 +59,6 @@ async fn stored_total(pool: &PgPool) -> i64 {
     .ok()
     .flatten()
     .unwrap_or(0)
-}
-
-/// The fleet projection's stored offsets in `pool`, by topic and partition.
-async fn stored(pool: &PgPool) -> BTreeMap<(String, i32), i64> {
-    let rows: Vec<(String, i32, i64)> = sqlx::query_as(
-        "SELECT topic, partition, next_offset FROM projection_offsets WHERE projection = $1",
-    )
-    .bind(PROJECTION)
-    .fetch_all(pool)
-    .await
-    .unwrap();
-    rows.into_iter().map(|(t, p, o)| ((t, p), o)).collect()
 }
 
 /// The end of every partition of the fleet projection's topics.
@@ -98,21 +87,6 @@ async fn high_watermarks(settings: &Settings) -> BTreeMap<(String, i32), i64> {
     })
     .await
     .unwrap()
-}
-
-async fn wait_until_consumed(pool: &PgPool, end: &BTreeMap<(String, i32), i64>, who: &str) {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let now = stored(pool).await;
-        if &now == end {
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "{who}: stored offsets {now:?}, log ends at {end:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
 }
 
 /// A pseudo-random number in `min..max` (the test needs no seedable generator).
@@ -214,8 +188,8 @@ async fn the_fleet_projector_killed_at_random_moments_ends_with_the_read_model_o
         "the log holds what was produced"
     );
     let mut last = spawn_projector(&a.settings);
-    wait_until_consumed(&a.pool, &end, "A (killed and restarted)").await;
-    wait_until_consumed(&b.pool, &end, "B (uninterrupted)").await;
+    wait_until_stored(&a.pool, PROJECTION, &end, "A (killed and restarted)").await;
+    wait_until_stored(&b.pool, PROJECTION, &end, "B (uninterrupted)").await;
     let stopped = last.terminate(Duration::from_secs(15));
     assert!(
         stopped.is_some_and(|s| s.success()),
