@@ -31,18 +31,8 @@ fn cluster_id() -> String {
 }
 
 fn encode_cluster_id(bits: u128) -> String {
-    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-    (0..22)
-        .map(|i| {
-            let shift = 128 - 6 * (i + 1);
-            let index = if shift >= 0 {
-                (bits >> shift) & 0x3f
-            } else {
-                (bits << -shift) & 0x3f
-            };
-            char::from(ALPHABET[usize::try_from(index).unwrap_or(0)])
-        })
-        .collect()
+    use base64::Engine;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bits.to_be_bytes())
 }
 
 /// One KRaft node (broker and controller in one JVM).
