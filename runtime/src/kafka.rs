@@ -21,14 +21,7 @@ use rdkafka::producer::FutureProducer;
 
 use crate::settings::KafkaSettings;
 
-/// A topic to create: name, partitions, and whether it is compacted.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TopicSpec {
-    /// Topic name.
-    pub name: String,
-    /// Partition count.
-    pub partitions: i32,
-}
+pub use fleetlog_schemas::topics::TopicSpec;
 
 /// What `create_topics` did for one topic.
 #[derive(Debug, Clone, PartialEq, Eq)]

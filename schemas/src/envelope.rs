@@ -144,10 +144,11 @@ impl Envelope {
         )
     }
 
-    /// A deterministic id for the `name`d child of `parent_id` (UUID v5 in the parent's
-    /// namespace), e.g. `Envelope::derived_id(frame_id, b"record-3")`.
-    pub fn derived_id(parent_id: Uuid, name: &[u8]) -> Uuid {
-        Uuid::new_v5(&parent_id, name)
+    /// The deterministic id of `what` `parent_id` derives (UUID v5 in the parent's
+    /// namespace), e.g. `Envelope::derived_id(frame_id, Derived::Record(3))`; the labels
+    /// are in [`crate::derived`].
+    pub fn derived_id(parent_id: Uuid, what: crate::derived::Derived<'_>) -> Uuid {
+        what.id(parent_id)
     }
 
     /// An envelope from stored parts (e.g. an outbox row), at `time`; the traceparent is

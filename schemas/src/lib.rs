@@ -5,11 +5,11 @@
 //! defined here: the [`topics`] catalogue of `docs/architecture.md` §2.
 
 pub mod catalog;
+pub mod derived;
 pub mod dlq;
 pub mod envelope;
 pub mod events;
 pub mod evolution;
 pub mod registration;
-pub mod registry;
 pub mod topics;
 pub mod wire;

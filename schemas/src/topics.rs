@@ -1,7 +1,5 @@
 //! The topic catalogue (architecture §2): names, keys, and their dead-letter topics.
 
-use fleetlog_runtime::kafka::TopicSpec;
-
 /// Raw device frames, key = device id; written by the gateway.
 pub const FRAMES: &str = "scooter.frames.v1";
 /// Device connection opened/closed, key = device id; written by the gateway.
@@ -31,6 +29,16 @@ pub const PRIMARY: [&str; 7] = [
 /// The dead-letter topic of `topic`: `<topic>.dlq.v1`.
 pub fn dlq(topic: &str) -> String {
     format!("{topic}.dlq.v1")
+}
+
+/// A topic to create: its name and partition count (`fleetlog_runtime::kafka::create_topics`
+/// creates them).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TopicSpec {
+    /// Topic name.
+    pub name: String,
+    /// Partition count.
+    pub partitions: i32,
 }
 
 /// Every topic `fleetlog topics create` makes: the primary ones with `partitions`

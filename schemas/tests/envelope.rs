@@ -1,5 +1,6 @@
 //! CloudEvents envelopes: ids, chains, traces, and the Kafka headers they travel in.
 
+use fleetlog_schemas::derived::Derived;
 use fleetlog_schemas::envelope::{Envelope, EnvelopeError, event_type, header};
 use rdkafka::Timestamp;
 use rdkafka::message::{Header, Headers, OwnedHeaders, OwnedMessage};
@@ -72,9 +73,9 @@ fn a_child_shares_the_correlation_and_trace_and_is_caused_by_its_parent() {
 #[test]
 fn a_deterministic_child_gets_the_same_id_every_time() {
     let root = frame();
-    let id = Envelope::derived_id(root.id, b"record-3");
+    let id = Envelope::derived_id(root.id, Derived::Record(3));
     assert_eq!(id, Uuid::new_v5(&root.id, b"record-3"));
-    assert_ne!(id, Envelope::derived_id(root.id, b"record-4"));
+    assert_ne!(id, Envelope::derived_id(root.id, Derived::Record(4)));
     let first = Envelope::child_with_id(&root, id, event_type::TELEMETRY, "/fleetlog/decoder", "d");
     let again = Envelope::child_with_id(&root, id, event_type::TELEMETRY, "/fleetlog/decoder", "d");
     assert_eq!(first.id, again.id);

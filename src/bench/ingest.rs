@@ -12,11 +12,11 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use anyhow::Context;
+use fleetlog_registry::access::WriteAccess;
 use fleetlog_runtime::kafka::TopicSpec;
 use fleetlog_runtime::{Settings, db, kafka};
 use fleetlog_schemas::envelope::{Envelope, event_type};
 use fleetlog_schemas::events::{FrameStatus, Protocol, RawFrame};
-use fleetlog_schemas::registry::access::WriteAccess;
 use fleetlog_schemas::topics;
 use fleetlog_schemas::wire::WireCodec;
 use futures::StreamExt;
@@ -241,9 +241,7 @@ pub(crate) async fn start_registry(
     let listener = TcpListener::bind("127.0.0.1:0").await?;
     let access = WriteAccess::random("bench");
     let url = access.authorise_url(&format!("http://{}", listener.local_addr()?));
-    tokio::spawn(fleetlog_schemas::registry::serve(
-        listener, pool, access, token,
-    ));
+    tokio::spawn(fleetlog_registry::serve(listener, pool, access, token));
     fleetlog_schemas::registration::register_all(&url).await?;
     Ok(url)
 }

@@ -1,8 +1,8 @@
 //! Building and spawning each service; `up` composes them, the per-service subcommands
 //! spawn one each (plus the operational endpoints).
 
+use fleetlog_registry::access::WriteAccess;
 use fleetlog_runtime::redact::redact_url;
-use fleetlog_schemas::registry::access::WriteAccess;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -75,7 +75,7 @@ pub(crate) async fn spawn_registry(
     let access = WriteAccess::from_settings(&settings.registry);
     shutdown.spawn(
         "registry",
-        fleetlog_schemas::registry::serve(listener, pool, access.clone(), shutdown.token()),
+        fleetlog_registry::serve(listener, pool, access.clone(), shutdown.token()),
     );
     register_schemas(&access.authorise_url(&settings.schema_registry_url)).await
 }

@@ -65,7 +65,7 @@ pub fn isolate_ports(settings: &mut Settings) {
     settings.http.registry_addr = port();
     settings.registry.admin_password = Some(crate::unique_name("registry-admin"));
     settings.schema_registry_url =
-        fleetlog_schemas::registry::access::WriteAccess::from_settings(&settings.registry)
+        fleetlog_registry::access::WriteAccess::from_settings(&settings.registry)
             .authorise_url(&format!("http://{}", settings.http.registry_addr));
     settings.gateway.teltonika_addr = port();
     settings.gateway.omni_addr = port();

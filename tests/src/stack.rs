@@ -5,8 +5,8 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use fleetlog_ingest::gateway::{self, Listeners};
+use fleetlog_registry::access::WriteAccess;
 use fleetlog_runtime::Settings;
-use fleetlog_schemas::registry::access::WriteAccess;
 use fleetlog_schemas::wire::WireCodec;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
@@ -27,7 +27,7 @@ pub async fn registry(app: &TestApp) -> (String, CancellationToken) {
         .expect("bind registry");
     let access = registry_access();
     let url = access.authorise_url(&format!("http://{}", listener.local_addr().expect("addr")));
-    tokio::spawn(fleetlog_schemas::registry::serve(
+    tokio::spawn(fleetlog_registry::serve(
         listener,
         app.pool.clone(),
         access,
@@ -71,7 +71,7 @@ impl Services {
         let access = registry_access();
         settings.schema_registry_url =
             access.authorise_url(&format!("http://{}", registry.local_addr().expect("addr")));
-        let mut tasks = vec![tokio::spawn(fleetlog_schemas::registry::serve(
+        let mut tasks = vec![tokio::spawn(fleetlog_registry::serve(
             registry,
             app.pool.clone(),
             access,

@@ -111,7 +111,7 @@ async fn confluents_python_client_reads_a_fleetlog_record_and_its_envelope() {
     let access = fleetlog_tests::stack::registry_access();
     let registry = access.authorise_url(&public_registry);
     let shutdown = CancellationToken::new();
-    let server = tokio::spawn(fleetlog_schemas::registry::serve(
+    let server = tokio::spawn(fleetlog_registry::serve(
         listener,
         app.pool.clone(),
         access,

@@ -1,5 +1,9 @@
 //! The foundation works against the real broker and PostgreSQL: client presets, migrations,
-//! the CLI surface, and `fleetlog up` readiness following the broker.
+//! the CLI surface, `fleetlog up` readiness following the broker, and one geometry rule in
+//! SQL and in the deciders (`foundation/geometry.rs`).
+
+#[path = "foundation/geometry.rs"]
+mod geometry;
 
 use std::time::Duration;
 

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use fleetlog_schemas::registry;
+use fleetlog_registry as registry;
 use fleetlog_tests::{TestApp, spawn_app};
 use reqwest::header::CONTENT_TYPE;
 use reqwest::{Method, StatusCode};

@@ -135,7 +135,7 @@ impl Stack {
     ) -> Envelope {
         let downlink = Envelope::child(command, event_type::DOWNLINK, SOURCE, device);
         let reply = DeviceReply {
-            command_id: Envelope::derived_id(command.id, b"downlink"),
+            command_id: Uuid::new_v5(&command.id, b"downlink"),
             device_id: device.into(),
             outcome,
             reply_text: (outcome == ReplyOutcome::Answered).then(|| "OK".into()),
@@ -253,7 +253,7 @@ async fn a_reserved_ride_starts_and_ends_with_a_fare_and_a_re_sent_event_changes
         ride_id: ride,
         rider_id: rider,
         reservation_id: Some(reservation),
-        unlock_command_id: Envelope::derived_id(start.id, b"downlink"),
+        unlock_command_id: Uuid::new_v5(&start.id, b"downlink"),
     });
     stack.fleet(&start, vehicle, T0 + 60_000, requested).await;
     let unlocked = stack
@@ -395,7 +395,7 @@ async fn failed_rides_rejections_and_remote_commands_get_their_outcome() {
         ride_id: ride,
         rider_id: rider,
         reservation_id: None,
-        unlock_command_id: Envelope::derived_id(start.id, b"downlink"),
+        unlock_command_id: Uuid::new_v5(&start.id, b"downlink"),
     });
     stack.fleet(&start, vehicle, T0, requested).await;
     let refused = stack

@@ -135,10 +135,8 @@ pub(crate) async fn nearby(
          )
          SELECT * FROM (
             SELECT {VEHICLE_COLUMNS},
-                   (2 * 6371008.8 * asin(sqrt(
-                       power(sin(radians(d.lat_e7 / 1e7 - $1) / 2), 2)
-                       + cos(radians($1)) * cos(radians(d.lat_e7 / 1e7))
-                         * power(sin(radians(d.lon_e7 / 1e7 - $2) / 2), 2))))::bigint AS distance_m
+                   fleetlog_haversine_m($1, $2, d.lat_e7 / 1e7, d.lon_e7 / 1e7)::bigint
+                       AS distance_m
             FROM d JOIN {schema}.vehicles v ON v.device_id = d.device_id
             WHERE coalesce(v.state, 'AVAILABLE') = 'AVAILABLE'
          ) near

@@ -4,6 +4,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+use fleetlog_schemas::derived::Derived;
 use fleetlog_schemas::envelope::{Envelope, event_type};
 use fleetlog_schemas::events::{
     ActorRole, AppCommand, AppCommandBody, DownlinkCommand, FleetEvent,
@@ -119,7 +120,7 @@ pub(crate) fn decide_tick(loaded: Loaded, vehicle_id: Uuid, now_ms: i64, rules: 
     };
     // A clock input has no envelope of its own; what it decides about a saga step is
     // re-parented to the step's chain (see `Batch::vehicle`).
-    let root = Envelope::derived_id(vehicle_id, format!("due-{now_ms}").as_bytes());
+    let root = Envelope::derived_id(vehicle_id, Derived::Due(now_ms));
     let parent = Envelope::from_parts(
         root,
         root,
@@ -127,7 +128,9 @@ pub(crate) fn decide_tick(loaded: Loaded, vehicle_id: Uuid, now_ms: i64, rules: 
         event_type::FLEET_EVENT,
         SOURCE,
         vehicle_id.to_string(),
-        chrono::Utc::now(),
+        // The clock's own time, not the wall clock's: deciding the same tick twice gives
+        // the same envelopes.
+        chrono::DateTime::from_timestamp_millis(now_ms).unwrap_or_default(),
     );
     let input = VehicleInput::Tick { now_ms };
     batch.vehicle(&parent, vehicle_id, &input, None, &format!("tick-{now_ms}"));
@@ -305,7 +308,13 @@ impl Batch<'_> {
     fn emit(&mut self, parent: &Envelope, vehicle_id: Uuid, decision: &Decision, label: &str) {
         let key = vehicle_id.to_string();
         for (i, event) in decision.fleet_events().enumerate() {
-            let id = Envelope::derived_id(parent.id, format!("{label}fleet-{i}").as_bytes());
+            let id = Envelope::derived_id(
+                parent.id,
+                Derived::FleetEvent {
+                    prefix: label,
+                    index: i,
+                },
+            );
             self.outcome.outputs.push(Output {
                 envelope: Envelope::child_with_id(
                     parent,
@@ -370,7 +379,13 @@ impl Batch<'_> {
         };
         let key = define.zone_id.to_string();
         for (i, event) in events.into_iter().enumerate() {
-            let id = Envelope::derived_id(parent.id, format!("fleet-{i}").as_bytes());
+            let id = Envelope::derived_id(
+                parent.id,
+                Derived::FleetEvent {
+                    prefix: "",
+                    index: i,
+                },
+            );
             self.outcome.outputs.push(Output {
                 envelope: Envelope::child_with_id(
                     parent,

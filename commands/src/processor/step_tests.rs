@@ -90,7 +90,7 @@ fn telemetry(device: &str, at: i64, lock: LockState) -> Input {
         odometer_m: None,
         io: Vec::new(),
     };
-    let id = Envelope::derived_id(Uuid::from_u128(7), format!("{device}-{at}").as_bytes());
+    let id = Uuid::new_v5(&Uuid::from_u128(7), format!("{device}-{at}").as_bytes());
     Input {
         envelope: Envelope::from_parts(
             id,

@@ -14,7 +14,7 @@ use uuid::Uuid;
 use super::inputs::{Input, InputKind};
 use super::step::{Loaded, Outcome, OutputValue};
 use crate::context::Zone;
-use crate::vehicle::Vehicle;
+use crate::vehicle::{Vehicle, VehicleSnapshot};
 
 /// The channel the relay listens on; notified (at commit) when the outbox grew.
 pub(crate) const OUTBOX_CHANNEL: &str = "fleetlog_commands_outbox";
@@ -136,8 +136,8 @@ type VehicleRow = (Uuid, Option<String>, Option<String>, serde_json::Value);
 
 fn add_vehicles(loaded: &mut Loaded, rows: Vec<VehicleRow>) -> Result<(), ProjectionError> {
     for (vehicle_id, device_id, qr_code, state) in rows {
-        let state: Vehicle = serde_json::from_value(state)
-            .map_err(|err| poison(format!("stored state of {vehicle_id} unreadable: {err}")))?;
+        let state = VehicleSnapshot::from_json(state)
+            .map_err(|err| poison(format!("stored state of {vehicle_id}: {err}")))?;
         if let Some(device_id) = device_id {
             loaded.devices.insert(device_id, vehicle_id);
         }
@@ -195,7 +195,7 @@ async fn save_vehicles(
         ids.push(*id);
         devices.push(v.registration.as_ref().map(|r| r.device_id.clone()));
         qrs.push(v.registration.as_ref().map(|r| r.qr_code.clone()));
-        states.push(serde_json::to_value(v).map_err(ProjectionError::transient)?);
+        states.push(VehicleSnapshot::to_json(v).map_err(ProjectionError::transient)?);
         due.push(v.next_due_ms());
     }
     sqlx::query(&sql(include_str!("../../sql/save_vehicles.sql"), schema)?)

@@ -4,6 +4,7 @@
 //! operational state moved: first time (a reservation past its expiry, a saga step past its
 //! deadline, at the input's clock), then the input itself.
 
+use fleetlog_schemas::derived::Derived;
 use fleetlog_schemas::envelope::Envelope;
 use fleetlog_schemas::events::{
     AppCommand, AppCommandBody as B, CommandAccepted, CommandRejected, FleetEventBody,
@@ -80,10 +81,10 @@ pub fn rejected(cmd: &AppCommand, rejection: &Rejection, now_ms: i64) -> Decisio
     ])
 }
 
-/// An id derived from a command for what it creates (`name`: `ride`, `unlock`, …), the
-/// same every time the command is decided.
-pub(crate) fn derived_id(cmd: &AppCommand, name: &str) -> Uuid {
-    Envelope::derived_id(cmd.command_id, name.as_bytes())
+/// The id of `what` a command creates (its ride, its unlock, …), the same every time the
+/// command is decided.
+pub(crate) fn derived_id(cmd: &AppCommand, what: Derived<'_>) -> Uuid {
+    Envelope::derived_id(cmd.command_id, what)
 }
 
 fn clock(input: &VehicleInput, ctx: &Context<'_>) -> i64 {
@@ -279,7 +280,13 @@ mod tests {
     #[test]
     fn ids_derived_from_a_command_are_stable_and_distinct_per_name() {
         let cmd = command();
-        assert_eq!(derived_id(&cmd, "ride"), derived_id(&cmd, "ride"));
-        assert_ne!(derived_id(&cmd, "ride"), derived_id(&cmd, "unlock"));
+        assert_eq!(
+            derived_id(&cmd, Derived::Ride),
+            derived_id(&cmd, Derived::Ride)
+        );
+        assert_ne!(
+            derived_id(&cmd, Derived::Ride),
+            derived_id(&cmd, Derived::Unlock)
+        );
     }
 }

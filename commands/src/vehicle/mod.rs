@@ -31,11 +31,13 @@ mod guards;
 mod input;
 mod operator;
 mod rides;
+mod snapshot;
 mod state;
 
 pub use decide::{decide, handle, rejected};
 pub use evolve::evolve;
 pub use input::{Decision, DeviceFact, InternalEvent, VehicleEvent, VehicleInput};
+pub use snapshot::{STATE_VERSION, SnapshotError, VehicleSnapshot};
 pub use state::{
     Activity, Awaiting, Fix, REMEMBERED_COMMANDS, RecentCommands, Registration, Reservation, Ride,
     RideRequest, SagaStep, Vehicle,

@@ -5,6 +5,7 @@
 //! `CommandAccepted`) or the rejection. Remote lock, unlock and locate only send a downlink:
 //! the saga does not wait for them.
 
+use fleetlog_schemas::derived::Derived;
 use fleetlog_schemas::events::{
     AppCommand, DownlinkKind, FleetEventBody, RegisterVehicle, RemoteLock, RemoteUnlock,
     ReservationCancelled, SetInService, SetOutOfService, VehicleRegistered, VehicleState,
@@ -148,7 +149,12 @@ pub(crate) fn remote_lock(
         ));
     }
     let expires = now.saturating_add(ctx.config.lock_timeout_ms);
-    let downlink = guards::downlink(reg, derived_id(cmd, "lock"), DownlinkKind::Lock, expires);
+    let downlink = guards::downlink(
+        reg,
+        derived_id(cmd, Derived::Lock),
+        DownlinkKind::Lock,
+        expires,
+    );
     Ok(Decision {
         events: Vec::new(),
         downlinks: vec![downlink],
@@ -173,7 +179,7 @@ pub(crate) fn remote_unlock(
         ));
     }
     let expires = now.saturating_add(ctx.config.unlock_timeout_ms);
-    let id = derived_id(cmd, "unlock");
+    let id = derived_id(cmd, Derived::Unlock);
     let downlink = guards::downlink(reg, id, DownlinkKind::Unlock, expires);
     Ok(Decision {
         events: Vec::new(),
@@ -191,7 +197,7 @@ pub(crate) fn locate(
     staff_only(&cmd.actor, "locate vehicles")?;
     let reg = guards::registered(state)?;
     let expires = now.saturating_add(ctx.config.unlock_timeout_ms);
-    let id = derived_id(cmd, "locate");
+    let id = derived_id(cmd, Derived::Locate);
     let downlink = guards::downlink(reg, id, DownlinkKind::Locate, expires);
     Ok(Decision {
         events: Vec::new(),

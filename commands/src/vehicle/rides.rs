@@ -3,6 +3,7 @@
 //! Each function returns the effects of an accepted command (the caller adds
 //! `CommandAccepted` and any state change) or the rejection.
 
+use fleetlog_schemas::derived::Derived;
 use fleetlog_schemas::events::{
     AppCommand, CancelReservation, DownlinkKind, EndRide, FleetEventBody, ReservationCancelled,
     ReservationMade, RideRequested, StartRide,
@@ -42,7 +43,7 @@ pub(crate) fn reserve(
     guards::ready_to_ride(state, ctx)?;
     let made = ReservationMade {
         vehicle_id: reg.vehicle_id,
-        reservation_id: derived_id(cmd, "reservation"),
+        reservation_id: derived_id(cmd, Derived::Reservation),
         rider_id: rider,
         expires_at_ms: now.saturating_add(ctx.config.reservation_ttl_ms),
     };
@@ -112,7 +113,7 @@ pub(crate) fn start(
     };
     rider_free(ctx)?;
     guards::ready_to_ride(state, ctx)?;
-    let unlock_id = derived_id(cmd, "unlock");
+    let unlock_id = derived_id(cmd, Derived::Unlock);
     let step = saga_step(
         cmd,
         Awaiting::Unlock,
@@ -122,7 +123,7 @@ pub(crate) fn start(
     );
     let requested = RideRequested {
         vehicle_id: reg.vehicle_id,
-        ride_id: derived_id(cmd, "ride"),
+        ride_id: derived_id(cmd, Derived::Ride),
         rider_id: rider,
         reservation_id,
         unlock_command_id: unlock_id,
@@ -168,7 +169,7 @@ pub(crate) fn end(
         }
         ctx.check_parking(state.position())?;
     }
-    let lock_id = derived_id(cmd, "lock");
+    let lock_id = derived_id(cmd, Derived::Lock);
     let mut step = saga_step(
         cmd,
         Awaiting::Lock,

@@ -14,7 +14,10 @@ use uuid::Uuid;
 pub const REMEMBERED_COMMANDS: usize = 64;
 
 /// One vehicle, as the decider knows it. `Vehicle::default()` is a vehicle never heard of.
+/// Stored as a [`super::VehicleSnapshot`]: a field added here takes its default in older
+/// snapshots; anything else is a new `STATE_VERSION` (see `snapshot.rs`).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct Vehicle {
     /// Set once the vehicle is registered.
     pub registration: Option<Registration>,
@@ -147,6 +150,7 @@ pub struct SagaStep {
 
 /// Recently decided command ids and idempotency keys, newest last.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct RecentCommands {
     /// Command ids.
     pub ids: VecDeque<Uuid>,

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use fleetlog_runtime::Settings;
+use fleetlog_schemas::derived::Derived;
 use fleetlog_schemas::dlq::{self, Origin};
 use fleetlog_schemas::envelope::{Envelope, event_type};
 use fleetlog_schemas::events::{FrameStatus, Protocol as StoredProtocol, RawFrame};
@@ -99,7 +100,7 @@ impl Decoder {
                     received_at_ms = frame.received_at_ms,
                     "device time in the future; dated at its receive time");
             }
-            let id = Envelope::derived_id(envelope.id, format!("record-{index}").as_bytes());
+            let id = Envelope::derived_id(envelope.id, Derived::Record(index));
             let child =
                 Envelope::child_with_id(&envelope, id, event_type::TELEMETRY, &self.source, &key);
             let payload = self.codec.encode(topics::TELEMETRY, &event).await?;

@@ -125,7 +125,7 @@ impl Load {
         let frame = Envelope::new_root(event_type::FRAME, "/fleetlog/gateway/test", &device);
         for (i, mut t) in records.into_iter().enumerate() {
             t.frame_id = frame.id;
-            let id = Envelope::derived_id(frame.id, format!("record-{i}").as_bytes());
+            let id = Uuid::new_v5(&frame.id, format!("record-{i}").as_bytes());
             let envelope = Envelope::child_with_id(
                 &frame,
                 id,

@@ -121,7 +121,7 @@ mod tests {
     use axum::http::HeaderValue;
 
     use super::*;
-    use crate::registry::types::SchemaRequest;
+    use crate::types::SchemaRequest;
 
     fn with_type(value: &'static str) -> HeaderMap {
         let mut headers = HeaderMap::new();
