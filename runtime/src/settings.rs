@@ -163,8 +163,13 @@ impl Default for LogSettings {
 pub enum AdmissionPolicy {
     /// Refuse the login (Teltonika gets 0x00) and close the connection.
     Reject,
-    /// Accept it, but mark its frames `unknown_device`.
+    /// Accept it, but mark its frames `unknown_device`: stored, never decoded, so they
+    /// change no fleet state.
     Quarantine,
+    /// Admit it like a known device (its frames are decoded), as Traccar's
+    /// `database.registerUnknown` does: for trials and development, never for devices on a
+    /// network others can reach.
+    Open,
 }
 
 /// The scooter gateway: listeners, limits, admission.

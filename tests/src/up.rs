@@ -160,7 +160,35 @@ impl Stack {
         view["vehicle_id"].as_str().unwrap().to_owned()
     }
 
-    /// Reserve `vehicle` as soon as the deciders see it online (its next report).
+    /// Wait until `n` registered vehicles are online with a position (a device counts from
+    /// its first report after the gateway learnt its registration).
+    ///
+    /// # Panics
+    /// When they do not within 60 s.
+    pub async fn wait_reporting(&self, token: &str, n: usize) {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let (status, page) = self.get(token, "/v1/admin/vehicles").await;
+            assert_eq!(status, 200, "{page}");
+            let ready = page["items"].as_array().map_or(0, |items| {
+                items
+                    .iter()
+                    .filter(|v| v["online"] == true && v["position"].is_object())
+                    .count()
+            });
+            if ready >= n {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the fleet never reported: {page}"
+            );
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+    }
+
+    /// Reserve `vehicle` as soon as the deciders find it bookable: online, with a battery
+    /// known (its first report decoded after the gateway learnt the registration).
     #[allow(missing_docs)]
     pub async fn reserve_when_online(&self, rider: &str, vehicle: &str) -> Value {
         let deadline = Instant::now() + Duration::from_secs(30);
@@ -170,7 +198,8 @@ impl Stack {
             if view["status"] == "accepted" || Instant::now() > deadline {
                 return view;
             }
-            assert_eq!(view["reason"]["code"], "offline", "{view}");
+            let code = view["reason"]["code"].as_str();
+            assert!(matches!(code, Some("offline" | "battery_low")), "{view}");
             tokio::time::sleep(Duration::from_millis(500)).await;
         }
     }

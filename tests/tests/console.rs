@@ -89,29 +89,6 @@ fn create_operator(stack: &Stack) -> (String, String) {
     (email, secret)
 }
 
-/// Wait until every registered vehicle is online with a position.
-async fn fleet_reporting(stack: &Stack, token: &str, n: usize) {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let (status, page) = stack.get(token, "/v1/admin/vehicles").await;
-        assert_eq!(status, 200, "{page}");
-        let ready = page["items"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter(|v| v["online"] == true && v["position"].is_object())
-            .count();
-        if ready >= n {
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the fleet never reported: {page}"
-        );
-        tokio::time::sleep(Duration::from_millis(500)).await;
-    }
-}
-
 #[tokio::test]
 async fn an_operator_logs_in_sees_the_fleet_locates_a_scooter_and_traces_the_command() {
     let chromium = browser_tools();
@@ -120,7 +97,7 @@ async fn an_operator_logs_in_sees_the_fleet_locates_a_scooter_and_traces_the_com
     for i in 0..u64::from(SCOOTERS) {
         stack.register(&staff, i).await;
     }
-    fleet_reporting(&stack, &staff, SCOOTERS as usize).await;
+    stack.wait_reporting(&staff, SCOOTERS as usize).await;
     let (email, secret) = create_operator(&stack);
     // A no-parking zone around the fleet's centre, to be drawn on the map.
     let zone = serde_json::json!({

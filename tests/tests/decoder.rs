@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use fleetlog_ingest::protocol::{Record, teltonika};
 use fleetlog_runtime::kafka;
+use fleetlog_runtime::settings::AdmissionPolicy;
 use fleetlog_schemas::dlq::header;
 use fleetlog_schemas::envelope::{Envelope, event_type};
 use fleetlog_schemas::events::{FrameStatus, Protocol, RawFrame, Telemetry};
@@ -112,7 +113,7 @@ async fn telemetry_of(
 #[tokio::test]
 async fn a_frame_becomes_one_telemetry_event_per_record_with_the_frame_as_cause() {
     let (_broker, app) = fleetlog_tests::broker::isolated_app().await;
-    let services = Services::start(&app, |_| {}).await;
+    let services = Services::start(&app, |s| s.gateway.admission = AdmissionPolicy::Open).await;
     let _decoder = start_decoder(&services);
     let device = "356307042441013";
     let packet = teltonika::device::codec8e_packet(&[record(0), record(1), record(2)]).unwrap();
@@ -143,7 +144,7 @@ async fn a_frame_becomes_one_telemetry_event_per_record_with_the_frame_as_cause(
 #[tokio::test]
 async fn a_frame_with_an_unknown_codec_goes_to_the_dlq_and_other_frames_keep_flowing() {
     let (_broker, app) = fleetlog_tests::broker::isolated_app().await;
-    let services = Services::start(&app, |_| {}).await;
+    let services = Services::start(&app, |s| s.gateway.admission = AdmissionPolicy::Open).await;
     let _decoder = start_decoder(&services);
     let mut unknown = teltonika::device::codec8e_packet(&[record(0)])
         .unwrap()
@@ -189,7 +190,7 @@ async fn a_frame_with_an_unknown_codec_goes_to_the_dlq_and_other_frames_keep_flo
 #[tokio::test]
 async fn decoding_the_same_frames_again_produces_the_same_event_ids() {
     let (_broker, app) = fleetlog_tests::broker::isolated_app().await;
-    let services = Services::start(&app, |_| {}).await;
+    let services = Services::start(&app, |s| s.gateway.admission = AdmissionPolicy::Open).await;
     let device = "356307042441099";
     let packet = teltonika::device::codec8e_packet(&[record(0), record(1)]).unwrap();
     append_frame(&services, device, packet.to_vec()).await;

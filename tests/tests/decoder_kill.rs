@@ -14,6 +14,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use fleetlog_ingest::protocol::{Record, teltonika};
+use fleetlog_runtime::settings::AdmissionPolicy;
 use fleetlog_runtime::{Settings, kafka};
 use fleetlog_schemas::envelope::{Envelope, event_type};
 use fleetlog_schemas::events::{FrameStatus, Protocol, RawFrame};
@@ -158,7 +159,7 @@ fn telemetry(messages: &[OwnedMessage]) -> Vec<(Uuid, Vec<u8>, Vec<u8>)> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn read_committed_readers_see_every_telemetry_record_once_across_decoder_kills() {
     let (_broker_a, app) = fleetlog_tests::broker::isolated_app().await;
-    let services = Services::start(&app, |_| {}).await;
+    let services = Services::start(&app, |s| s.gateway.admission = AdmissionPolicy::Open).await;
     let mut a = services.settings.clone();
     isolate_ports(&mut a);
     a.schema_registry_url

@@ -1,7 +1,8 @@
 //! The fleet projection end to end: scooters over the real gateway, the decoder and the
 //! projection against the real broker and PostgreSQL show up in `devices` with their
 //! decoded values; re-sent and older records change nothing; sessions flip `online` only
-//! forward; and applying a batch twice (or cut differently) leaves the same rows. Tests
+//! forward; applying a batch twice (or cut differently) leaves the same rows; an unknown
+//! device's frames change nothing until its vehicle is registered. Tests
 //! with a broker have their own, so the fixed topic names hold only their records.
 
 #![allow(
@@ -11,6 +12,8 @@
 
 #[path = "fleet_projection/apply.rs"]
 mod apply;
+#[path = "fleet_projection/quarantine.rs"]
+mod quarantine;
 
 use std::time::{Duration, Instant};
 
@@ -19,6 +22,7 @@ use fleetlog_ingest::simulator::{Scooter, SimScooter};
 use fleetlog_projections::fleet::FleetProjection;
 use fleetlog_projections::{ProjectionRuntime, RuntimeConfig};
 use fleetlog_runtime::kafka;
+use fleetlog_runtime::settings::AdmissionPolicy;
 use fleetlog_schemas::envelope::{Envelope, event_type};
 use fleetlog_schemas::events::{
     DisconnectReason, Protocol, SessionChange, SessionConnected, SessionDisconnected, SessionEvent,
@@ -49,9 +53,14 @@ impl Drop for Stack {
     }
 }
 
+/// A [`Stack`] whose gateway admits every device (these tests are not about admission).
 async fn stack() -> Stack {
+    stack_with(AdmissionPolicy::Open).await
+}
+
+async fn stack_with(admission: AdmissionPolicy) -> Stack {
     let (broker, app) = fleetlog_tests::broker::isolated_app().await;
-    let services = Services::start(&app, |_| {}).await;
+    let services = Services::start(&app, |s| s.gateway.admission = admission).await;
     let stop = CancellationToken::new();
     let (settings, token) = (services.settings.clone(), stop.clone());
     tokio::spawn(async move { fleetlog_ingest::decoder::run(&settings, token).await });

@@ -23,6 +23,7 @@ async fn riders_find_available_scooters_nearby_and_operators_see_the_fleet_in_de
     for i in 0..3 {
         vehicles.push(stack.register(&operator, i).await);
     }
+    stack.wait_reporting(&operator, 3).await;
     // One of them is reserved: it disappears from the nearby search.
     assert_eq!(
         stack.reserve_when_online(&rider, &vehicles[0]).await["status"],

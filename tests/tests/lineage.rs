@@ -14,6 +14,7 @@ use fleetlog_ingest::protocol::{Record, teltonika};
 use fleetlog_projections::fleet::FleetProjection;
 use fleetlog_projections::lineage::{self, LineageProjection, SYNTHETIC_ID_NAMESPACE, Trace};
 use fleetlog_projections::{Projection, ProjectionRuntime, RuntimeConfig, SourceRecord};
+use fleetlog_runtime::settings::AdmissionPolicy;
 use fleetlog_schemas::envelope::{Envelope, event_type};
 use fleetlog_schemas::events::RawFrame;
 use fleetlog_schemas::topics;
@@ -74,7 +75,7 @@ fn record(i: i64) -> Record {
 
 async fn start_stack() -> Stack {
     let (broker, app) = fleetlog_tests::broker::isolated_app().await;
-    let services = Services::start(&app, |_| {}).await;
+    let services = Services::start(&app, |s| s.gateway.admission = AdmissionPolicy::Open).await;
     let stop = CancellationToken::new();
     let (settings, token) = (services.settings.clone(), stop.clone());
     tokio::spawn(async move { fleetlog_ingest::decoder::run(&settings, token).await });

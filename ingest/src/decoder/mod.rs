@@ -3,7 +3,8 @@
 //! Each stored frame is decoded with the protocol modules; one `Telemetry` event per record
 //! is appended (key = device id, correlation = the frame's, causation = the frame id). A
 //! frame that cannot be decoded goes to `scooter.frames.v1.dlq.v1` with the reason in
-//! `dlq_error`, and the decoder moves on; frames stored as bad (checksum, oversize) are
+//! `dlq_error`, and the decoder moves on; frames stored as bad (checksum, oversize) and
+//! those of quarantined devices (`unknown_device`: kept as evidence, never fleet state) are
 //! skipped.
 //!
 //! **Exactly once between the two topics.** Each batch is one Kafka transaction: its

@@ -74,12 +74,18 @@ impl Decoder {
             }
             Err(err) => return Err(err.into()),
         };
-        if matches!(
-            frame.status,
-            FrameStatus::BadChecksum | FrameStatus::Oversize
-        ) {
-            metrics::counter!(METRIC_FRAMES, "outcome" => "skipped_bad").increment(1);
-            return Ok(Vec::new());
+        match frame.status {
+            FrameStatus::BadChecksum | FrameStatus::Oversize => {
+                metrics::counter!(METRIC_FRAMES, "outcome" => "skipped_bad").increment(1);
+                return Ok(Vec::new());
+            }
+            // Quarantined: kept in the log, never turned into telemetry (fleet state).
+            FrameStatus::UnknownDevice => {
+                metrics::counter!(METRIC_FRAMES, "outcome" => "skipped_unknown_device")
+                    .increment(1);
+                return Ok(Vec::new());
+            }
+            FrameStatus::Ok => {}
         }
         let records = match decode_records(protocol(frame.protocol), &frame.raw) {
             Ok(records) => records,

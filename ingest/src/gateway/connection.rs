@@ -345,7 +345,16 @@ impl Connection {
         true
     }
 
-    fn stored_status(&self, frame: &Frame) -> StoredStatus {
+    /// How `frame` is stored. A quarantined connection looks again whether its device is
+    /// known now (its vehicle registered since the login).
+    fn stored_status(&mut self, frame: &Frame) -> StoredStatus {
+        if self.quarantined
+            && let Some(device_id) = self.device_id.as_deref()
+            && self.gw.admission.is_known(device_id)
+        {
+            tracing::info!(peer = %self.peer, device = device_id, "device known now: out of quarantine");
+            self.quarantined = false;
+        }
         if !frame.is_ok() {
             StoredStatus::BadChecksum
         } else if self.quarantined {

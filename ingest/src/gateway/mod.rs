@@ -16,6 +16,7 @@ pub mod metrics;
 mod per_address;
 mod publish;
 mod rate;
+pub mod registered;
 mod router;
 mod session_events;
 
@@ -185,6 +186,17 @@ pub async fn run(
             shutdown.clone(),
         ));
     }
+    let group = format!("fleetlog-gateway-{}-vehicles", settings.gateway.gateway_id);
+    tracker.spawn({
+        let (registered, kafka) = (gw.admission.registered().clone(), settings.kafka.clone());
+        let (codec, shutdown) = (codec.clone(), shutdown.clone());
+        async move {
+            if let Err(err) = registered::follow(registered, &kafka, &group, codec, shutdown).await
+            {
+                tracing::error!(error = %err, "vehicle registrations not followed: registered devices stay quarantined");
+            }
+        }
+    });
     let downlink = downlink::run(gw.clone(), &settings.kafka, codec, shutdown.clone()).await;
     shutdown.cancel();
     tracker.close();
