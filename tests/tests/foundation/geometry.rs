@@ -62,7 +62,8 @@ fn probes(rings: &[Vec<GeoPoint>]) -> Vec<GeoPoint> {
     for ring in rings {
         for (i, a) in ring.iter().enumerate() {
             let b = ring[(i + 1) % ring.len()];
-            let mid = pt((a.lat_e7 + b.lat_e7) / 2, (a.lon_e7 + b.lon_e7) / 2);
+            let half = |x: i32, y: i32| i32::try_from((i64::from(x) + i64::from(y)) / 2).unwrap();
+            let mid = pt(half(a.lat_e7, b.lat_e7), half(a.lon_e7, b.lon_e7));
             for p in [*a, mid] {
                 for (dy, dx) in [(0, 0), (1, 0), (-1, 0), (0, 1), (0, -1)] {
                     out.push(pt(p.lat_e7 + dy, p.lon_e7 + dx));
