@@ -1,14 +1,39 @@
-//! Reading what landed on the log.
+//! Putting records on the log and reading what landed there.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
 use fleetlog_runtime::Settings;
+use fleetlog_schemas::envelope::Envelope;
 use rdkafka::Message;
 use rdkafka::consumer::{BaseConsumer, Consumer, StreamConsumer};
 use rdkafka::error::KafkaError;
 use rdkafka::message::OwnedMessage;
+use rdkafka::producer::{FutureProducer, FutureRecord};
 use rdkafka::{Offset, TopicPartitionList};
+
+/// Append `payload` (already in wire format) to `topic` under `key` with `envelope`'s
+/// headers, and wait until the broker acknowledged it.
+///
+/// # Panics
+/// When the broker does not take it within 10 s.
+pub async fn append(
+    producer: &FutureProducer,
+    topic: &str,
+    key: &str,
+    payload: &[u8],
+    envelope: &Envelope,
+) {
+    let record = FutureRecord::to(topic)
+        .key(key)
+        .payload(payload)
+        .headers(envelope.to_headers());
+    producer
+        .send(record, Duration::from_secs(10))
+        .await
+        .map_err(|(e, _)| e)
+        .expect("record appended");
+}
 
 /// Read `topic` from the beginning (a fresh consumer group) until `done` says the records
 /// seen so far (only those whose key is `key`) are enough, or `timeout` passes.

@@ -24,7 +24,7 @@ use fleetlog_schemas::events::{
 };
 use fleetlog_schemas::topics;
 use fleetlog_schemas::wire::WireCodec;
-use rdkafka::producer::{FutureProducer, FutureRecord};
+use rdkafka::producer::FutureProducer;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
@@ -96,15 +96,7 @@ impl Stack {
     /// Produce `payload` (already encoded) with a fresh root envelope of type `kind`.
     pub async fn send(&mut self, topic: &'static str, key: &str, kind: &str, payload: Vec<u8>) {
         let envelope = Envelope::new_root(kind, SOURCE, key);
-        let record = FutureRecord::to(topic)
-            .key(key)
-            .payload(&payload)
-            .headers(envelope.to_headers());
-        self.producer
-            .send(record, Duration::from_secs(10))
-            .await
-            .map_err(|(e, _)| e)
-            .unwrap();
+        crate::log::append(&self.producer, topic, key, &payload, &envelope).await;
         *self.sent.entry(topic).or_default() += 1;
     }
 

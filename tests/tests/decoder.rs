@@ -21,7 +21,6 @@ use fleetlog_tests::stack::Services;
 use fleetlog_tests::unique_name;
 use rdkafka::Message;
 use rdkafka::message::{Headers, OwnedMessage};
-use rdkafka::producer::FutureRecord;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
@@ -67,17 +66,7 @@ async fn append_frame(services: &Services, device: &str, raw: Vec<u8>) -> Envelo
         .await
         .unwrap();
     let producer = kafka::producer(&services.settings.kafka, "test").unwrap();
-    producer
-        .send(
-            FutureRecord::to(topics::FRAMES)
-                .key(device)
-                .payload(&payload)
-                .headers(envelope.to_headers()),
-            Duration::from_secs(10),
-        )
-        .await
-        .map_err(|(e, _)| e)
-        .unwrap();
+    fleetlog_tests::log::append(&producer, topics::FRAMES, device, &payload, &envelope).await;
     envelope
 }
 

@@ -26,7 +26,7 @@ use fleetlog_tests::process::{ChildGuard, fleetlog, isolate_ports};
 use fleetlog_tests::stack::Services;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::message::{Message, OwnedMessage};
-use rdkafka::producer::{FutureProducer, FutureRecord};
+use rdkafka::producer::FutureProducer;
 use rdkafka::{Offset, TopicPartitionList};
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
@@ -80,17 +80,8 @@ async fn append(codec: &WireCodec, producers: &[FutureProducer], from: u64, to: 
         records += n % 3 + 1;
         let payload = codec.encode(topics::FRAMES, &frame).await.unwrap();
         for producer in producers {
-            producer
-                .send(
-                    FutureRecord::to(topics::FRAMES)
-                        .key(&device)
-                        .payload(&payload)
-                        .headers(envelope.to_headers()),
-                    Duration::from_secs(10),
-                )
-                .await
-                .map_err(|(e, _)| e)
-                .unwrap();
+            fleetlog_tests::log::append(producer, topics::FRAMES, &device, &payload, &envelope)
+                .await;
         }
     }
     records

@@ -31,7 +31,6 @@ use fleetlog_schemas::topics;
 use fleetlog_tests::broker::TestBroker;
 use fleetlog_tests::stack::Services;
 use fleetlog_tests::unique_name;
-use rdkafka::producer::FutureRecord;
 use serde_json::Value;
 use sqlx::PgPool;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -312,15 +311,7 @@ async fn produce_session(stack: &Stack, device: &str, at_ms: i64, connected: boo
         .unwrap();
     let envelope = Envelope::new_root(event_type::SESSION, "/fleetlog/test", device);
     let producer = kafka::producer(&stack.services.settings.kafka, "test").unwrap();
-    let record = FutureRecord::to(topics::SESSIONS)
-        .key(device)
-        .payload(&payload)
-        .headers(envelope.to_headers());
-    producer
-        .send(record, Duration::from_secs(10))
-        .await
-        .map_err(|(e, _)| e)
-        .unwrap();
+    fleetlog_tests::log::append(&producer, topics::SESSIONS, device, &payload, &envelope).await;
 }
 
 #[tokio::test]

@@ -21,7 +21,6 @@ use fleetlog_tests::broker::TestBroker;
 use fleetlog_tests::log::read_key_until;
 use fleetlog_tests::stack::Services;
 use fleetlog_tests::{spawn_app, unique_name};
-use rdkafka::producer::FutureRecord;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
@@ -269,17 +268,8 @@ async fn send_downlink(services: &Services, command: &DownlinkCommand) {
     let payload = codec.encode(topics::DOWNLINK, command).await.unwrap();
     let envelope = Envelope::new_root(event_type::DOWNLINK, "/fleetlog/test", &command.device_id);
     let producer = kafka::producer(&services.settings.kafka, "test").unwrap();
-    producer
-        .send(
-            FutureRecord::to(topics::DOWNLINK)
-                .key(&command.device_id)
-                .payload(&payload)
-                .headers(envelope.to_headers()),
-            Duration::from_secs(10),
-        )
-        .await
-        .map_err(|(e, _)| e)
-        .unwrap();
+    let key = &command.device_id;
+    fleetlog_tests::log::append(&producer, topics::DOWNLINK, key, &payload, &envelope).await;
 }
 
 async fn outcomes(

@@ -12,9 +12,8 @@ use fleetlog_schemas::events::{
     FleetEvent, FleetEventBody, FrameStatus, Protocol, RawFrame, VehicleRegistered,
 };
 use fleetlog_schemas::topics;
-use fleetlog_tests::log::{next_offsets, read_to_end, wait_until_committed};
+use fleetlog_tests::log::{append, next_offsets, read_to_end, wait_until_committed};
 use rdkafka::Message;
-use rdkafka::producer::FutureRecord;
 use uuid::Uuid;
 
 use super::{device, history, imei, record, send, stack_with, teltonika};
@@ -84,17 +83,7 @@ async fn an_unknown_device_changes_no_fleet_state_until_its_vehicle_is_registere
         .unwrap();
     let envelope = Envelope::new_root(event_type::FLEET_EVENT, "/fleetlog/test", &id);
     let producer = fleetlog_runtime::kafka::producer(&settings.kafka, "test").unwrap();
-    producer
-        .send(
-            FutureRecord::to(topics::FLEET_EVENTS)
-                .key(&id)
-                .payload(&payload)
-                .headers(envelope.to_headers()),
-            Duration::from_secs(10),
-        )
-        .await
-        .map_err(|(e, _)| e)
-        .unwrap();
+    append(&producer, topics::FLEET_EVENTS, &id, &payload, &envelope).await;
     let deadline = Instant::now() + Duration::from_secs(60);
     let mut step = 2;
     let row = loop {
