@@ -12,6 +12,7 @@
 
 pub mod auth_settings;
 pub mod db;
+pub mod detached_drop;
 pub mod health;
 pub mod kafka;
 pub mod redact;

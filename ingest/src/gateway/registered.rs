@@ -12,6 +12,7 @@ use std::collections::HashSet;
 use std::sync::{Arc, PoisonError, RwLock};
 use std::time::Duration;
 
+use fleetlog_runtime::detached_drop::DetachedDrop;
 use fleetlog_runtime::settings::KafkaSettings;
 use fleetlog_schemas::events::{FleetEvent, FleetEventBody};
 use fleetlog_schemas::topics;
@@ -63,8 +64,10 @@ pub async fn follow(
     codec: Arc<WireCodec>,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
-    let consumer: Arc<StreamConsumer> =
-        Arc::new(fleetlog_runtime::kafka::consumer_config(kafka, group).create()?);
+    let consumer: StreamConsumer =
+        fleetlog_runtime::kafka::consumer_config(kafka, group).create()?;
+    // Dropped on a thread of its own: its close can wait without end (see `DetachedDrop`).
+    let consumer = Arc::new(DetachedDrop::new(consumer, "vehicles-consumer-close"));
     loop {
         match assign_from_beginning(&consumer).await {
             Ok(partitions) => {
@@ -97,7 +100,9 @@ pub async fn follow(
 }
 
 /// Assign every partition of the fleet events topic at its beginning; how many.
-async fn assign_from_beginning(consumer: &Arc<StreamConsumer>) -> anyhow::Result<usize> {
+async fn assign_from_beginning(
+    consumer: &Arc<DetachedDrop<StreamConsumer>>,
+) -> anyhow::Result<usize> {
     let reader = Arc::clone(consumer);
     let partitions = tokio::task::spawn_blocking(move || {
         let metadata = reader.fetch_metadata(Some(topics::FLEET_EVENTS), METADATA_TIMEOUT)?;

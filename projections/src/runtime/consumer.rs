@@ -5,6 +5,7 @@
 //! Measured choice: one blocking thread polling `BaseConsumer` fills the next batch while
 //! the previous one is being written to PostgreSQL, without a wake-up per record.
 
+use fleetlog_runtime::detached_drop::DetachedDrop;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -23,7 +24,7 @@ const IDLE_POLL: Duration = Duration::from_millis(100);
 
 /// A consumer with its assignment.
 pub(crate) struct Assigned {
-    pub(crate) consumer: Arc<BaseConsumer>,
+    pub(crate) consumer: Arc<DetachedDrop<BaseConsumer>>,
     pub(crate) partitions: Vec<TopicPartition>,
 }
 
@@ -38,7 +39,8 @@ pub(crate) async fn assign(
 ) -> Result<Assigned, RuntimeError> {
     let consumer: BaseConsumer =
         fleetlog_runtime::kafka::consumer_config(&config.kafka, group_id).create()?;
-    let consumer = Arc::new(consumer);
+    // Dropped on a thread of its own: its close can wait without end (see `DetachedDrop`).
+    let consumer = Arc::new(DetachedDrop::new(consumer, "projection-consumer-close"));
     let mut partitions = Vec::new();
     for topic in topics {
         let count = partition_count(&consumer, topic).await?;
@@ -61,7 +63,10 @@ pub(crate) async fn assign(
     })
 }
 
-async fn partition_count(consumer: &Arc<BaseConsumer>, topic: &str) -> Result<i32, RuntimeError> {
+async fn partition_count(
+    consumer: &Arc<DetachedDrop<BaseConsumer>>,
+    topic: &str,
+) -> Result<i32, RuntimeError> {
     let consumer = Arc::clone(consumer);
     let name = topic.to_owned();
     let count = tokio::task::spawn_blocking(move || {
@@ -101,7 +106,7 @@ pub(crate) enum Fetched {
 
 /// Start the fetch thread. It stops when `stop` is cancelled or the receiver is dropped.
 pub(crate) fn spawn_fetcher(
-    consumer: Arc<BaseConsumer>,
+    consumer: Arc<DetachedDrop<BaseConsumer>>,
     limits: BatchLimits,
     stop: CancellationToken,
 ) -> (mpsc::Receiver<Fetched>, tokio::task::JoinHandle<()>) {

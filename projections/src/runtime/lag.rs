@@ -1,6 +1,7 @@
 //! Lag: every few seconds, per assigned partition, the broker's high watermark against the
 //! stored next offset, written to `projection_lag` and exported as metrics.
 
+use fleetlog_runtime::detached_drop::DetachedDrop;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -18,7 +19,7 @@ const WATERMARK_TIMEOUT: Duration = Duration::from_secs(5);
 /// Refreshes the lag of one running projection.
 pub(crate) struct LagReporter {
     pub(crate) pool: PgPool,
-    pub(crate) consumer: Arc<BaseConsumer>,
+    pub(crate) consumer: Arc<DetachedDrop<BaseConsumer>>,
     pub(crate) projection: &'static str,
     pub(crate) version: u32,
     pub(crate) partitions: Vec<TopicPartition>,

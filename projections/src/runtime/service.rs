@@ -3,6 +3,7 @@
 //! or a switch that retires the version) — each batch committed
 //! with its offsets in one transaction, retried (never skipped) while it fails.
 
+use fleetlog_runtime::detached_drop::DetachedDrop;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -57,7 +58,7 @@ pub struct ProjectionRuntime<P> {
 /// What the consume loop works with, built once on start.
 struct Running<'a, P> {
     ctx: BatchContext<'a, P>,
-    consumer: Arc<BaseConsumer>,
+    consumer: Arc<DetachedDrop<BaseConsumer>>,
     shutdown: &'a CancellationToken,
     end: Option<EndOffsets<'a>>,
 }
