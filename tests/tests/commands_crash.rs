@@ -83,12 +83,11 @@ async fn decided_offsets(pool: &PgPool) -> i64 {
     .unwrap_or(0)
 }
 
-fn random_ms(max: u64) -> u64 {
-    u64::from(Uuid::new_v4().as_u128() as u16) % max
-}
-
 #[tokio::test]
 async fn a_commands_processor_killed_at_random_moments_decides_every_command_exactly_once() {
+    let mut timings = fleetlog_tests::kill_timings::KillTimings::for_test(
+        "a_commands_processor_killed_at_random_moments_decides_every_command_exactly_once",
+    );
     let (_broker, mut app) = isolated_app().await;
     isolate_ports(&mut app.settings);
     let registry = app.settings.http.registry_addr.clone();
@@ -141,7 +140,7 @@ async fn a_commands_processor_killed_at_random_moments_decides_every_command_exa
             assert!(Instant::now() < deadline, "no progress from {before}");
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
-        tokio::time::sleep(Duration::from_millis(random_ms(300))).await;
+        tokio::time::sleep(Duration::from_millis(timings.ms(0, 300))).await;
         drop(child); // SIGKILL
         progress.push(decided_offsets(&app.pool).await);
     }

@@ -36,12 +36,6 @@ const DEVICES: u64 = 12;
 /// Frames produced per round; one round every 100 ms until the kills are done.
 const ROUND: u64 = 12;
 
-/// A pseudo-random number in `min..max` (the test needs no seedable generator).
-fn random(min: u64, max: u64) -> u64 {
-    let bytes = Uuid::new_v4().into_bytes();
-    min + u64::from_le_bytes(bytes[..8].try_into().unwrap()) % (max - min)
-}
-
 /// The `n`th frame: a Teltonika packet of one to three records of device `n % DEVICES`.
 fn frame(n: u64) -> (String, Envelope, RawFrame) {
     let device = format!("35{:013}", 5_000_000_000 + n % DEVICES);
@@ -149,6 +143,9 @@ fn telemetry(messages: &[OwnedMessage]) -> Vec<(Uuid, Vec<u8>, Vec<u8>)> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn read_committed_readers_see_every_telemetry_record_once_across_decoder_kills() {
+    let mut timings = fleetlog_tests::kill_timings::KillTimings::for_test(
+        "read_committed_readers_see_every_telemetry_record_once_across_decoder_kills",
+    );
     let (_broker_a, app) = fleetlog_tests::broker::isolated_app().await;
     let services = Services::start(&app, |s| s.gateway.admission = AdmissionPolicy::Open).await;
     let mut a = services.settings.clone();
@@ -201,7 +198,7 @@ async fn read_committed_readers_see_every_telemetry_record_once_across_decoder_k
             );
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
-        tokio::time::sleep(Duration::from_millis(random(0, 400))).await;
+        tokio::time::sleep(Duration::from_millis(timings.ms(0, 400))).await;
         progress.push(committed(&a).await);
         drop(child); // SIGKILL, likely mid-transaction
     }

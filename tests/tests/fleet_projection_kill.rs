@@ -89,13 +89,6 @@ async fn high_watermarks(settings: &Settings) -> BTreeMap<(String, i32), i64> {
     .unwrap()
 }
 
-/// A pseudo-random number in `min..max` (the test needs no seedable generator).
-fn random(min: u64, max: u64) -> u64 {
-    let bytes = Uuid::new_v4().into_bytes();
-    let r = u64::from_le_bytes(bytes[..8].try_into().unwrap());
-    min + r % (max - min)
-}
-
 fn spawn_projector(settings: &Settings) -> ChildGuard {
     let mut cmd: Command = fleetlog(settings);
     cmd.args(["projector", PROJECTION])
@@ -129,6 +122,9 @@ async fn database_b(a: &TestApp) -> TestApp {
 #[tokio::test]
 async fn the_fleet_projector_killed_at_random_moments_ends_with_the_read_model_of_an_uninterrupted_run()
  {
+    let mut timings = fleetlog_tests::kill_timings::KillTimings::for_test(
+        "the_fleet_projector_killed_at_random_moments_ends_with_the_read_model_of_an_uninterrupted_run",
+    );
     let started = Instant::now();
     let (_broker, mut a) = fleetlog_tests::broker::isolated_app().await;
     let (registry, _registry_stop) = fleetlog_tests::stack::registry(&a).await;
@@ -156,7 +152,7 @@ async fn the_fleet_projector_killed_at_random_moments_ends_with_the_read_model_o
     for kill in 0..KILLS {
         let child = spawn_projector(&a.settings);
         if kill % 4 == 3 {
-            tokio::time::sleep(Duration::from_millis(random(0, 600))).await;
+            tokio::time::sleep(Duration::from_millis(timings.ms(0, 600))).await;
         } else {
             let before = stored_total(&a.pool).await;
             let deadline = Instant::now() + Duration::from_secs(30);
@@ -167,7 +163,7 @@ async fn the_fleet_projector_killed_at_random_moments_ends_with_the_read_model_o
                 );
                 tokio::time::sleep(Duration::from_millis(10)).await;
             }
-            tokio::time::sleep(Duration::from_millis(random(0, 300))).await;
+            tokio::time::sleep(Duration::from_millis(timings.ms(0, 300))).await;
         }
         drop(child); // SIGKILL, then reaped
         progress.push(stored_total(&a.pool).await);

@@ -230,15 +230,6 @@ fn spawn_projector(app: &TestApp, topic: &str) -> ChildGuard {
     ChildGuard::spawn(cmd)
 }
 
-/// A pseudo-random delay in `min..max` ms (the test needs no seedable generator).
-fn random_ms(min: u64, max: u64) -> u64 {
-    let bytes = uuid::Uuid::new_v4().into_bytes();
-    let r = u64::from_le_bytes([
-        bytes[0], bytes[1], bytes[2], bytes[3], bytes[4], bytes[5], bytes[6], bytes[7],
-    ]);
-    min + r % (max - min)
-}
-
 /// Produce `records` in chunks of 400 every 100 ms (about 4,000 a second), so a
 /// projector always has work in flight while it is being killed.
 fn produce_paced(app: &TestApp, topic: &str, records: Vec<(String, Vec<u8>)>) -> JoinHandle<()> {
@@ -272,6 +263,9 @@ fn produce_paced(app: &TestApp, topic: &str, records: Vec<(String, Vec<u8>)>) ->
 
 #[tokio::test]
 async fn a_projector_killed_with_sigkill_at_random_moments_ends_with_exact_totals() {
+    let mut timings = fleetlog_tests::kill_timings::KillTimings::for_test(
+        "a_projector_killed_with_sigkill_at_random_moments_ends_with_exact_totals",
+    );
     const TOTAL: i64 = 20_000;
     const KILLS: usize = 8;
     let app = spawn_app().await;
@@ -292,7 +286,7 @@ async fn a_projector_killed_with_sigkill_at_random_moments_ends_with_exact_total
             assert!(Instant::now() < deadline, "no progress from {before}");
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
-        tokio::time::sleep(Duration::from_millis(random_ms(0, 400))).await;
+        tokio::time::sleep(Duration::from_millis(timings.ms(0, 400))).await;
         drop(child); // SIGKILL, then reaped
         progress.push(stored_offsets(&app.pool).await);
     }

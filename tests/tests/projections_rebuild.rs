@@ -82,11 +82,6 @@ async fn live_devices(pool: &PgPool) -> (String, i64) {
     (schema, count)
 }
 
-fn random(min: u64, max: u64) -> u64 {
-    let bytes = Uuid::new_v4().into_bytes();
-    min + u64::from_le_bytes(bytes[..8].try_into().unwrap()) % (max - min)
-}
-
 fn projections(settings: &Settings, args: &[&str]) -> Command {
     let mut cmd = fleetlog(settings);
     cmd.arg("projections").args(args);
@@ -175,6 +170,9 @@ where
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_rebuild_killed_at_random_moments_resumes_its_build_switches_live_and_verifies() {
+    let mut timings = fleetlog_tests::kill_timings::KillTimings::for_test(
+        "a_rebuild_killed_at_random_moments_resumes_its_build_switches_live_and_verifies",
+    );
     let (_broker, mut app) = fleetlog_tests::broker::isolated_app().await;
     let (registry, _registry_stop) = fleetlog_tests::stack::registry(&app).await;
     fleetlog_schemas::registration::register_all(&registry)
@@ -245,14 +243,14 @@ async fn a_rebuild_killed_at_random_moments_resumes_its_build_switches_live_and_
             cmd
         });
         if kill % 3 == 2 {
-            tokio::time::sleep(Duration::from_millis(random(0, 700))).await;
+            tokio::time::sleep(Duration::from_millis(timings.ms(0, 700))).await;
         } else {
             let before = stored_total(&pool, 2).await;
             wait_for("the rebuild to progress", 60, || async {
                 stored_total(&pool, 2).await > before
             })
             .await;
-            tokio::time::sleep(Duration::from_millis(random(0, 400))).await;
+            tokio::time::sleep(Duration::from_millis(timings.ms(0, 400))).await;
         }
         let _ = child.0.kill(); // SIGKILL
         let _ = child.0.wait();
