@@ -1,92 +1,161 @@
 //! Where the API reads a projection: the schema of its live version
-//! (`projection_live_schema(name)`), switched atomically by a rebuild.
+//! (`projection_live_schema(name)`), switched atomically by a rebuild, and how far that
+//! version is behind the log.
 //!
+//! [`ReadModels`] is part of the API state (one per state, no process-global cache).
 //! Every read-model request needs the live schema, so a found one is remembered for
-//! [`LIVE_SCHEMA_TTL`] per database: a switch reaches readers within that time, and the
-//! version switched from is kept by the rebuild far longer, so no reader fails meanwhile.
+//! [`LIVE_SCHEMA_TTL`]: a switch reaches readers within that time, and the version switched
+//! from is kept by the rebuild far longer, so no reader fails meanwhile. Projections are
+//! named by [`Projection`], built from the projections crate's own names.
 
 use std::collections::HashMap;
-use std::sync::{LazyLock, Mutex};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use sqlx::PgPool;
 
 /// How long a live schema, once found, is used without asking the database again.
 pub const LIVE_SCHEMA_TTL: Duration = Duration::from_millis(500);
+/// How long a projection's lag age is reused: a header, not worth a query per request.
+pub const LAG_AGE_TTL: Duration = Duration::from_millis(250);
 
-/// `(database, key)` → when remembered, and the value.
-type Entries<V> = HashMap<(String, String), (Instant, V)>;
+/// A projection the API reads, by the name its runtime registers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Projection(&'static str);
 
-/// Values remembered per `(database, key)` for a while.
-pub(crate) struct TtlCache<V> {
+/// The fleet read model (vehicles, devices, zones, telemetry history).
+pub const FLEET: Projection = Projection(fleetlog_projections::fleet::NAME);
+/// The rides read model (rides, trips).
+pub const RIDES: Projection = Projection(fleetlog_projections::rides::NAME);
+
+impl Projection {
+    /// The name, as in `projection_versions.projection`.
+    pub fn name(self) -> &'static str {
+        self.0
+    }
+}
+
+/// Values remembered per projection for a while.
+struct TtlCache<V> {
     ttl: Duration,
-    entries: LazyLock<Mutex<Entries<V>>>,
+    entries: Mutex<HashMap<Projection, (Instant, V)>>,
 }
 
 impl<V: Clone> TtlCache<V> {
-    /// An empty cache whose entries live `ttl`.
-    pub(crate) const fn new(ttl: Duration) -> Self {
+    fn new(ttl: Duration) -> Self {
         Self {
             ttl,
-            entries: LazyLock::new(|| Mutex::new(HashMap::new())),
+            entries: Mutex::new(HashMap::new()),
         }
     }
 
-    fn key(pool: &PgPool, key: &str) -> (String, String) {
-        let options = pool.connect_options();
-        let db = format!(
-            "{}:{}/{}",
-            options.get_host(),
-            options.get_port(),
-            options.get_database().unwrap_or_default()
-        );
-        (db, key.to_owned())
-    }
-
-    /// The value for `key` on `pool`'s database if it is fresh.
-    pub(crate) fn get(&self, pool: &PgPool, key: &str) -> Option<V> {
+    fn get(&self, key: Projection) -> Option<V> {
         let entries = self.entries.lock().ok()?;
         entries
-            .get(&Self::key(pool, key))
+            .get(&key)
             .filter(|(at, _)| at.elapsed() < self.ttl)
             .map(|(_, v)| v.clone())
     }
 
-    /// Remember `value` for `key` on `pool`'s database.
-    pub(crate) fn put(&self, pool: &PgPool, key: &str, value: V) {
+    fn put(&self, key: Projection, value: V) {
         if let Ok(mut entries) = self.entries.lock() {
-            entries.insert(Self::key(pool, key), (Instant::now(), value));
+            entries.insert(key, (Instant::now(), value));
         }
     }
 }
 
-static LIVE_SCHEMAS: TtlCache<String> = TtlCache::new(LIVE_SCHEMA_TTL);
+/// The read models of one database: their pool, live schemas and lag.
+pub struct ReadModels {
+    pool: PgPool,
+    schemas: TtlCache<String>,
+    lag_ages: TtlCache<i64>,
+}
 
-/// The live schema of projection `name`, if one is live yet. Only plain identifiers are
-/// returned, so the name can be put into SQL text.
-///
-/// # Errors
-/// Database failures.
-pub async fn live_schema(pool: &PgPool, name: &str) -> Result<Option<String>, sqlx::Error> {
-    if let Some(schema) = LIVE_SCHEMAS.get(pool, name) {
-        return Ok(Some(schema));
+impl std::fmt::Debug for ReadModels {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ReadModels").finish_non_exhaustive()
     }
-    let schema: Option<String> = sqlx::query_scalar("SELECT projection_live_schema($1)")
-        .bind(name)
-        .fetch_one(pool)
+}
+
+impl ReadModels {
+    /// The read models in `pool`'s database.
+    pub fn new(pool: PgPool) -> Self {
+        Self {
+            pool,
+            schemas: TtlCache::new(LIVE_SCHEMA_TTL),
+            lag_ages: TtlCache::new(LAG_AGE_TTL),
+        }
+    }
+
+    /// The pool the read models are queried through.
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
+    /// The live schema of `projection`, if one is live yet. Only plain identifiers are
+    /// returned, so the name can be put into SQL text.
+    ///
+    /// # Errors
+    /// Database failures.
+    pub async fn live_schema(&self, projection: Projection) -> Result<Option<String>, sqlx::Error> {
+        if let Some(schema) = self.schemas.get(projection) {
+            return Ok(Some(schema));
+        }
+        let schema: Option<String> = sqlx::query_scalar("SELECT projection_live_schema($1)")
+            .bind(projection.name())
+            .fetch_one(&self.pool)
+            .await?;
+        let schema = schema.filter(|s| {
+            !s.is_empty()
+                && s.bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+        });
+        if let Some(s) = &schema {
+            self.schemas.put(projection, s.clone());
+        }
+        Ok(schema)
+    }
+
+    /// How stale `projection`'s live version is, ms: 0 when caught up, otherwise the time
+    /// since its oldest unapplied partition last applied a record (remembered for
+    /// [`LAG_AGE_TTL`]).
+    ///
+    /// # Errors
+    /// Database failures.
+    pub async fn lag_age_ms(&self, projection: Projection) -> Result<i64, sqlx::Error> {
+        if let Some(age) = self.lag_ages.get(projection) {
+            return Ok(age);
+        }
+        let age: Option<i64> = sqlx::query_scalar(
+            "SELECT coalesce(max(CASE WHEN l.lag_records > 0
+                       THEN (extract(epoch FROM now() - coalesce(l.last_record_at, l.updated_at)) * 1000)::bigint
+                       ELSE 0 END), 0)
+             FROM projection_lag l
+             JOIN projection_versions v ON v.projection = l.projection AND v.version = l.version
+             WHERE l.projection = $1 AND v.state = 'live'",
+        )
+        .bind(projection.name())
+        .fetch_one(&self.pool)
         .await?;
-    let schema = schema.filter(|s| {
-        !s.is_empty()
-            && s.bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
-    });
-    if let Some(s) = &schema {
-        LIVE_SCHEMAS.put(pool, name, s.clone());
+        let age = age.unwrap_or(0).max(0);
+        self.lag_ages.put(projection, age);
+        Ok(age)
     }
-    Ok(schema)
 }
 
 /// Whether `err` says a table does not exist (a live version still creating its tables).
 pub fn is_missing_table(err: &sqlx::Error) -> bool {
     matches!(err, sqlx::Error::Database(e) if e.code().as_deref() == Some("42P01"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_api_reads_projections_by_the_names_their_runtimes_register() {
+        assert!(fleetlog_projections::NAMES.contains(&FLEET.name()));
+        assert!(fleetlog_projections::NAMES.contains(&RIDES.name()));
+        assert_ne!(FLEET, RIDES);
+    }
 }

@@ -88,7 +88,7 @@ async fn my_reservations(
         ));
     }
     let (limit, after) = crate::page::request(q.limit, q.cursor.as_deref())?;
-    let Some(schema) = rides_schema(&state.pool).await? else {
+    let Some(schema) = rides_schema(&state.read_models).await? else {
         return Ok(Json(ReservationPage {
             items: Vec::new(),
             next_cursor: None,

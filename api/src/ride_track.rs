@@ -2,9 +2,9 @@
 //! ride's start and end (or now, while it goes on), from the fleet read model's telemetry
 //! history — what `GET /v1/rides/{ride_id}` shows as `route`.
 
+use crate::read_model::{FLEET, ReadModels};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
-use sqlx::PgPool;
 use uuid::Uuid;
 
 use crate::error::ApiError;
@@ -27,15 +27,13 @@ pub(crate) struct TrackPoint {
 /// # Errors
 /// Database failures (500).
 pub(crate) async fn track(
-    pool: &PgPool,
+    read: &ReadModels,
     vehicle_id: Uuid,
     from: DateTime<Utc>,
     to: Option<DateTime<Utc>>,
 ) -> Result<Vec<TrackPoint>, ApiError> {
-    let Some(fleet) = crate::read_model::live_schema(pool, "fleet")
-        .await
-        .map_err(ApiError::internal)?
-    else {
+    let pool = read.pool();
+    let Some(fleet) = read.live_schema(FLEET).await.map_err(ApiError::internal)? else {
         return Ok(Vec::new());
     };
     let sql = format!(

@@ -3,6 +3,7 @@
 //! start and end, duration, distance and fare in integer minor units, and in the detail
 //! the route ([`crate::ride_track`]).
 
+use crate::read_model::{RIDES, ReadModels};
 use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
@@ -10,7 +11,6 @@ use axum::routing::get;
 use axum::{Json, Router};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use sqlx::PgPool;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
@@ -118,10 +118,8 @@ const COLUMNS: &str = "ride_id, vehicle_id, rider_id, state, reservation_id, req
     started_at, ended_at, start_lat_e7, start_lon_e7, end_lat_e7, end_lon_e7, duration_ms, \
     distance_m, fare_minor, currency, failure_reason";
 
-pub(crate) async fn rides_schema(pool: &PgPool) -> Result<Option<String>, ApiError> {
-    crate::read_model::live_schema(pool, "rides")
-        .await
-        .map_err(ApiError::internal)
+pub(crate) async fn rides_schema(read: &ReadModels) -> Result<Option<String>, ApiError> {
+    read.live_schema(RIDES).await.map_err(ApiError::internal)
 }
 
 /// `?limit=&cursor=`.
@@ -161,7 +159,7 @@ async fn my_rides(
     }
     let Query(page) = query.map_err(|_| bad("limit", "limit must be a number"))?;
     let (limit, after) = crate::page::request(page.limit, page.cursor.as_deref())?;
-    let Some(schema) = rides_schema(&state.pool).await? else {
+    let Some(schema) = rides_schema(&state.read_models).await? else {
         return Ok(Json(RidePage {
             items: Vec::new(),
             next_cursor: None,
@@ -218,7 +216,9 @@ async fn ride(
         .with_field("ride_id")
     })?;
     let not_found = || ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such ride");
-    let schema = rides_schema(&state.pool).await?.ok_or_else(not_found)?;
+    let schema = rides_schema(&state.read_models)
+        .await?
+        .ok_or_else(not_found)?;
     let sql = format!("SELECT {COLUMNS} FROM {schema}.rides WHERE ride_id = $1");
     let row: Option<Row> = sqlx::query_as(&sql)
         .bind(ride_id)
@@ -230,9 +230,10 @@ async fn ride(
         .filter(|r| user.role != Role::Rider || r.rider_id == user.user_id)
         .ok_or_else(not_found)?;
     let route = match row.started_at {
-        Some(from) => {
-            Some(crate::ride_track::track(&state.pool, row.vehicle_id, from, row.ended_at).await?)
-        }
+        Some(from) => Some(
+            crate::ride_track::track(&state.read_models, row.vehicle_id, from, row.ended_at)
+                .await?,
+        ),
         None => None,
     };
     let mut view = RideView::from(row);

@@ -1,5 +1,6 @@
 //! `ApiState`: what every `/v1` handler shares.
 
+use crate::read_model::ReadModels;
 use std::sync::Arc;
 
 use sqlx::PgPool;
@@ -17,6 +18,8 @@ use crate::ops::OpsState;
 pub struct ApiState {
     /// The PostgreSQL pool (accounts, tokens, read models).
     pub pool: PgPool,
+    /// The read models over `pool`: live schemas and lag, remembered per state.
+    pub read_models: Arc<ReadModels>,
     /// Keys, limits and caches of authentication.
     pub auth: Arc<Auth>,
     /// What `/healthz`, `/readyz` and `/metrics` need.
@@ -43,6 +46,7 @@ impl ApiState {
         commands: CommandLog,
     ) -> Result<Self, AuthError> {
         Ok(Self {
+            read_models: Arc::new(ReadModels::new(pool.clone())),
             pool,
             auth: Arc::new(Auth::new(auth)?),
             ops,

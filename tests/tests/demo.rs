@@ -84,9 +84,10 @@ async fn make_run_is_a_living_demo_with_vehicles_rides_and_mds_trips() {
 
     // Rides end and become MDS trips.
     let deadline = Instant::now() + Duration::from_secs(180);
+    let read_models = fleetlog_api::read_model::ReadModels::new(run.app.pool.clone());
     let trip = loop {
         let now = chrono::Utc::now().timestamp_millis();
-        let trips = fleetlog_api::mds::read::trips(&run.app.pool, now - 2 * HOUR_MS, now + HOUR_MS)
+        let trips = fleetlog_api::mds::read::trips(&read_models, now - 2 * HOUR_MS, now + HOUR_MS)
             .await
             .expect("trips read model");
         if let Some(trip) = trips.into_iter().next() {

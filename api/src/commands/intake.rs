@@ -166,7 +166,7 @@ async fn replay(
         .with_field("Idempotency-Key"));
     }
     let command: AppCommand = serde_json::from_value(stored).map_err(ApiError::internal)?;
-    let current = status::outcome(&state.pool, command.command_id)
+    let current = status::outcome(&state.read_models, command.command_id)
         .await
         .map_err(ApiError::internal)?;
     if current.is_none() {

@@ -6,6 +6,7 @@
 //! The outcome comes from the rides read model (`commands` table of the live `rides`
 //! version); the request itself, and whose it is, from `command_requests`.
 
+use crate::read_model::{RIDES, ReadModels};
 use std::time::{Duration, Instant};
 
 use axum::Json;
@@ -14,7 +15,6 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use sqlx::PgPool;
 use uuid::Uuid;
 
 use crate::auth::{AuthError, AuthUser, Role};
@@ -45,8 +45,9 @@ pub struct Outcome {
 ///
 /// # Errors
 /// Database failures.
-pub async fn outcome(pool: &PgPool, command_id: Uuid) -> Result<Option<Outcome>, sqlx::Error> {
-    let Some(schema) = crate::read_model::live_schema(pool, "rides").await? else {
+pub async fn outcome(read: &ReadModels, command_id: Uuid) -> Result<Option<Outcome>, sqlx::Error> {
+    let pool = read.pool();
+    let Some(schema) = read.live_schema(RIDES).await? else {
         return Ok(None);
     };
     let sql = format!(
@@ -182,7 +183,7 @@ pub(crate) async fn get(
     };
     let deadline = Instant::now() + wait;
     loop {
-        let outcome = outcome(&state.pool, command_id)
+        let outcome = outcome(&state.read_models, command_id)
             .await
             .map_err(ApiError::internal)?;
         let done = outcome.as_ref().is_some_and(|o| is_done(&kind, &o.status));

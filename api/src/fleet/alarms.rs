@@ -1,6 +1,7 @@
 //! `GET /v1/admin/alarms`: every device with an open alarm (the alarms its latest record
 //! reported), with its vehicle, newest report first.
 
+use crate::read_model::FLEET;
 use axum::Json;
 use axum::extract::State;
 use chrono::{DateTime, Utc};
@@ -64,7 +65,7 @@ pub(crate) async fn list(
     State(state): State<ApiState>,
     RequireOperator(_): RequireOperator,
 ) -> Result<Aged<Alarms>, ApiError> {
-    let schema = fleet_schema(&state.pool).await?;
+    let schema = fleet_schema(&state.read_models).await?;
     let rows: Vec<Row> = sqlx::query_as(&format!(
         "SELECT d.device_id, v.vehicle_id, v.qr_code, coalesce(v.state, 'AVAILABLE') AS state,
                 d.alarms, d.lat_e7, d.lon_e7, d.battery_pct, d.online, d.received_at_ms
@@ -92,6 +93,6 @@ pub(crate) async fn list(
             last_report_received_at: time(r.received_at_ms),
         })
         .collect();
-    let age = data_age(&state.pool, "fleet").await?;
+    let age = data_age(&state.read_models, FLEET).await?;
     Ok(([age], Json(Alarms { items })))
 }

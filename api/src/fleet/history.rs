@@ -2,6 +2,7 @@
 //! a vehicle's device from the fleet read model's `telemetry_history` (battery history,
 //! positions), oldest first, each with the frame and event it came from (to trace them).
 
+use crate::read_model::FLEET;
 use axum::Json;
 use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
@@ -116,7 +117,7 @@ pub(crate) async fn telemetry(
     if !(1..=MAX_LIMIT).contains(&limit) {
         return Err(bad("limit", "limit must be 1 to 5000"));
     }
-    let schema = fleet_schema(&state.pool).await?;
+    let schema = fleet_schema(&state.read_models).await?;
     let device: Option<Option<String>> = sqlx::query_scalar(&format!(
         "SELECT device_id FROM {schema}.vehicles WHERE vehicle_id = $1"
     ))
@@ -162,7 +163,7 @@ pub(crate) async fn telemetry(
             frame_id: r.frame_id,
         })
         .collect();
-    let age = data_age(&state.pool, "fleet").await?;
+    let age = data_age(&state.read_models, FLEET).await?;
     Ok((
         [age],
         Json(History {

@@ -21,10 +21,10 @@ mod rider;
 mod view;
 mod zones;
 
+use crate::read_model::{FLEET, Projection, ReadModels};
 use axum::Router;
 use axum::http::{HeaderName, HeaderValue};
 use axum::routing::get;
-use sqlx::PgPool;
 
 use crate::error::ApiError;
 use crate::state::ApiState;
@@ -67,8 +67,8 @@ pub fn router() -> Router<ApiState> {
 }
 
 /// The fleet read model's schema, or 503 while no version is live.
-async fn fleet_schema(pool: &PgPool) -> Result<String, ApiError> {
-    crate::read_model::live_schema(pool, "fleet")
+async fn fleet_schema(read: &ReadModels) -> Result<String, ApiError> {
+    read.live_schema(FLEET)
         .await
         .map_err(ApiError::internal)?
         .ok_or_else(|| {
@@ -80,28 +80,15 @@ async fn fleet_schema(pool: &PgPool) -> Result<String, ApiError> {
         })
 }
 
-/// `X-Fleetlog-Data-Age-Ms` of projection `name`: 0 when caught up, otherwise the time
-/// since its oldest unapplied partition last applied a record. Remembered for 250 ms per
-/// database: a header, not worth a query per request under load.
-async fn data_age(pool: &PgPool, name: &str) -> Result<(HeaderName, HeaderValue), ApiError> {
-    static AGES: crate::read_model::TtlCache<i64> =
-        crate::read_model::TtlCache::new(std::time::Duration::from_millis(250));
-    if let Some(age) = AGES.get(pool, name) {
-        return Ok((DATA_AGE, HeaderValue::from(age)));
-    }
-    let age: Option<i64> = sqlx::query_scalar(
-        "SELECT coalesce(max(CASE WHEN l.lag_records > 0
-                   THEN (extract(epoch FROM now() - coalesce(l.last_record_at, l.updated_at)) * 1000)::bigint
-                   ELSE 0 END), 0)
-         FROM projection_lag l
-         JOIN projection_versions v ON v.projection = l.projection AND v.version = l.version
-         WHERE l.projection = $1 AND v.state = 'live'",
-    )
-    .bind(name)
-    .fetch_one(pool)
-    .await
-    .map_err(ApiError::internal)?;
-    let age = age.unwrap_or(0).max(0);
-    AGES.put(pool, name, age);
+/// `X-Fleetlog-Data-Age-Ms` of `projection` ([`ReadModels::lag_age_ms`]): 0 when caught
+/// up, otherwise the time since its oldest unapplied partition last applied a record.
+async fn data_age(
+    read: &ReadModels,
+    projection: Projection,
+) -> Result<(HeaderName, HeaderValue), ApiError> {
+    let age = read
+        .lag_age_ms(projection)
+        .await
+        .map_err(ApiError::internal)?;
     Ok((DATA_AGE, HeaderValue::from(age)))
 }

@@ -1,6 +1,7 @@
 //! What operators look up: the fleet with filters, one vehicle or device in detail with
 //! its recent commands and their outcomes, and the trace of any frame, command or event.
 
+use crate::read_model::{FLEET, RIDES};
 use axum::Json;
 use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
@@ -118,7 +119,7 @@ pub(crate) async fn list(
     if !(1..=MAX_LIMIT).contains(&limit) {
         return Err(bad("limit", "limit must be 1 to 500"));
     }
-    let schema = fleet_schema(&state.pool).await?;
+    let schema = fleet_schema(&state.read_models).await?;
     if let Some(zone) = q.zone {
         let known: bool = sqlx::query_scalar(&format!(
             "SELECT EXISTS (SELECT 1 FROM {schema}.zones WHERE zone_id = $1)"
@@ -164,7 +165,7 @@ pub(crate) async fn list(
     let more = rows.len() as i64 > limit;
     let items: Vec<VehicleRow> = rows.into_iter().take(limit as usize).collect();
     let next_cursor = more.then(|| items.last().map(|r| r.vehicle_id)).flatten();
-    let age = data_age(&state.pool, "fleet").await?;
+    let age = data_age(&state.read_models, FLEET).await?;
     Ok((
         [age],
         Json(VehiclePage {
@@ -188,7 +189,9 @@ pub(crate) struct RecentCommand {
 }
 
 async fn recent_commands(state: &ApiState, target: Uuid) -> Result<Vec<RecentCommand>, ApiError> {
-    let rides = crate::read_model::live_schema(&state.pool, "rides")
+    let rides = state
+        .read_models
+        .live_schema(RIDES)
         .await
         .map_err(ApiError::internal)?;
     let sql = match rides {
@@ -244,7 +247,7 @@ pub(crate) async fn vehicle(
         )
         .with_field("vehicle_id")
     })?;
-    let schema = fleet_schema(&state.pool).await?;
+    let schema = fleet_schema(&state.read_models).await?;
     let sql = format!(
         "SELECT {VEHICLE_COLUMNS} FROM {schema}.vehicles v
          LEFT JOIN {schema}.devices d ON d.device_id = v.device_id WHERE v.vehicle_id = $1"
@@ -256,7 +259,7 @@ pub(crate) async fn vehicle(
         .map_err(ApiError::internal)?;
     let row = row.ok_or_else(|| not_found("vehicle"))?;
     let recent_commands = recent_commands(&state, id).await?;
-    let age = data_age(&state.pool, "fleet").await?;
+    let age = data_age(&state.read_models, FLEET).await?;
     Ok((
         [age],
         Json(VehicleDetail {
@@ -288,7 +291,7 @@ pub(crate) async fn device(
     if device_id.contains('\0') {
         return Err(not_found("device"));
     }
-    let schema = fleet_schema(&state.pool).await?;
+    let schema = fleet_schema(&state.read_models).await?;
     let sql = format!("SELECT {DEVICE_COLUMNS} FROM {schema}.devices WHERE device_id = $1");
     let row: Option<DeviceRow> = sqlx::query_as(&sql)
         .bind(&device_id)
@@ -301,7 +304,7 @@ pub(crate) async fn device(
         Some(v) => recent_commands(&state, v).await?,
         None => Vec::new(),
     };
-    let age = data_age(&state.pool, "fleet").await?;
+    let age = data_age(&state.read_models, FLEET).await?;
     Ok((
         [age],
         Json(DeviceDetail {

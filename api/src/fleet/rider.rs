@@ -1,5 +1,6 @@
 //! What riders look up: vehicles near them, and the vehicle behind a QR code.
 
+use crate::read_model::FLEET;
 use axum::Json;
 use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
@@ -119,7 +120,7 @@ pub(crate) async fn nearby(
     if limit == 0 || limit > MAX_LIMIT {
         return Err(bad("limit", "limit must be 1 to 100"));
     }
-    let schema = fleet_schema(&state.pool).await?;
+    let schema = fleet_schema(&state.read_models).await?;
     // A bounding box on the integer coordinates first, then the great-circle distance.
     let dlat = f64::from(radius) / 111_320.0;
     let dlon = dlat / q.lat.to_radians().cos().abs().max(0.01);
@@ -175,7 +176,7 @@ pub(crate) async fn nearby(
             range_m: range_m(r.battery_pct),
         })
         .collect();
-    let age = data_age(&state.pool, "fleet").await?;
+    let age = data_age(&state.read_models, FLEET).await?;
     Ok(([age], Json(NearbyPage { items })))
 }
 
@@ -220,7 +221,7 @@ pub(crate) async fn by_qr(
     if qr.contains('\0') {
         return Err(no_such());
     }
-    let schema = fleet_schema(&state.pool).await?;
+    let schema = fleet_schema(&state.read_models).await?;
     let sql = format!(
         "SELECT {VEHICLE_COLUMNS} FROM {schema}.vehicles v
          LEFT JOIN {schema}.devices d ON d.device_id = v.device_id
@@ -233,7 +234,7 @@ pub(crate) async fn by_qr(
         .map_err(ApiError::internal)?;
     let r = row.ok_or_else(no_such)?;
     let available = r.state == "AVAILABLE" && r.online == Some(true);
-    let age = data_age(&state.pool, "fleet").await?;
+    let age = data_age(&state.read_models, FLEET).await?;
     Ok((
         [age],
         Json(RiderVehicle {

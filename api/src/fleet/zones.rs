@@ -1,6 +1,7 @@
 //! `GET /v1/admin/zones`: every zone the operators defined (service area, no-parking, slow),
 //! newest definition each, with its rings as `{lat, lon}` points.
 
+use crate::read_model::FLEET;
 use axum::Json;
 use axum::extract::State;
 use chrono::{DateTime, Utc};
@@ -81,7 +82,7 @@ pub(crate) async fn list(
     State(state): State<ApiState>,
     RequireOperator(_): RequireOperator,
 ) -> Result<Aged<Zones>, ApiError> {
-    let schema = fleet_schema(&state.pool).await?;
+    let schema = fleet_schema(&state.read_models).await?;
     let rows: Vec<Row> = sqlx::query_as(&format!(
         "SELECT zone_id, kind, name, rings, speed_limit_kmh, defined_at_ms
          FROM {schema}.zones ORDER BY name, zone_id"
@@ -100,7 +101,7 @@ pub(crate) async fn list(
             defined_at: time(Some(r.defined_at_ms)),
         })
         .collect();
-    let age = data_age(&state.pool, "fleet").await?;
+    let age = data_age(&state.read_models, FLEET).await?;
     Ok(([age], Json(Zones { items })))
 }
 

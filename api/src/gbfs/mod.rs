@@ -19,6 +19,7 @@ pub mod ids;
 pub mod read;
 pub mod zones;
 
+use crate::read_model::{FLEET, Projection, RIDES};
 use axum::Router;
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
@@ -160,7 +161,7 @@ async fn document(
     feed: Feed,
 ) -> Result<Document, ApiError> {
     let config = &*state.gbfs;
-    let pool = &state.pool;
+    let read_models = &*state.read_models;
     let needs_links = matches!(
         feed,
         Feed::Gbfs | Feed::GbfsVersions | Feed::Manifest | Feed::SystemInformation
@@ -175,15 +176,15 @@ async fn document(
         version,
         base: &base,
     };
-    let sources: &[&str] = match feed {
-        Feed::VehicleStatus => &["fleet", "rides"],
-        Feed::VehicleTypes | Feed::GeofencingZones => &["fleet"],
+    let sources: &[Projection] = match feed {
+        Feed::VehicleStatus => &[FLEET, RIDES],
+        Feed::VehicleTypes | Feed::GeofencingZones => &[FLEET],
         _ => &[],
     };
     let data_age_ms = if sources.is_empty() {
         None
     } else {
-        read::data_age_ms(pool, sources).await?
+        read::data_age_ms(read_models, sources).await?
     };
     let data = match feed {
         Feed::Gbfs => ctx.discovery(),
@@ -191,9 +192,9 @@ async fn document(
         Feed::Manifest => ctx.manifest(),
         Feed::SystemInformation => ctx.system_information(),
         Feed::SystemPricingPlans => ctx.pricing_plans(),
-        Feed::VehicleTypes => ctx.vehicle_types(&read::models(pool).await?),
-        Feed::VehicleStatus => ctx.vehicle_status(&read::vehicles(pool).await?),
-        Feed::GeofencingZones => ctx.geofencing_zones(&read::zones(pool).await?),
+        Feed::VehicleTypes => ctx.vehicle_types(&read::models(read_models).await?),
+        Feed::VehicleStatus => ctx.vehicle_status(&read::vehicles(read_models).await?),
+        Feed::GeofencingZones => ctx.geofencing_zones(&read::zones(read_models).await?),
     };
     let now = Utc::now();
     let last_updated = data_age_ms

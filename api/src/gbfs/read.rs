@@ -6,10 +6,9 @@
 //! files must never 404, an empty fleet is a valid answer.
 
 use fleetlog_schemas::events::GeoPoint;
-use sqlx::PgPool;
 use uuid::Uuid;
 
-use crate::read_model::{is_missing_table, live_schema};
+use crate::read_model::{FLEET, Projection, RIDES, ReadModels, is_missing_table};
 
 /// A vehicle the feeds may list: registered, its device's position known, not on a trip
 /// nor out of service.
@@ -67,11 +66,12 @@ fn empty_if_missing<T>(result: Result<Vec<T>, sqlx::Error>) -> Result<Vec<T>, sq
 ///
 /// # Errors
 /// Database failures.
-pub async fn vehicles(pool: &PgPool) -> Result<Vec<VehicleRow>, sqlx::Error> {
-    let Some(fleet) = live_schema(pool, "fleet").await? else {
+pub async fn vehicles(read: &ReadModels) -> Result<Vec<VehicleRow>, sqlx::Error> {
+    let pool = read.pool();
+    let Some(fleet) = read.live_schema(FLEET).await? else {
         return Ok(Vec::new());
     };
-    let (trip, join, open) = match live_schema(pool, "rides").await? {
+    let (trip, join, open) = match read.live_schema(RIDES).await? {
         Some(rides) => (
             "r.ride_id",
             format!(
@@ -104,8 +104,9 @@ pub async fn vehicles(pool: &PgPool) -> Result<Vec<VehicleRow>, sqlx::Error> {
 ///
 /// # Errors
 /// Database failures.
-pub async fn models(pool: &PgPool) -> Result<Vec<Option<String>>, sqlx::Error> {
-    let Some(fleet) = live_schema(pool, "fleet").await? else {
+pub async fn models(read: &ReadModels) -> Result<Vec<Option<String>>, sqlx::Error> {
+    let pool = read.pool();
+    let Some(fleet) = read.live_schema(FLEET).await? else {
         return Ok(Vec::new());
     };
     let sql = format!(
@@ -118,9 +119,10 @@ pub async fn models(pool: &PgPool) -> Result<Vec<Option<String>>, sqlx::Error> {
 ///
 /// # Errors
 /// Database failures.
-pub async fn zones(pool: &PgPool) -> Result<Vec<ZoneRow>, sqlx::Error> {
+pub async fn zones(read: &ReadModels) -> Result<Vec<ZoneRow>, sqlx::Error> {
+    let pool = read.pool();
     type Row = (Uuid, String, String, serde_json::Value, Option<i32>);
-    let Some(fleet) = live_schema(pool, "fleet").await? else {
+    let Some(fleet) = read.live_schema(FLEET).await? else {
         return Ok(Vec::new());
     };
     let sql = format!(
@@ -153,7 +155,12 @@ pub async fn zones(pool: &PgPool) -> Result<Vec<ZoneRow>, sqlx::Error> {
 ///
 /// # Errors
 /// Database failures.
-pub async fn data_age_ms(pool: &PgPool, projections: &[&str]) -> Result<Option<i64>, sqlx::Error> {
+pub async fn data_age_ms(
+    read: &ReadModels,
+    projections: &[Projection],
+) -> Result<Option<i64>, sqlx::Error> {
+    let pool = read.pool();
+    let projections: Vec<&str> = projections.iter().map(|p| p.name()).collect();
     let age: Option<f64> = sqlx::query_scalar(
         "SELECT max(extract(epoch FROM now() - CASE WHEN l.lag_records = 0 THEN l.updated_at
                                                     ELSE COALESCE(l.last_record_at, l.updated_at)

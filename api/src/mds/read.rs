@@ -19,10 +19,9 @@
 //! left out (MDS requires one). Past out-of-service periods are not in the read model, so
 //! only a current one is reported.
 
-use sqlx::PgPool;
 use uuid::Uuid;
 
-use crate::read_model::{is_missing_table, live_schema};
+use crate::read_model::{FLEET, RIDES, ReadModels, is_missing_table};
 
 /// A registered vehicle.
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -129,11 +128,11 @@ pub enum EventFilter {
 }
 
 /// The fleet and rides schemas, `None` while the fleet read model is not live.
-async fn schemas(pool: &PgPool) -> Result<Option<(String, Option<String>)>, sqlx::Error> {
-    let Some(fleet) = live_schema(pool, "fleet").await? else {
+async fn schemas(read: &ReadModels) -> Result<Option<(String, Option<String>)>, sqlx::Error> {
+    let Some(fleet) = read.live_schema(FLEET).await? else {
         return Ok(None);
     };
-    Ok(Some((fleet, live_schema(pool, "rides").await?)))
+    Ok(Some((fleet, read.live_schema(RIDES).await?)))
 }
 
 fn empty_if_missing<T>(result: Result<Vec<T>, sqlx::Error>) -> Result<Vec<T>, sqlx::Error> {
@@ -148,12 +147,13 @@ fn empty_if_missing<T>(result: Result<Vec<T>, sqlx::Error>) -> Result<Vec<T>, sq
 /// # Errors
 /// Database failures.
 pub async fn vehicles(
-    pool: &PgPool,
+    read: &ReadModels,
     after: Option<Uuid>,
     only: Option<Uuid>,
     limit: i64,
 ) -> Result<Vec<VehicleRow>, sqlx::Error> {
-    let Some((fleet, _)) = schemas(pool).await? else {
+    let pool = read.pool();
+    let Some((fleet, _)) = schemas(read).await? else {
         return Ok(Vec::new());
     };
     let sql = format!(
@@ -175,8 +175,9 @@ pub async fn vehicles(
 ///
 /// # Errors
 /// Database failures.
-pub async fn first_operation_ms(pool: &PgPool) -> Result<Option<i64>, sqlx::Error> {
-    let Some((fleet, _)) = schemas(pool).await? else {
+pub async fn first_operation_ms(read: &ReadModels) -> Result<Option<i64>, sqlx::Error> {
+    let pool = read.pool();
+    let Some((fleet, _)) = schemas(read).await? else {
         return Ok(None);
     };
     let sql = format!("SELECT min(registered_at_ms) FROM {fleet}.vehicles");
@@ -195,11 +196,12 @@ fn ms(column: &str) -> String {
 /// # Errors
 /// Database failures.
 pub async fn events(
-    pool: &PgPool,
+    read: &ReadModels,
     filter: EventFilter,
     vehicles: Option<&[Uuid]>,
 ) -> Result<Vec<EventRow>, sqlx::Error> {
-    let Some((f, rides)) = schemas(pool).await? else {
+    let pool = read.pool();
+    let Some((f, rides)) = schemas(read).await? else {
         return Ok(Vec::new());
     };
     let mut raw = format!(
@@ -301,11 +303,12 @@ pub async fn events(
 /// # Errors
 /// Database failures.
 pub async fn telemetry(
-    pool: &PgPool,
+    read: &ReadModels,
     range: Option<(i64, i64)>,
     latest_of: Option<&[Uuid]>,
 ) -> Result<Vec<TelemetryRow>, sqlx::Error> {
-    let Some((f, rides)) = schemas(pool).await? else {
+    let pool = read.pool();
+    let Some((f, rides)) = schemas(read).await? else {
         return Ok(Vec::new());
     };
     let trip = match rides {
@@ -354,8 +357,13 @@ pub async fn telemetry(
 ///
 /// # Errors
 /// Database failures.
-pub async fn trips(pool: &PgPool, from_ms: i64, to_ms: i64) -> Result<Vec<TripRow>, sqlx::Error> {
-    let Some((_, Some(r))) = schemas(pool).await? else {
+pub async fn trips(
+    read: &ReadModels,
+    from_ms: i64,
+    to_ms: i64,
+) -> Result<Vec<TripRow>, sqlx::Error> {
+    let pool = read.pool();
+    let Some((_, Some(r))) = schemas(read).await? else {
         return Ok(Vec::new());
     };
     let (start, end) = (ms("started_at"), ms("ended_at"));

@@ -1,5 +1,6 @@
 //! The handlers of [`super::router`].
 
+use crate::read_model::{FLEET, RIDES};
 use std::collections::HashMap;
 
 use axum::extract::rejection::{PathRejection, QueryRejection};
@@ -54,7 +55,7 @@ fn device_id(path: Result<Path<String>, PathRejection>) -> Result<Uuid, ApiError
 
 /// How stale the read models behind MDS are, ms (0 when no projector reported lag).
 async fn data_age(state: &ApiState) -> Result<i64, ApiError> {
-    let age = crate::gbfs::read::data_age_ms(&state.pool, &["fleet", "rides"])
+    let age = crate::gbfs::read::data_age_ms(&state.read_models, &[FLEET, RIDES])
         .await
         .map_err(db)?;
     Ok(age.unwrap_or(0))
@@ -119,9 +120,14 @@ async fn vehicle_page(
 ) -> Result<(Vec<read::VehicleRow>, Option<String>), ApiError> {
     let after = page_after(params)?;
     let size = state.mds.page_size as usize;
-    let mut rows = read::vehicles(&state.pool, after, None, i64::from(state.mds.page_size) + 1)
-        .await
-        .map_err(db)?;
+    let mut rows = read::vehicles(
+        &state.read_models,
+        after,
+        None,
+        i64::from(state.mds.page_size) + 1,
+    )
+    .await
+    .map_err(db)?;
     let next = (rows.len() > size)
         .then(|| {
             rows.truncate(size);
@@ -159,7 +165,7 @@ pub(super) async fn vehicle(
 ) -> Result<Mds, ApiError> {
     check_accept(&headers)?;
     let id = device_id(path)?;
-    let rows = read::vehicles(&state.pool, None, Some(id), 1)
+    let rows = read::vehicles(&state.read_models, None, Some(id), 1)
         .await
         .map_err(db)?;
     if rows.is_empty() {
@@ -178,10 +184,10 @@ pub(super) async fn vehicle(
 
 /// The statuses of `ids` (vehicles with both an event and a telemetry point).
 async fn statuses_of(state: &ApiState, ids: &[Uuid]) -> Result<Vec<Value>, ApiError> {
-    let events = read::events(&state.pool, EventFilter::LatestOf, Some(ids))
+    let events = read::events(&state.read_models, EventFilter::LatestOf, Some(ids))
         .await
         .map_err(db)?;
-    let points = read::telemetry(&state.pool, None, Some(ids))
+    let points = read::telemetry(&state.read_models, None, Some(ids))
         .await
         .map_err(db)?;
     let points: HashMap<Uuid, _> = points.into_iter().map(|p| (p.vehicle_id, p)).collect();
@@ -238,7 +244,9 @@ pub(super) async fn status(
 /// for 202, `Ok(Some(age))` when final.
 async fn final_hour(state: &ApiState, hour: Hour) -> Result<Result<i64, Mds>, ApiError> {
     let age = data_age(state).await?;
-    let first = read::first_operation_ms(&state.pool).await.map_err(db)?;
+    let first = read::first_operation_ms(&state.read_models)
+        .await
+        .map_err(db)?;
     match readiness(hour, now_ms(), state.mds.hour_close_delay_ms, age, first) {
         Readiness::NotPast => Err(ApiError::new(
             StatusCode::NOT_FOUND,
@@ -269,7 +277,7 @@ pub(super) async fn trips(
         Ok(age) => age,
         Err(processing) => return Ok(processing),
     };
-    let rows = read::trips(&state.pool, hour.start_ms, hour.end_ms())
+    let rows = read::trips(&state.read_models, hour.start_ms, hour.end_ms())
         .await
         .map_err(db)?;
     let trips: Vec<Value> = rows.iter().map(|r| mds_json::trip(&state.mds, r)).collect();
@@ -307,7 +315,9 @@ pub(super) async fn historical_events(
         after: None,
         limit: i64::MAX,
     };
-    let rows = read::events(&state.pool, filter, None).await.map_err(db)?;
+    let rows = read::events(&state.read_models, filter, None)
+        .await
+        .map_err(db)?;
     Ok(Mds::ok(events_body(&state, &rows), Some(age)))
 }
 
@@ -353,7 +363,9 @@ pub(super) async fn recent_events(
         after,
         limit: i64::from(state.mds.page_size) + 1,
     };
-    let mut rows = read::events(&state.pool, filter, None).await.map_err(db)?;
+    let mut rows = read::events(&state.read_models, filter, None)
+        .await
+        .map_err(db)?;
     let next = (rows.len() > size).then(|| {
         rows.truncate(size);
         rows.last().map(|r| format!("{}_{}", r.ts, r.event_id))
@@ -382,9 +394,13 @@ pub(super) async fn telemetry(
         "telemetry_time",
         params.get("telemetry_time").map(String::as_str),
     )?;
-    let rows = read::telemetry(&state.pool, Some((hour.start_ms, hour.end_ms())), None)
-        .await
-        .map_err(db)?;
+    let rows = read::telemetry(
+        &state.read_models,
+        Some((hour.start_ms, hour.end_ms())),
+        None,
+    )
+    .await
+    .map_err(db)?;
     let points: Vec<Value> = rows
         .iter()
         .map(|r| mds_json::telemetry(&state.mds, r))
