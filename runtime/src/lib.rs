@@ -13,6 +13,7 @@
 pub mod auth_settings;
 pub mod db;
 pub mod detached_drop;
+pub mod gateway_settings;
 pub mod health;
 pub mod kafka;
 pub mod redact;
