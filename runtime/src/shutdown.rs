@@ -3,6 +3,11 @@
 //! SIGINT/SIGTERM (or any task failing) cancels the token; tasks get
 //! `shutdown_grace_ms` to finish, then whatever is left is aborted. Any task that fails
 //! makes the whole process exit non-zero.
+//!
+//! The signals are caught from the moment the supervisor is created, so a process creates
+//! it before its start-up work (database, migrations): a SIGTERM that arrives during
+//! start-up is then a graceful stop once start-up is done, not a kill by the default
+//! action.
 
 use std::future::Future;
 use std::time::Duration;
@@ -17,16 +22,21 @@ pub struct Shutdown {
     tasks: JoinSet<(String, anyhow::Result<()>)>,
     running: std::collections::BTreeMap<String, usize>,
     grace: Duration,
+    signals: StopSignals,
 }
 
 impl Shutdown {
-    /// A supervisor whose tasks get `grace` to finish after cancellation.
+    /// A supervisor whose tasks get `grace` to finish after cancellation. From here on
+    /// SIGINT and SIGTERM are caught (and kept until [`Shutdown::run`] acts on them).
+    ///
+    /// Must be called inside a Tokio runtime.
     pub fn new(grace: Duration) -> Self {
         Self {
             token: CancellationToken::new(),
             tasks: JoinSet::new(),
             running: std::collections::BTreeMap::new(),
             grace,
+            signals: StopSignals::listen(),
         }
     }
 
@@ -52,8 +62,9 @@ impl Shutdown {
     /// The first task error, or an error naming the tasks that had to be aborted.
     pub async fn run(mut self) -> anyhow::Result<()> {
         let token = self.token.clone();
+        let signals = std::mem::replace(&mut self.signals, StopSignals::None);
         tokio::spawn(async move {
-            wait_for_signal().await;
+            signals.received().await;
             tracing::info!("shutdown signal received");
             token.cancel();
         });
@@ -125,22 +136,62 @@ fn task_outcome(
     }
 }
 
-async fn wait_for_signal() {
+/// SIGINT and SIGTERM, caught from [`StopSignals::listen`] on: a signal that arrives
+/// before anyone waits is kept, not lost to the default action.
+enum StopSignals {
     #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        let Ok(mut term) = signal(SignalKind::terminate()) else {
-            let _ = tokio::signal::ctrl_c().await;
-            return;
-        };
-        tokio::select! {
-            _ = tokio::signal::ctrl_c() => {}
-            _ = term.recv() => {}
+    Unix {
+        interrupt: tokio::signal::unix::Signal,
+        terminate: tokio::signal::unix::Signal,
+    },
+    /// Where the signals cannot be caught this way: Ctrl-C, from the first wait on.
+    CtrlC,
+    /// Already handed to [`Shutdown::run`].
+    None,
+}
+
+impl StopSignals {
+    fn listen() -> Self {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            match (
+                signal(SignalKind::interrupt()),
+                signal(SignalKind::terminate()),
+            ) {
+                (Ok(interrupt), Ok(terminate)) => Self::Unix {
+                    interrupt,
+                    terminate,
+                },
+                (Err(err), _) | (_, Err(err)) => {
+                    tracing::warn!(error = %err, "cannot catch SIGINT/SIGTERM; only Ctrl-C stops gracefully");
+                    Self::CtrlC
+                }
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            Self::CtrlC
         }
     }
-    #[cfg(not(unix))]
-    {
-        let _ = tokio::signal::ctrl_c().await;
+
+    async fn received(self) {
+        match self {
+            #[cfg(unix)]
+            Self::Unix {
+                mut interrupt,
+                mut terminate,
+            } => {
+                tokio::select! {
+                    _ = interrupt.recv() => {}
+                    _ = terminate.recv() => {}
+                }
+            }
+            Self::CtrlC => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+            Self::None => std::future::pending().await,
+        }
     }
 }
 

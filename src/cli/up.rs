@@ -12,8 +12,8 @@ fn supervisor(settings: &Settings) -> Shutdown {
 
 /// Everything in one process. Services join here as they are built.
 pub(crate) async fn run(settings: Settings) -> anyhow::Result<()> {
-    let pool = services::database(&settings).await?;
     let mut shutdown = supervisor(&settings);
+    let pool = services::database(&settings).await?;
     services::spawn_registry(&mut shutdown, &settings, pool.clone()).await?;
     services::spawn_gateway(&mut shutdown, &settings).await?;
     services::spawn_decoder(&mut shutdown, &settings);
@@ -26,16 +26,16 @@ pub(crate) async fn run(settings: Settings) -> anyhow::Result<()> {
 
 /// Only the HTTP API.
 pub(crate) async fn run_api(settings: Settings) -> anyhow::Result<()> {
-    let pool = services::database(&settings).await?;
     let mut shutdown = supervisor(&settings);
+    let pool = services::database(&settings).await?;
     services::spawn_api(&mut shutdown, &settings, pool).await?;
     shutdown.run().await
 }
 
 /// Only the schema registry (plus `/healthz`, `/readyz`, `/metrics` on the API address).
 pub(crate) async fn run_registry(settings: Settings) -> anyhow::Result<()> {
-    let pool = services::database(&settings).await?;
     let mut shutdown = supervisor(&settings);
+    let pool = services::database(&settings).await?;
     services::spawn_registry(&mut shutdown, &settings, pool.clone()).await?;
     services::spawn_api(&mut shutdown, &settings, pool).await?;
     shutdown.run().await
@@ -43,8 +43,8 @@ pub(crate) async fn run_registry(settings: Settings) -> anyhow::Result<()> {
 
 /// Only the gateway (plus `/healthz`, `/readyz`, `/metrics` on the API address).
 pub(crate) async fn run_gateway(settings: Settings) -> anyhow::Result<()> {
-    let pool = fleetlog_runtime::db::pool(&settings.database_url, 2)?;
     let mut shutdown = supervisor(&settings);
+    let pool = fleetlog_runtime::db::pool(&settings.database_url, 2)?;
     services::register_schemas(&services::registry_write_url(&settings)).await?;
     services::spawn_gateway(&mut shutdown, &settings).await?;
     services::spawn_api(&mut shutdown, &settings, pool).await?;
@@ -53,8 +53,8 @@ pub(crate) async fn run_gateway(settings: Settings) -> anyhow::Result<()> {
 
 /// Only the decoder (plus `/healthz`, `/readyz`, `/metrics` on the API address).
 pub(crate) async fn run_decoder(settings: Settings) -> anyhow::Result<()> {
-    let pool = fleetlog_runtime::db::pool(&settings.database_url, 2)?;
     let mut shutdown = supervisor(&settings);
+    let pool = fleetlog_runtime::db::pool(&settings.database_url, 2)?;
     services::register_schemas(&services::registry_write_url(&settings)).await?;
     services::spawn_decoder(&mut shutdown, &settings);
     services::spawn_api(&mut shutdown, &settings, pool).await?;
@@ -64,8 +64,8 @@ pub(crate) async fn run_decoder(settings: Settings) -> anyhow::Result<()> {
 /// Only the commands processor (plus `/healthz`, `/readyz`, `/metrics` on the API
 /// address).
 pub(crate) async fn run_commands(settings: Settings) -> anyhow::Result<()> {
-    let pool = services::database(&settings).await?;
     let mut shutdown = supervisor(&settings);
+    let pool = services::database(&settings).await?;
     services::register_schemas(&services::registry_write_url(&settings)).await?;
     fleetlog_commands::processor::spawn(&mut shutdown, &settings, pool.clone())?;
     services::spawn_api(&mut shutdown, &settings, pool).await?;

@@ -89,12 +89,22 @@ impl ChildGuard {
     }
 
     /// Send SIGTERM and wait up to `timeout` for the exit status.
+    ///
+    /// A graceful stop is asked of a process that listens for it: the signal is sent once
+    /// the child catches SIGTERM (its supervisor exists), so a child just spawned is not
+    /// killed by the default action instead (that raced in the projection kill test).
     pub fn terminate(&mut self, timeout: Duration) -> Option<std::process::ExitStatus> {
+        let deadline = Instant::now() + timeout;
+        while !catches_sigterm(self.0.id()) && Instant::now() < deadline {
+            if let Ok(Some(status)) = self.0.try_wait() {
+                return Some(status);
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
         let _ = Command::new("kill")
             .arg("-TERM")
             .arg(self.0.id().to_string())
             .status();
-        let deadline = Instant::now() + timeout;
         while Instant::now() < deadline {
             if let Ok(Some(status)) = self.0.try_wait() {
                 return Some(status);
@@ -103,6 +113,20 @@ impl ChildGuard {
         }
         None
     }
+}
+
+/// Whether process `pid` has a handler for SIGTERM (bit 15 of `SigCgt` in Linux's
+/// `/proc/<pid>/status`). Where that cannot be read, assumed so.
+fn catches_sigterm(pid: u32) -> bool {
+    const SIGTERM: u32 = 15;
+    let Ok(status) = std::fs::read_to_string(format!("/proc/{pid}/status")) else {
+        return true;
+    };
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("SigCgt:"))
+        .and_then(|mask| u64::from_str_radix(mask.trim(), 16).ok())
+        .is_none_or(|mask| mask & (1 << (SIGTERM - 1)) != 0)
 }
 
 impl Drop for ChildGuard {

@@ -278,3 +278,24 @@ async fn the_fleet_projector_killed_at_random_moments_ends_with_the_read_model_o
         started.elapsed()
     );
 }
+
+/// A SIGTERM that arrives while the projector is still starting (creating and migrating a
+/// database it has not seen) stops it gracefully once start-up is done: the signal is
+/// caught from the start, not left to the default action (exit by signal 15).
+#[tokio::test]
+async fn a_projector_asked_to_stop_during_its_start_up_stops_gracefully() {
+    let app = fleetlog_tests::spawn_app().await;
+    let mut settings = app.settings.clone();
+    let mut url = reqwest::Url::parse(&settings.database_url).unwrap();
+    url.set_path(&format!(
+        "/{}",
+        unique_name("fleetlog_test_startup").replace('-', "_")
+    ));
+    settings.database_url = url.to_string();
+    let mut child = spawn_projector(&settings);
+    let stopped = child.terminate(Duration::from_secs(60));
+    assert!(
+        stopped.is_some_and(|s| s.success()),
+        "graceful stop: {stopped:?}"
+    );
+}
