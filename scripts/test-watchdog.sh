@@ -1,11 +1,16 @@
 #!/usr/bin/env bash
 # The cargo runner of `make test` (CARGO_TARGET_<triple>_RUNNER): runs one test binary
 # ("$@") with a deadline, so one hung test costs minutes, not the whole CI run. Past
-# TEST_BINARY_TIMEOUT_S (default 900) it prints every thread's stack of the hung process
-# (with gdb when the machine has it) and kills it; cargo then reports that binary as
-# failed and, with --no-fail-fast, goes on with the next one. What the test started (its
-# brokers, fleetlog processes) is killed with it: nothing is left running.
-limit="${TEST_BINARY_TIMEOUT_S:-900}"
+# TEST_BINARY_TIMEOUT_S (default 900) — TEST_SUITE_TIMEOUT_S (default 2400) for the one
+# binary of end-to-end tests, `suite`, which holds them all — it prints every thread's
+# stack of the hung process (with gdb when the machine has it) and kills it; cargo then
+# reports that binary as failed and, with --no-fail-fast, goes on with the next one. What
+# the test started (its brokers, fleetlog processes) is killed with it: nothing is left
+# running. Which test hung: libtest names every test running for over 60 s.
+case "$(basename "$1")" in
+  suite-*) limit="${TEST_SUITE_TIMEOUT_S:-2400}" ;;
+  *) limit="${TEST_BINARY_TIMEOUT_S:-900}" ;;
+esac
 
 "$@" &
 pid=$!

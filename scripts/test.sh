@@ -44,7 +44,8 @@ say "testing against the broker on $KAFKA_BROKERS and PostgreSQL"
 # (also kept in target/test-summary.txt; the whole output in target/cargo-test.log), so the run closes on the whole suite's count.
 log="$ROOT/target/cargo-test.log"
 # Each test binary runs under scripts/test-watchdog.sh: a hung one is killed after
-# TEST_BINARY_TIMEOUT_S (default 900 s) with its threads' stacks printed, and the rest run.
+# TEST_BINARY_TIMEOUT_S (default 900 s; TEST_SUITE_TIMEOUT_S, 2400 s, for the end-to-end
+# suite) with its threads' stacks printed, and the rest run.
 triple="$(rustc -vV | sed -n 's/^host: //p')"
 export "CARGO_TARGET_$(echo "$triple" | tr 'a-z-' 'A-Z_')_RUNNER=$ROOT/scripts/test-watchdog.sh"
 status=0

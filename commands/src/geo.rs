@@ -9,7 +9,7 @@
 //!
 //! PostgreSQL applies the same two rules for the API's zone filter and nearby search
 //! (`fleetlog_point_in_rings`, `fleetlog_haversine_m`, migration `0009_one_geometry_rule.sql`);
-//! `tests/tests/foundation/geometry.rs` checks that both agree, boundary points included.
+//! `tests/tests/suite/foundation/geometry.rs` checks that both agree, boundary points included.
 //!
 //! Written here rather than taken from the `geo` crate: the two functions are shorter than
 //! that crate's dependency tree, and `geo` works on `f64`, not on our e7 integers.

@@ -15,7 +15,7 @@ pub(crate) type Watermarks = BTreeMap<(String, i32), (i64, i64)>;
 const TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Records per second the plan's estimate assumes, on the low side: a debug build did
-/// 2.7k–5.7k/s in `tests/tests/projections_rebuild.rs` and a release build about 19k/s in
+/// 2.7k–5.7k/s in `tests/tests/suite/projections_rebuild.rs` and a release build about 19k/s in
 /// `fleetlog bench rebuild` (fleet, two loaded cores). The progress bar shows the real
 /// rate and ETA.
 pub(crate) const ASSUMED_RATE: f64 = 4000.0;

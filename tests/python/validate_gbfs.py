@@ -13,7 +13,7 @@ apply the cross-file rules MobilityData's gbfs-validator adds to the schemas:
 Prints one JSON document ``{"files": [{url, name, version, status, errors}], "errors": n}``
 and exits 1 when any file is invalid, 2 on bad usage or a missing format checker.
 
-Used by tests/tests/gbfs.rs (the specs are the unmodified copies in tests/specs/gbfs/).
+Used by tests/tests/suite/gbfs.rs (the specs are the unmodified copies in tests/specs/gbfs/).
 """
 
 import argparse

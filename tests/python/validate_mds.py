@@ -17,7 +17,7 @@ here, never in the copies:
    fires: replaced by the working rule from SOURCE.txt (trip events need >= 1 trip id).
 
 Prints ``{"responses": [{path, status, content_type, errors}], "errors": n}`` and exits 1
-when any response is invalid. Used by tests/tests/mds.rs.
+when any response is invalid. Used by tests/tests/suite/mds.rs.
 """
 
 import argparse

@@ -12,11 +12,6 @@
 //! `tests/python/requirements.txt` (`TEST_PYTHON`, or `tests/python/.venv/bin/python`).
 //! `OPENAPI_CONTRACT_SEED` and `OPENAPI_CONTRACT_EXAMPLES` change the run.
 
-#![allow(
-    clippy::unwrap_used,
-    reason = "helpers of end-to-end tests: a failed unwrap is a failed test"
-)]
-
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 

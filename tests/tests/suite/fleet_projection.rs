@@ -5,14 +5,7 @@
 //! device's frames change nothing until its vehicle is registered. Tests
 //! with a broker have their own, so the fixed topic names hold only their records.
 
-#![allow(
-    clippy::unwrap_used,
-    reason = "helpers of end-to-end tests: a failed unwrap is a failed test"
-)]
-
-#[path = "fleet_projection/apply.rs"]
 mod apply;
-#[path = "fleet_projection/quarantine.rs"]
 mod quarantine;
 
 use std::time::{Duration, Instant};

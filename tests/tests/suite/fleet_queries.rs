@@ -3,11 +3,6 @@
 //! QR code; the operator's fleet list with filters and cursors, vehicle and device detail
 //! with recent commands, and the trace of a command as JSON.
 
-#![allow(
-    clippy::unwrap_used,
-    reason = "helpers of end-to-end tests: a failed unwrap is a failed test"
-)]
-
 use std::time::{Duration, Instant};
 
 use fleetlog_api::auth::Role;

@@ -3,11 +3,6 @@
 //! trace`); records with a broken envelope get a synthetic id, dead-letter copies merge
 //! into their event, and re-produced records keep their first position.
 
-#![allow(
-    clippy::unwrap_used,
-    reason = "helpers of end-to-end tests: a failed unwrap is a failed test"
-)]
-
 use std::time::{Duration, Instant};
 
 use fleetlog_ingest::protocol::{Record, teltonika};

@@ -6,11 +6,6 @@
 //! also when the reply is read before the acceptance; and an event re-sent with the same
 //! `ce_id` changes nothing.
 
-#![allow(
-    clippy::unwrap_used,
-    reason = "helpers of end-to-end tests: a failed unwrap is a failed test"
-)]
-
 use std::time::{Duration, Instant};
 
 use chrono::DateTime;

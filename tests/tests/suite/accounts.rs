@@ -2,7 +2,7 @@
 //! error shape, login limits, refresh rotation and logout, bearer token checks, staff
 //! accounts with TOTP created by `fleetlog admin create`, and MDS provider tokens.
 
-#[path = "../../src/cli/admin.rs"]
+#[path = "../../../src/cli/admin.rs"]
 mod admin;
 
 use admin::{AdminCreateArgs, StaffRole};

@@ -2,11 +2,6 @@
 //! their own (and the outcomes of their own commands), and a client reconnecting with
 //! `Last-Event-ID` gets what happened while it was away.
 
-#![allow(
-    clippy::unwrap_used,
-    reason = "helpers of end-to-end tests: a failed unwrap is a failed test"
-)]
-
 use std::time::{Duration, Instant};
 
 use fleetlog_api::auth::Role;

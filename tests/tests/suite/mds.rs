@@ -12,11 +12,6 @@
 //!   parameters are required (400 naming them), paging covers every vehicle once.
 //! - Wrong or missing `Accept` → 406; a rider or operator token → 403; none → 401.
 
-#![allow(
-    clippy::unwrap_used,
-    reason = "an end-to-end test: a failed unwrap is a failed test"
-)]
-
 use std::collections::BTreeSet;
 use std::path::Path;
 

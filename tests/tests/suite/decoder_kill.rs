@@ -4,11 +4,6 @@
 //! of the input exactly once — the same records, ids and values that an uninterrupted
 //! decoder produced from the same frames on a second broker.
 
-#![allow(
-    clippy::unwrap_used,
-    reason = "an end-to-end test: a failed unwrap is a failed test"
-)]
-
 use std::collections::BTreeMap;
 use std::process::Command;
 use std::time::{Duration, Instant};

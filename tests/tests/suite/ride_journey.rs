@@ -4,11 +4,6 @@
 //! command's chain down to the device's reply; fifty riders racing for one scooter get one
 //! ride; an unlock the scooter never confirms fails and frees scooter and rider.
 
-#![allow(
-    clippy::unwrap_used,
-    reason = "helpers of end-to-end tests: a failed unwrap is a failed test"
-)]
-
 use std::time::{Duration, Instant};
 
 use fleetlog_api::auth::Role;

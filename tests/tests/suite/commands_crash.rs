@@ -4,11 +4,6 @@
 //! order), and any record the outbox relay appended twice is the same record (same event
 //! id, same bytes).
 
-#![allow(
-    clippy::unwrap_used,
-    reason = "helpers of end-to-end tests: a failed unwrap is a failed test"
-)]
-
 use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, Instant};
 

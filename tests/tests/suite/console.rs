@@ -9,11 +9,6 @@
 //! `make test` installs Chromium and the script's `node_modules`; without them this test
 //! fails and says so (it never skips).
 
-#![allow(
-    clippy::unwrap_used,
-    reason = "helpers of end-to-end tests: a failed unwrap is a failed test"
-)]
-
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};

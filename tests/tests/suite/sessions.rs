@@ -3,11 +3,6 @@
 //! disabled account can neither log in, refresh nor keep a live stream open, and a login's
 //! refresh family has an absolute lifetime however often it rotates.
 
-#![allow(
-    clippy::unwrap_used,
-    reason = "an end-to-end test: a failed unwrap is a failed test"
-)]
-
 use std::time::{Duration, Instant};
 
 use fleetlog_api::ApiState;

@@ -2,7 +2,6 @@
 //! the CLI surface, `fleetlog up` readiness following the broker, and one geometry rule in
 //! SQL and in the deciders (`foundation/geometry.rs`).
 
-#[path = "foundation/geometry.rs"]
 mod geometry;
 
 use std::time::Duration;

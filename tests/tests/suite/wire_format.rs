@@ -1,7 +1,7 @@
 //! Values in Confluent wire format through `schema_registry_converter`, against the real
 //! registry (fleetlog's own, on a fresh PostgreSQL database).
 
-#[path = "../../schemas/tests/fixtures/mod.rs"]
+#[path = "../../../schemas/tests/fixtures/mod.rs"]
 mod fixtures;
 
 /// The registry of a fresh test database; its URL.

@@ -2,11 +2,6 @@
 //! bytes on `scooter.frames.v1`, no ACK for bad frames, downlink delivery and outcomes,
 //! hostile clients cut off without harming others.
 
-#![allow(
-    clippy::unwrap_used,
-    reason = "helpers of end-to-end tests: a failed unwrap is a failed test"
-)]
-
 use std::time::Duration;
 
 use fleetlog_ingest::protocol::{Record, gt06, omni, teltonika};

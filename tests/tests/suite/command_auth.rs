@@ -3,11 +3,6 @@
 //! wrong shape or with a bad value (422 naming the field), an unusable idempotency key —
 //! always in the §9 JSON error shape. The API runs in-process over real PostgreSQL.
 
-#![allow(
-    clippy::unwrap_used,
-    reason = "helpers of end-to-end tests: a failed unwrap is a failed test"
-)]
-
 use fleetlog_api::ApiState;
 use fleetlog_api::auth::jwt::{Claims, now_unix};
 use fleetlog_api::auth::{AuthSettings, Role};

@@ -3,11 +3,6 @@
 //! use) agree with the deciders' `fleetlog_commands::geo` on every vertex, edge midpoint and
 //! hole edge of a few polygons, on points one unit off them, and on pseudo-random points.
 
-#![allow(
-    clippy::unwrap_used,
-    reason = "an end-to-end test: a failed unwrap is a failed test"
-)]
-
 use fleetlog_commands::geo::{haversine_m, polygon_contains};
 use fleetlog_schemas::events::GeoPoint;
 use fleetlog_tests::spawn_app;

@@ -16,13 +16,7 @@
 //!
 //! The broker is the test's own (`fleetlog_tests::broker`).
 
-#![allow(
-    clippy::unwrap_used,
-    reason = "an end-to-end test: a failed unwrap is a failed test"
-)]
-
-#[path = "fleet_projection_kill/load.rs"]
-mod load;
+pub(crate) mod load;
 
 use std::collections::BTreeMap;
 use std::process::Command;

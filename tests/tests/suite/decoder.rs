@@ -2,11 +2,6 @@
 //! undecodable frames go to the DLQ and the rest keep flowing. Each test has its own
 //! broker, so the topics hold only its records.
 
-#![allow(
-    clippy::unwrap_used,
-    reason = "helpers of end-to-end tests: a failed unwrap is a failed test"
-)]
-
 use std::time::Duration;
 
 use fleetlog_ingest::protocol::{Record, teltonika};

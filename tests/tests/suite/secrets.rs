@@ -6,11 +6,6 @@
 //! Needs PostgreSQL (`DATABASE_URL`) and the broker (`KAFKA_BROKERS`); the `fleetlog`
 //! binary is the one `cargo build` made (see `fleetlog_tests::process`).
 
-#![allow(
-    clippy::unwrap_used,
-    reason = "an end-to-end test: a failed unwrap is a failed test"
-)]
-
 use std::time::Duration;
 
 use fleetlog_api::ops::OpsState;

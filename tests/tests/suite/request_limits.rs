@@ -5,11 +5,6 @@
 //! them does not escape the limit; another account and the health endpoints are not
 //! affected, and a limited caller is served again once its allowance refills.
 
-#![allow(
-    clippy::unwrap_used,
-    reason = "an end-to-end test: a failed unwrap is a failed test"
-)]
-
 use std::time::{Duration, Instant};
 
 use fleetlog_api::auth::AuthSettings;

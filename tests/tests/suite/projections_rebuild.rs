@@ -16,28 +16,16 @@
 //! - the operator API (`GET /v1/admin/vehicles`, served in this process) answers 200 all
 //!   through the kills, the bulk load and the switch, and never shows fewer vehicles.
 
-#![allow(
-    clippy::unwrap_used,
-    reason = "an end-to-end test: a failed unwrap is a failed test"
-)]
-
-#[allow(
-    dead_code,
-    reason = "shared with the kill test; not every part is used here"
-)]
-#[path = "fleet_projection_kill/load.rs"]
-mod load;
-
 use std::process::{Command, Output};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
+use crate::fleet_projection_kill::load::{DEVICES, steady_load};
 use fleetlog_projections::fleet::FleetProjection;
 use fleetlog_projections::{ProjectionRuntime, RuntimeConfig};
 use fleetlog_runtime::Settings;
 use fleetlog_tests::process::{ChildGuard, fleetlog};
-use load::{DEVICES, steady_load};
 use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;

@@ -8,11 +8,6 @@
 //! the same log afterwards by a projection that saw no kill; every device shows its newest
 //! ACKed record.
 
-#![allow(
-    clippy::unwrap_used,
-    reason = "an end-to-end test: a failed unwrap is a failed test"
-)]
-
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
