@@ -11,10 +11,9 @@ pub mod demo;
 pub mod kill_timings;
 pub mod log;
 pub mod process;
-pub mod projected;
 pub mod readmodel;
 pub mod stack;
-pub mod up;
+pub mod test_stack;
 
 use fleetlog_runtime::{Settings, db};
 use sqlx::PgPool;

@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use fleetlog_api::auth::Role;
 use fleetlog_tests::process::fleetlog;
-use fleetlog_tests::up::{Stack, stack};
+use fleetlog_tests::test_stack::TestStack;
 use serde_json::Value;
 use uuid::Uuid;
 
@@ -54,7 +54,7 @@ fn browser_tools() -> PathBuf {
 }
 
 /// An operator with TOTP, created like an operator would: its email and TOTP secret.
-fn create_operator(stack: &Stack) -> (String, String) {
+fn create_operator(stack: &TestStack) -> (String, String) {
     let email = format!("ops-{}@example.com", Uuid::new_v4().simple());
     let mut child = fleetlog(&stack.app.settings)
         .args(["admin", "create", "--email", &email, "--role", "operator"])
@@ -87,7 +87,7 @@ fn create_operator(stack: &Stack) -> (String, String) {
 #[tokio::test]
 async fn an_operator_logs_in_sees_the_fleet_locates_a_scooter_and_traces_the_command() {
     let chromium = browser_tools();
-    let stack = stack(SCOOTERS).await;
+    let stack = TestStack::builder().product(SCOOTERS).start().await;
     let (_, staff) = stack.token(Role::Operator);
     for i in 0..u64::from(SCOOTERS) {
         stack.register(&staff, i).await;
@@ -107,8 +107,8 @@ async fn an_operator_logs_in_sees_the_fleet_locates_a_scooter_and_traces_the_com
 
     // The console is served with a policy that allows this origin only.
     let resp = stack
-        .http
-        .get(format!("{}/console/", stack.api))
+        .http()
+        .get(format!("{}/console/", stack.api()))
         .send()
         .await
         .unwrap();
@@ -133,7 +133,7 @@ async fn an_operator_logs_in_sees_the_fleet_locates_a_scooter_and_traces_the_com
     let mut node = Command::new("node")
         .arg(root.join("tests/browser/console.spec.mjs"))
         .current_dir(&root)
-        .env("CONSOLE_URL", &stack.api)
+        .env("CONSOLE_URL", stack.api())
         .env("CONSOLE_EMAIL", &email)
         .env("CONSOLE_PASSWORD", PASSWORD)
         .env("CONSOLE_TOTP_SECRET", &secret)

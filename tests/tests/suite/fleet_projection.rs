@@ -12,90 +12,39 @@ use std::time::{Duration, Instant};
 
 use fleetlog_ingest::protocol::{LockState, Protocol as DeviceProtocol, Record, teltonika};
 use fleetlog_ingest::simulator::{Scooter, SimScooter};
-use fleetlog_projections::fleet::FleetProjection;
-use fleetlog_projections::{ProjectionRuntime, RuntimeConfig};
-use fleetlog_runtime::kafka;
+use fleetlog_projections::fleet;
 use fleetlog_runtime::settings::AdmissionPolicy;
 use fleetlog_schemas::envelope::{Envelope, event_type};
 use fleetlog_schemas::events::{
     DisconnectReason, Protocol, SessionChange, SessionConnected, SessionDisconnected, SessionEvent,
 };
 use fleetlog_schemas::topics;
-use fleetlog_tests::broker::TestBroker;
-use fleetlog_tests::stack::Services;
+use fleetlog_tests::test_stack::{Projected, TestStack};
 use fleetlog_tests::unique_name;
 use serde_json::Value;
 use sqlx::PgPool;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
-use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
-/// A test's broker, database, registry + gateway, decoder and fleet projection.
-struct Stack {
-    services: Services,
-    pool: PgPool,
-    stop: CancellationToken,
-    _broker: TestBroker,
-}
-
-impl Drop for Stack {
-    fn drop(&mut self) {
-        self.stop.cancel();
-    }
-}
-
-/// A [`Stack`] whose gateway admits every device (these tests are not about admission).
-async fn stack() -> Stack {
+/// A stack whose gateway admits every device (these tests are not about admission).
+async fn stack() -> TestStack {
     stack_with(AdmissionPolicy::Open).await
 }
 
-async fn stack_with(admission: AdmissionPolicy) -> Stack {
-    let (broker, app) = fleetlog_tests::broker::isolated_app().await;
-    let services = Services::start(&app, |s| s.gateway.admission = admission).await;
-    let stop = CancellationToken::new();
-    let (settings, token) = (services.settings.clone(), stop.clone());
-    tokio::spawn(async move { fleetlog_ingest::decoder::run(&settings, token).await });
-    let projection = FleetProjection::new(&services.settings.schema_registry_url);
-    let config = RuntimeConfig::from_settings(&services.settings);
-    let runtime = ProjectionRuntime::new(projection, config, app.pool.clone());
-    tokio::spawn(runtime.run(stop.clone()));
-    Stack {
-        services,
-        pool: app.pool,
-        stop,
-        _broker: broker,
-    }
+/// Gateway, decoder and fleet projection.
+async fn stack_with(admission: AdmissionPolicy) -> TestStack {
+    TestStack::builder()
+        .gateway(admission)
+        .decoder()
+        .projection(Projected::Fleet)
+        .start()
+        .await
 }
 
 fn imei() -> String {
     let n = u64::from_str_radix(&unique_name("x")[2..14], 16).unwrap() % 1_000_000_000_000;
     format!("359{n:012}")
-}
-
-/// Records of `topic` the fleet projection has committed.
-async fn applied(pool: &PgPool, topic: &str) -> i64 {
-    sqlx::query_scalar::<_, Option<i64>>(
-        "SELECT sum(next_offset)::bigint FROM projection_offsets \
-         WHERE projection = 'fleet' AND topic = $1",
-    )
-    .bind(topic)
-    .fetch_one(pool)
-    .await
-    .ok()
-    .flatten()
-    .unwrap_or(0)
-}
-
-async fn wait_applied(pool: &PgPool, topic: &str, want: i64) {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while applied(pool, topic).await < want {
-        assert!(
-            Instant::now() < deadline,
-            "{topic}: fewer than {want} applied"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
 }
 
 async fn device(pool: &PgPool, id: &str) -> Option<Value> {
@@ -154,12 +103,12 @@ async fn frames_from_simulated_scooters_show_up_in_devices_with_their_decoded_va
     };
     let (telt_id, omni_id) = (imei(), imei());
     let mut telt = SimScooter::new(DeviceProtocol::Teltonika, &telt_id, 1).with_state(riding);
-    let sent = report(&mut telt, stack.services.teltonika).await;
+    let sent = report(&mut telt, stack.gateway().teltonika).await;
     let mut omni =
         SimScooter::new(DeviceProtocol::Omni, &omni_id, 2).with_state(Scooter::at(37.55, 126.99));
-    let omni_sent = report(&mut omni, stack.services.omni).await;
+    let omni_sent = report(&mut omni, stack.gateway().omni).await;
 
-    let row = device_when(&stack.pool, &telt_id, |r| {
+    let row = device_when(&stack.app.pool, &telt_id, |r| {
         !r["device_time_ms"].is_null() && r["online"] == true
     })
     .await;
@@ -171,9 +120,9 @@ async fn frames_from_simulated_scooters_show_up_in_devices_with_their_decoded_va
     assert_eq!(row["odometer_m"], sent.odometer_m as i64);
     assert_eq!(row["protocol"], "TELTONIKA");
     assert_eq!(row["online"], true);
-    assert_eq!(history(&stack.pool, &telt_id).await.len(), 1);
+    assert_eq!(history(&stack.app.pool, &telt_id).await.len(), 1);
 
-    let row = device_when(&stack.pool, &omni_id, |r| {
+    let row = device_when(&stack.app.pool, &omni_id, |r| {
         !r["lat_e7"].is_null() && !r["battery_pct"].is_null() && !r["protocol"].is_null()
     })
     .await;
@@ -201,8 +150,8 @@ fn record(time_ms: i64, lat_e7: i32) -> Record {
 }
 
 /// A logged-in Teltonika connection.
-async fn teltonika(stack: &Stack, device: &str) -> TcpStream {
-    let mut stream = TcpStream::connect(stack.services.teltonika).await.unwrap();
+async fn teltonika(stack: &TestStack, device: &str) -> TcpStream {
+    let mut stream = TcpStream::connect(stack.gateway().teltonika).await.unwrap();
     let login = teltonika::device::login_packet(device).unwrap();
     stream.write_all(&login).await.unwrap();
     assert_eq!(read(&mut stream, 1).await, vec![1], "login accepted");
@@ -235,19 +184,19 @@ async fn a_frame_sent_twice_leaves_the_read_model_as_if_it_came_once() {
         record(1_764_000_001_000, 375_665_100),
     ];
     send(&mut stream, &records).await;
-    wait_applied(&stack.pool, topics::SESSIONS, 1).await;
-    wait_applied(&stack.pool, topics::TELEMETRY, 2).await;
+    stack.wait_applied(fleet::NAME, topics::SESSIONS, 1).await;
+    stack.wait_applied(fleet::NAME, topics::TELEMETRY, 2).await;
     let once = (
-        device(&stack.pool, &id).await,
-        history(&stack.pool, &id).await,
+        device(&stack.app.pool, &id).await,
+        history(&stack.app.pool, &id).await,
     );
 
     // No ACK seen: the device sends the same bytes again (a new frame on the log).
     send(&mut stream, &records).await;
-    wait_applied(&stack.pool, topics::TELEMETRY, 4).await;
+    stack.wait_applied(fleet::NAME, topics::TELEMETRY, 4).await;
     let twice = (
-        device(&stack.pool, &id).await,
-        history(&stack.pool, &id).await,
+        device(&stack.app.pool, &id).await,
+        history(&stack.app.pool, &id).await,
     );
     assert_eq!(twice, once);
     assert_eq!(once.1.len(), 2);
@@ -260,23 +209,23 @@ async fn a_record_with_an_older_device_time_does_not_move_the_scooter_backwards(
     let id = imei();
     let mut stream = teltonika(&stack, &id).await;
     send(&mut stream, &[record(1_764_000_010_000, 375_660_000)]).await;
-    wait_applied(&stack.pool, topics::TELEMETRY, 1).await;
-    let before = device(&stack.pool, &id).await.unwrap();
+    stack.wait_applied(fleet::NAME, topics::TELEMETRY, 1).await;
+    let before = device(&stack.app.pool, &id).await.unwrap();
 
     send(&mut stream, &[record(1_764_000_005_000, 375_000_000)]).await;
-    wait_applied(&stack.pool, topics::TELEMETRY, 2).await;
-    let after = device(&stack.pool, &id).await.unwrap();
+    stack.wait_applied(fleet::NAME, topics::TELEMETRY, 2).await;
+    let after = device(&stack.app.pool, &id).await.unwrap();
     assert_eq!(after, before);
     assert_eq!(after["lat_e7"], 375_660_000);
     assert_eq!(after["device_time_ms"], 1_764_000_010_000_i64);
     assert_eq!(
-        history(&stack.pool, &id).await.len(),
+        history(&stack.app.pool, &id).await.len(),
         2,
         "history keeps both"
     );
 }
 
-async fn produce_session(stack: &Stack, device: &str, at_ms: i64, connected: bool) {
+async fn produce_session(stack: &TestStack, device: &str, at_ms: i64, connected: bool) {
     let change = if connected {
         SessionChange::SessionConnected(SessionConnected {
             protocol: Protocol::Teltonika,
@@ -296,15 +245,16 @@ async fn produce_session(stack: &Stack, device: &str, at_ms: i64, connected: boo
         at_ms,
         change,
     };
-    let payload = stack
-        .services
-        .codec()
-        .encode(topics::SESSIONS, &event)
-        .await
-        .unwrap();
+    let payload = stack.codec.encode(topics::SESSIONS, &event).await.unwrap();
     let envelope = Envelope::new_root(event_type::SESSION, "/fleetlog/test", device);
-    let producer = kafka::producer(&stack.services.settings.kafka, "test").unwrap();
-    fleetlog_tests::log::append(&producer, topics::SESSIONS, device, &payload, &envelope).await;
+    fleetlog_tests::log::append(
+        &stack.producer,
+        topics::SESSIONS,
+        device,
+        &payload,
+        &envelope,
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -312,19 +262,16 @@ async fn sessions_flip_online_and_an_old_disconnect_processed_late_does_not_flip
     let stack = stack().await;
     let id = imei();
     let stream = teltonika(&stack, &id).await;
-    let row = device_when(&stack.pool, &id, |r| r["online"] == true).await;
-    assert_eq!(
-        row["gateway_id"],
-        stack.services.settings.gateway.gateway_id
-    );
+    let row = device_when(&stack.app.pool, &id, |r| r["online"] == true).await;
+    assert_eq!(row["gateway_id"], stack.app.settings.gateway.gateway_id);
     drop(stream);
-    let row = device_when(&stack.pool, &id, |r| r["online"] == false).await;
+    let row = device_when(&stack.app.pool, &id, |r| r["online"] == false).await;
     let offline_since = row["online_since_ms"].as_i64().unwrap();
 
     produce_session(&stack, &id, offline_since + 100_000, true).await;
     produce_session(&stack, &id, offline_since + 50_000, false).await;
-    wait_applied(&stack.pool, topics::SESSIONS, 4).await;
-    let row = device(&stack.pool, &id).await.unwrap();
+    stack.wait_applied(fleet::NAME, topics::SESSIONS, 4).await;
+    let row = device(&stack.app.pool, &id).await.unwrap();
     assert_eq!(row["online"], true);
     assert_eq!(row["online_since_ms"], offline_since + 100_000);
 }
@@ -336,8 +283,8 @@ async fn a_record_dated_next_year_does_not_freeze_the_scooter() {
     let mut stream = teltonika(&stack, &id).await;
     let next_year = chrono::Utc::now().timestamp_millis() + 365 * 24 * 3600 * 1000;
     send(&mut stream, &[record(next_year, 375_660_000)]).await;
-    wait_applied(&stack.pool, topics::TELEMETRY, 1).await;
-    let forged = device(&stack.pool, &id).await.unwrap();
+    stack.wait_applied(fleet::NAME, topics::TELEMETRY, 1).await;
+    let forged = device(&stack.app.pool, &id).await.unwrap();
     assert!(
         forged["device_time_ms"].as_i64().unwrap() < next_year,
         "dated at its receive time: {forged}"
@@ -345,8 +292,8 @@ async fn a_record_dated_next_year_does_not_freeze_the_scooter() {
 
     let now = chrono::Utc::now().timestamp_millis();
     send(&mut stream, &[record(now, 375_000_000)]).await;
-    wait_applied(&stack.pool, topics::TELEMETRY, 2).await;
-    let after = device(&stack.pool, &id).await.unwrap();
+    stack.wait_applied(fleet::NAME, topics::TELEMETRY, 2).await;
+    let after = device(&stack.app.pool, &id).await.unwrap();
     assert_eq!(
         after["lat_e7"], 375_000_000,
         "the next genuine record applies"

@@ -6,12 +6,12 @@
 use std::time::{Duration, Instant};
 
 use fleetlog_api::auth::Role;
-use fleetlog_tests::up::{ID_BASE, stack};
+use fleetlog_tests::test_stack::{ID_BASE, TestStack};
 use serde_json::{Value, json};
 
 #[tokio::test]
 async fn riders_find_available_scooters_nearby_and_operators_see_the_fleet_in_detail() {
-    let stack = stack(3).await;
+    let stack = TestStack::builder().product(3).start().await;
     let (_, operator) = stack.token(Role::Operator);
     let (_, rider) = stack.token(Role::Rider);
     let mut vehicles = Vec::new();
@@ -235,7 +235,7 @@ async fn riders_find_available_scooters_nearby_and_operators_see_the_fleet_in_de
 }
 
 /// The newest command of `vehicle` (its reservation).
-async fn detail_command(stack: &fleetlog_tests::up::Stack, token: &str, vehicle: &str) -> String {
+async fn detail_command(stack: &TestStack, token: &str, vehicle: &str) -> String {
     let (_, detail) = stack
         .get(token, &format!("/v1/admin/vehicles/{vehicle}"))
         .await;

@@ -31,7 +31,7 @@ use fleetlog_schemas::events::{
     RideRequested, RideStarted, VehicleState, ZoneKind,
 };
 use fleetlog_tests::TestApp;
-use fleetlog_tests::projected::{T0, stack};
+use fleetlog_tests::test_stack::{Projected, T0, TestStack};
 use serde_json::{Value, json};
 use tokio_util::sync::DropGuard;
 use uuid::Uuid;
@@ -185,7 +185,11 @@ fn rfc3339(v: &Value) -> DateTime<Utc> {
 
 #[tokio::test]
 async fn a_fleet_is_published_in_gbfs_2_3_and_3_0_by_the_rules_of_the_spec() {
-    let mut s = stack().await;
+    let mut s = TestStack::builder()
+        .projection(Projected::Fleet)
+        .projection(Projected::Rides)
+        .start()
+        .await;
     let v = |_: &str| Uuid::new_v4();
     let (available, reserved, riding, out, low, silent, lagging) = (
         v("available"),

@@ -6,44 +6,26 @@
 use std::time::{Duration, Instant};
 
 use fleetlog_ingest::protocol::{Record, teltonika};
-use fleetlog_projections::fleet::FleetProjection;
 use fleetlog_projections::lineage::{self, LineageProjection, SYNTHETIC_ID_NAMESPACE, Trace};
-use fleetlog_projections::{Projection, ProjectionRuntime, RuntimeConfig, SourceRecord};
+use fleetlog_projections::{Projection, SourceRecord};
 use fleetlog_runtime::settings::AdmissionPolicy;
 use fleetlog_schemas::envelope::{Envelope, event_type};
 use fleetlog_schemas::events::RawFrame;
 use fleetlog_schemas::topics;
-use fleetlog_tests::broker::TestBroker;
 use fleetlog_tests::log::read_key_until;
 use fleetlog_tests::process::fleetlog;
-use fleetlog_tests::stack::Services;
+use fleetlog_tests::test_stack::{Projected, TestStack};
 use fleetlog_tests::{spawn_app, unique_name};
 use rdkafka::Message;
 use rdkafka::message::Headers;
 use sqlx::PgPool;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
-use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
-
-/// Broker, database, registry + gateway, decoder, fleet and lineage projections; all
-/// stopped when dropped (also when a test panics).
-struct Stack {
-    services: Services,
-    pool: PgPool,
-    stop: CancellationToken,
-    _broker: TestBroker,
-}
-
-impl Drop for Stack {
-    fn drop(&mut self) {
-        self.stop.cancel();
-    }
-}
 
 /// A stack and one Teltonika frame of two records sent by `device`, traced completely.
 struct Traced {
-    stack: Stack,
+    stack: TestStack,
     device: String,
     frame_id: Uuid,
 }
@@ -68,24 +50,15 @@ fn record(i: i64) -> Record {
     }
 }
 
-async fn start_stack() -> Stack {
-    let (broker, app) = fleetlog_tests::broker::isolated_app().await;
-    let services = Services::start(&app, |s| s.gateway.admission = AdmissionPolicy::Open).await;
-    let stop = CancellationToken::new();
-    let (settings, token) = (services.settings.clone(), stop.clone());
-    tokio::spawn(async move { fleetlog_ingest::decoder::run(&settings, token).await });
-    let config = RuntimeConfig::from_settings(&services.settings);
-    let fleet = FleetProjection::new(&services.settings.schema_registry_url);
-    let fleet = ProjectionRuntime::new(fleet, config.clone(), app.pool.clone());
-    tokio::spawn(fleet.run(stop.clone()));
-    let lineage = ProjectionRuntime::new(LineageProjection, config, app.pool.clone());
-    tokio::spawn(lineage.run(stop.clone()));
-    Stack {
-        services,
-        pool: app.pool,
-        stop,
-        _broker: broker,
-    }
+/// Gateway, decoder, fleet and lineage projections.
+async fn start_stack() -> TestStack {
+    TestStack::builder()
+        .gateway(AdmissionPolicy::Open)
+        .decoder()
+        .projection(Projected::Fleet)
+        .projection(Projected::Lineage)
+        .start()
+        .await
 }
 
 /// Whether the fleet projection has applied the device's session (so that the frame's
@@ -100,8 +73,8 @@ async fn online(pool: &PgPool, device: &str) -> bool {
         .unwrap_or(false)
 }
 
-async fn send_frame(stack: &Stack, device: &str) -> Uuid {
-    let services = &stack.services;
+async fn send_frame(stack: &TestStack, device: &str) -> Uuid {
+    let services = stack.gateway();
     let mut stream = TcpStream::connect(services.teltonika).await.unwrap();
     let login = teltonika::device::login_packet(device).unwrap();
     stream.write_all(&login).await.unwrap();
@@ -109,7 +82,7 @@ async fn send_frame(stack: &Stack, device: &str) -> Uuid {
     let mut reply = [0; 5];
     tokio::time::timeout(Duration::from_secs(60), async {
         stream.read_exact(&mut reply[..1]).await.unwrap();
-        while !online(&stack.pool, device).await {
+        while !online(&stack.app.pool, device).await {
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
         stream.write_all(&packet).await.unwrap();
@@ -154,7 +127,10 @@ async fn traced() -> Traced {
     let frame_id = send_frame(&stack, &device).await;
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
-        let trace = lineage::trace(&stack.pool, frame_id).await.ok().flatten();
+        let trace = lineage::trace(&stack.app.pool, frame_id)
+            .await
+            .ok()
+            .flatten();
         if trace.as_ref().is_some_and(complete) {
             break;
         }
@@ -171,7 +147,7 @@ async fn traced() -> Traced {
 #[tokio::test]
 async fn the_trace_of_a_frame_shows_its_records_and_the_device_row_they_wrote() {
     let t = traced().await;
-    let trace = lineage::trace(&t.stack.pool, t.frame_id)
+    let trace = lineage::trace(&t.stack.app.pool, t.frame_id)
         .await
         .unwrap()
         .unwrap();
@@ -222,7 +198,7 @@ async fn the_trace_of_a_frame_shows_its_records_and_the_device_row_they_wrote() 
         "{text}"
     );
 
-    let from_child = lineage::trace(&t.stack.pool, newest.event.event_id)
+    let from_child = lineage::trace(&t.stack.app.pool, newest.event.event_id)
         .await
         .unwrap()
         .unwrap();
@@ -233,7 +209,7 @@ async fn the_trace_of_a_frame_shows_its_records_and_the_device_row_they_wrote() 
 #[tokio::test]
 async fn fleetlog_trace_prints_the_tree_with_the_device_row() {
     let t = traced().await;
-    let settings = &t.stack.services.settings;
+    let settings = &t.stack.app.settings;
     let frame = t.frame_id.to_string();
     let out = fleetlog(settings).args(["trace", &frame]).output().unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);

@@ -5,7 +5,7 @@
 use std::time::{Duration, Instant};
 
 use fleetlog_api::auth::Role;
-use fleetlog_tests::up::{Stack, stack};
+use fleetlog_tests::test_stack::TestStack;
 use serde_json::Value;
 
 /// One SSE event: id, type, JSON data.
@@ -17,10 +17,10 @@ struct SseReader {
 }
 
 impl SseReader {
-    async fn open(stack: &Stack, token: &str, last_event_id: Option<&str>) -> Self {
+    async fn open(stack: &TestStack, token: &str, last_event_id: Option<&str>) -> Self {
         let mut req = stack
-            .http
-            .get(format!("{}/v1/stream", stack.api))
+            .http()
+            .get(format!("{}/v1/stream", stack.api()))
             .bearer_auth(token);
         if let Some(id) = last_event_id {
             req = req.header("Last-Event-ID", id);
@@ -89,7 +89,7 @@ impl SseReader {
 
 #[tokio::test]
 async fn operators_see_the_fleet_riders_their_own_and_a_reconnect_resumes_where_it_stopped() {
-    let stack = stack(1).await;
+    let stack = TestStack::builder().product(1).start().await;
     let (_, operator) = stack.token(Role::Operator);
     let vehicle = stack.register(&operator, 0).await;
     let (rider_id, rider) = stack.token(Role::Rider);
@@ -145,8 +145,8 @@ async fn operators_see_the_fleet_riders_their_own_and_a_reconnect_resumes_where_
     );
 
     let resp = stack
-        .http
-        .get(format!("{}/v1/stream", stack.api))
+        .http()
+        .get(format!("{}/v1/stream", stack.api()))
         .send()
         .await
         .unwrap();

@@ -1,6 +1,6 @@
 //! MDS 2.0 provider API end to end: fleet events and telemetry with real envelopes through
 //! the registry and a broker of the test's own, projected by the fleet and rides projections
-//! (`fleetlog_tests::projected`), the API served in-process on top.
+//! (`fleetlog_tests::test_stack::TestStack`), the API served in-process on top.
 //!
 //! - Every endpoint's answers, fetched live (following `links.next`), validate against the
 //!   MDS 2.0 OpenAPI models of `tests/specs/mds-2.0/` (unmodified copies, micromobility
@@ -23,7 +23,7 @@ use fleetlog_schemas::events::{
     Actor, ActorRole, FleetEventBody, GeoPoint, ReservationCancelled, ReservationMade, RideEnded,
     RideRequested, RideStarted, VehicleState,
 };
-use fleetlog_tests::projected::{LAT, LON, T0, stack};
+use fleetlog_tests::test_stack::{LAT, LON, Projected, T0, TestStack};
 use reqwest::StatusCode;
 use serde_json::Value;
 use uuid::Uuid;
@@ -126,7 +126,11 @@ async fn validate(client: &Client, paths: &[String]) -> Value {
 
 #[tokio::test]
 async fn mds_answers_validate_against_the_spec_and_follow_its_rules() {
-    let mut s = stack().await;
+    let mut s = TestStack::builder()
+        .projection(Projected::Fleet)
+        .projection(Projected::Rides)
+        .start()
+        .await;
     let (riding, idle) = (Uuid::new_v4(), Uuid::new_v4());
     let (dev_riding, dev_idle) = ("359000000000101", "359000000000102");
     s.scooter(riding, dev_riding, "S9", Some(80)).await;

@@ -10,12 +10,12 @@ use fleetlog_api::auth::Role;
 use fleetlog_ingest::protocol::Protocol;
 use fleetlog_ingest::simulator::SimScooter;
 use fleetlog_tests::process::fleetlog;
-use fleetlog_tests::up::{ID_BASE, Stack, rider_login, stack};
+use fleetlog_tests::test_stack::{ID_BASE, TestStack, rider_login};
 use serde_json::{Value, json};
 
 #[tokio::test]
 async fn a_rider_reserves_unlocks_rides_and_parks_a_simulated_scooter_and_sees_the_fare() {
-    let stack = stack(1).await;
+    let stack = TestStack::builder().product(1).start().await;
     let (_, operator) = stack.token(Role::Operator);
     let vehicle = stack.register(&operator, 0).await;
     let (_, rider) = rider_login(&stack).await;
@@ -123,7 +123,7 @@ async fn a_rider_reserves_unlocks_rides_and_parks_a_simulated_scooter_and_sees_t
     assert!(below.iter().any(|t| t == "fleet.events.v1"), "{below:?}");
 }
 
-async fn trace_json(stack: &Stack, id: &str) -> Value {
+async fn trace_json(stack: &TestStack, id: &str) -> Value {
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         let out = fleetlog(&stack.app.settings)
@@ -172,7 +172,7 @@ fn find<'a>(node: &'a Value, topic: &str) -> Option<&'a Value> {
 
 #[tokio::test]
 async fn fifty_riders_racing_for_one_scooter_get_exactly_one_ride() {
-    let stack = stack(1).await;
+    let stack = TestStack::builder().product(1).start().await;
     let (_, operator) = stack.token(Role::Operator);
     let vehicle = stack.register(&operator, 0).await;
     // Wait until the scooter is bookable (then cancel: the race starts from free).
@@ -230,7 +230,7 @@ async fn fifty_riders_racing_for_one_scooter_get_exactly_one_ride() {
 
 #[tokio::test]
 async fn an_unlock_the_scooter_never_confirms_fails_and_frees_scooter_and_rider() {
-    let stack = stack(0).await;
+    let stack = TestStack::builder().product(0).start().await;
     // A scooter that reports but never answers or obeys a command.
     let device = (ID_BASE + 77).to_string();
     let mut mute = SimScooter::new(Protocol::Teltonika, device.clone(), 3);

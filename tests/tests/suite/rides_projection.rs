@@ -6,67 +6,28 @@
 //! also when the reply is read before the acceptance; and an event re-sent with the same
 //! `ce_id` changes nothing.
 
-use std::time::{Duration, Instant};
-
 use chrono::DateTime;
-use fleetlog_projections::rides::RidesProjection;
-use fleetlog_projections::{ProjectionRuntime, RuntimeConfig};
-use fleetlog_runtime::kafka;
+use fleetlog_projections::rides;
 use fleetlog_schemas::envelope::{Envelope, event_type};
 use fleetlog_schemas::events::{
     CommandAccepted, CommandRejected, DeviceReply, FleetEvent, FleetEventBody, GeoPoint,
     ReplyOutcome, ReservationMade, RideEnded, RideFailed, RideRequested, RideStarted,
 };
 use fleetlog_schemas::topics;
-use fleetlog_schemas::wire::WireCodec;
-use fleetlog_tests::broker::TestBroker;
-use rdkafka::producer::{FutureProducer, FutureRecord};
+use fleetlog_tests::test_stack::{Projected, TestStack};
 use serde_json::Value;
-use sqlx::PgPool;
-use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
-/// A test's broker, database, registry and rides projection; stopped when dropped.
-struct Stack {
-    pool: PgPool,
-    codec: WireCodec,
-    producer: FutureProducer,
-    stop: CancellationToken,
-    _broker: TestBroker,
-}
+/// The rides tests' language over a stack running the rides projection.
+struct Rides(TestStack);
 
-impl Drop for Stack {
-    fn drop(&mut self) {
-        self.stop.cancel();
-    }
-}
-
-async fn stack() -> Stack {
-    let (broker, mut app) = fleetlog_tests::broker::isolated_app().await;
-    let (registry_url, registry_stop) = fleetlog_tests::stack::registry(&app).await;
-    fleetlog_schemas::registration::register_all(&registry_url)
-        .await
-        .unwrap();
-    app.settings.schema_registry_url = registry_url;
-    let stop = CancellationToken::new();
-    tokio::spawn({
-        let stop = stop.clone();
-        async move {
-            stop.cancelled().await;
-            registry_stop.cancel();
-        }
-    });
-    let projection = RidesProjection::new(&app.settings.schema_registry_url);
-    let config = RuntimeConfig::from_settings(&app.settings);
-    let runtime = ProjectionRuntime::new(projection, config, app.pool.clone());
-    tokio::spawn(runtime.run(stop.clone()));
-    Stack {
-        pool: app.pool,
-        codec: WireCodec::new(&app.settings.schema_registry_url),
-        producer: kafka::producer(&app.settings.kafka, "test").unwrap(),
-        stop,
-        _broker: broker,
-    }
+async fn stack() -> Rides {
+    Rides(
+        TestStack::builder()
+            .projection(Projected::Rides)
+            .start()
+            .await,
+    )
 }
 
 const T0: i64 = 1_764_000_000_000;
@@ -81,17 +42,9 @@ fn app_command(vehicle: Uuid) -> Envelope {
     )
 }
 
-impl Stack {
+impl Rides {
     async fn send(&self, topic: &str, key: &str, envelope: &Envelope, payload: &[u8]) {
-        let record = FutureRecord::to(topic)
-            .key(key)
-            .payload(payload)
-            .headers(envelope.to_headers());
-        self.producer
-            .send(record, Duration::from_secs(10))
-            .await
-            .map_err(|(e, _)| e)
-            .unwrap();
+        fleetlog_tests::log::append(&self.0.producer, topic, key, payload, envelope).await;
     }
 
     /// Produce a fleet event caused by `parent` (so correlated with its chain); returns
@@ -108,6 +61,7 @@ impl Stack {
             event,
         };
         let value = self
+            .0
             .codec
             .encode(topics::FLEET_EVENTS, &event)
             .await
@@ -136,7 +90,7 @@ impl Stack {
             reply_text: (outcome == ReplyOutcome::Answered).then(|| "OK".into()),
             at_ms,
         };
-        let value = self.codec.encode(topics::REPLIES, &reply).await.unwrap();
+        let value = self.0.codec.encode(topics::REPLIES, &reply).await.unwrap();
         let envelope = Envelope::child(&downlink, event_type::REPLY, SOURCE, device);
         self.send(topics::REPLIES, device, &envelope, &value).await;
         envelope
@@ -150,32 +104,15 @@ impl Stack {
         self.fleet(command, vehicle, at_ms, body).await.0
     }
 
-    /// Records of `topic` the rides projection has committed.
-    async fn applied(&self, topic: &str) -> i64 {
-        sqlx::query_scalar::<_, Option<i64>>(
-            "SELECT sum(next_offset)::bigint FROM projection_offsets \
-             WHERE projection = 'rides' AND topic = $1",
-        )
-        .bind(topic)
-        .fetch_one(&self.pool)
-        .await
-        .ok()
-        .flatten()
-        .unwrap_or(0)
-    }
-
     /// Wait until `fleet` fleet events and `replies` device replies are applied.
     async fn wait_applied(&self, fleet: i64, replies: i64) {
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while self.applied(topics::FLEET_EVENTS).await < fleet
-            || self.applied(topics::REPLIES).await < replies
-        {
-            assert!(
-                Instant::now() < deadline,
-                "fewer than {fleet} fleet events / {replies} replies applied"
-            );
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
+        let stack = &self.0;
+        stack
+            .wait_applied(rides::NAME, topics::FLEET_EVENTS, fleet)
+            .await;
+        stack
+            .wait_applied(rides::NAME, topics::REPLIES, replies)
+            .await;
     }
 
     /// The row of `table` (in the live rides schema) whose `key` column is `id`.
@@ -186,7 +123,7 @@ impl Stack {
         );
         sqlx::query_scalar(&sql)
             .bind(id)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&self.0.app.pool)
             .await
             .unwrap()
             .unwrap_or_else(|| panic!("no {table} row {id}"))
@@ -198,7 +135,7 @@ impl Stack {
 
     async fn count(&self, table: &str) -> i64 {
         sqlx::query_scalar(&format!("SELECT count(*) FROM proj_rides_v1.{table}"))
-            .fetch_one(&self.pool)
+            .fetch_one(&self.0.app.pool)
             .await
             .unwrap()
     }
@@ -357,6 +294,7 @@ async fn a_reserved_ride_starts_and_ends_with_a_fare_and_a_re_sent_event_changes
         }),
     };
     let changed = stack
+        .0
         .codec
         .encode(topics::FLEET_EVENTS, &again)
         .await

@@ -23,8 +23,8 @@ const T0: i64 = 1_764_000_000_000;
 #[tokio::test]
 async fn an_unknown_device_changes_no_fleet_state_until_its_vehicle_is_registered() {
     let stack = stack_with(AdmissionPolicy::Quarantine).await;
-    let settings = &stack.services.settings;
-    let codec = stack.services.codec();
+    let settings = &stack.app.settings;
+    let codec = &stack.codec;
     let id = imei();
 
     // The attack: frames of a device nobody registered, ACKed as usual.
@@ -58,12 +58,12 @@ async fn an_unknown_device_changes_no_fleet_state_until_its_vehicle_is_registere
     // ...and wrote no telemetry for them: no position, no history.
     let telemetry = read_to_end(settings, topics::TELEMETRY, Duration::from_secs(60)).await;
     assert!(telemetry.is_empty(), "telemetry of a quarantined device");
-    let row = device(&stack.pool, &id).await;
+    let row = device(&stack.app.pool, &id).await;
     assert!(
         row.as_ref().is_none_or(|r| r["lat_e7"].is_null()),
         "the unknown device shows a position: {row:?}"
     );
-    assert!(history(&stack.pool, &id).await.is_empty());
+    assert!(history(&stack.app.pool, &id).await.is_empty());
 
     // The legitimate path: the operator registers the vehicle; the gateway reads that
     // from the log and the same connection's next frames are decoded.
@@ -89,7 +89,7 @@ async fn an_unknown_device_changes_no_fleet_state_until_its_vehicle_is_registere
     let row = loop {
         send(&mut stream, &[record(T0 + step * 1_000, 375_666_000)]).await;
         step += 1;
-        if let Some(row) = device(&stack.pool, &id)
+        if let Some(row) = device(&stack.app.pool, &id)
             .await
             .filter(|r| !r["lat_e7"].is_null())
         {
@@ -102,7 +102,7 @@ async fn an_unknown_device_changes_no_fleet_state_until_its_vehicle_is_registere
         tokio::time::sleep(Duration::from_millis(200)).await;
     };
     assert_eq!(row["lat_e7"], 375_666_000);
-    let times: Vec<i64> = history(&stack.pool, &id)
+    let times: Vec<i64> = history(&stack.app.pool, &id)
         .await
         .iter()
         .map(|h| h["device_time_ms"].as_i64().unwrap())

@@ -1,21 +1,9 @@
-//! A test's own broker, database and registry with the fleet and rides projections running
-//! in-process, and helpers that produce fleet events, sessions and telemetry with real
-//! envelopes (values through the wire codec and the registry): what the GBFS and MDS tests
-//! build their fleets with.
+//! Producing to a [`TestStack`]'s broker with real envelopes (values through the wire
+//! codec and the registry), and waiting until its projections applied what was produced:
+//! what the projection, GBFS and MDS tests build their fleets with.
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::missing_panics_doc,
-    reason = "helpers of end-to-end tests: a failed unwrap is a failed test"
-)]
-
-use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use fleetlog_projections::fleet::FleetProjection;
-use fleetlog_projections::rides::RidesProjection;
-use fleetlog_projections::{ProjectionRuntime, RuntimeConfig};
-use fleetlog_runtime::kafka;
 use fleetlog_schemas::envelope::{Envelope, event_type};
 use fleetlog_schemas::events::{
     FleetEvent, FleetEventBody, GeoPoint, LockState, Protocol, SessionChange, SessionConnected,
@@ -23,13 +11,9 @@ use fleetlog_schemas::events::{
     ZoneKind,
 };
 use fleetlog_schemas::topics;
-use fleetlog_schemas::wire::WireCodec;
-use rdkafka::producer::FutureProducer;
-use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
-use crate::TestApp;
-use crate::broker::TestBroker;
+use super::TestStack;
 
 /// `ce_source` of what the helpers produce.
 pub const SOURCE: &str = "/fleetlog/test";
@@ -40,63 +24,22 @@ pub const LAT: i32 = 375_665_000;
 /// See [`LAT`].
 pub const LON: i32 = 1_269_780_000;
 
-/// The broker, database, registry and the fleet and rides projections of one test.
-pub struct Stack {
-    /// The test's database and settings (broker and registry filled in).
-    pub app: TestApp,
-    /// Encodes values through the registry.
-    pub codec: WireCodec,
-    /// Produces to the test's broker.
-    pub producer: FutureProducer,
-    /// Stops the projections and the registry (also on drop).
-    pub stop: CancellationToken,
-    /// Records produced per topic.
-    pub sent: BTreeMap<&'static str, i64>,
-    _broker: TestBroker,
-}
-
-impl Drop for Stack {
-    fn drop(&mut self) {
-        self.stop.cancel();
-    }
-}
-
-/// A fresh [`Stack`] with both projections running.
-pub async fn stack() -> Stack {
-    let (broker, mut app) = crate::broker::isolated_app().await;
-    let (registry_url, registry_stop) = crate::stack::registry(&app).await;
-    fleetlog_schemas::registration::register_all(&registry_url)
-        .await
-        .unwrap();
-    app.settings.schema_registry_url = registry_url;
-    let stop = CancellationToken::new();
-    tokio::spawn({
-        let stop = stop.clone();
-        async move {
-            stop.cancelled().await;
-            registry_stop.cancel();
-        }
-    });
-    let config = RuntimeConfig::from_settings(&app.settings);
-    let fleet = FleetProjection::new(&app.settings.schema_registry_url);
-    tokio::spawn(ProjectionRuntime::new(fleet, config.clone(), app.pool.clone()).run(stop.clone()));
-    let rides = RidesProjection::new(&app.settings.schema_registry_url);
-    tokio::spawn(ProjectionRuntime::new(rides, config, app.pool.clone()).run(stop.clone()));
-    Stack {
-        codec: WireCodec::new(&app.settings.schema_registry_url),
-        producer: kafka::producer(&app.settings.kafka, "test").unwrap(),
-        app,
-        stop,
-        sent: BTreeMap::new(),
-        _broker: broker,
-    }
-}
-
-impl Stack {
+impl TestStack {
     /// Produce `payload` (already encoded) with a fresh root envelope of type `kind`.
     pub async fn send(&mut self, topic: &'static str, key: &str, kind: &str, payload: Vec<u8>) {
         let envelope = Envelope::new_root(kind, SOURCE, key);
-        crate::log::append(&self.producer, topic, key, &payload, &envelope).await;
+        self.append(topic, key, &envelope, &payload).await;
+    }
+
+    /// Produce `payload` (already encoded) with `envelope`, counted in [`TestStack::sent`].
+    pub async fn append(
+        &mut self,
+        topic: &'static str,
+        key: &str,
+        envelope: &Envelope,
+        payload: &[u8],
+    ) {
+        crate::log::append(&self.producer, topic, key, payload, envelope).await;
         *self.sent.entry(topic).or_default() += 1;
     }
 
@@ -110,7 +53,7 @@ impl Stack {
             .codec
             .encode(topics::FLEET_EVENTS, &event)
             .await
-            .unwrap();
+            .expect("encoded");
         self.send(
             topics::FLEET_EVENTS,
             &key.to_string(),
@@ -160,11 +103,16 @@ impl Stack {
                 remote_addr: "127.0.0.1:50000".into(),
             }),
         };
-        let payload = self.codec.encode(topics::SESSIONS, &session).await.unwrap();
+        let payload = self
+            .codec
+            .encode(topics::SESSIONS, &session)
+            .await
+            .expect("encoded");
         self.send(topics::SESSIONS, device, event_type::SESSION, payload)
             .await;
         if let Some(battery) = battery {
-            let offset = i32::try_from(self.sent[topics::FLEET_EVENTS]).unwrap() * 1000;
+            let offset =
+                i32::try_from(self.sent[topics::FLEET_EVENTS]).expect("a small count") * 1000;
             let telemetry = Telemetry {
                 device_id: device.into(),
                 frame_id: Uuid::now_v7(),
@@ -188,7 +136,7 @@ impl Stack {
                 .codec
                 .encode(topics::TELEMETRY, &telemetry)
                 .await
-                .unwrap();
+                .expect("encoded");
             self.send(topics::TELEMETRY, device, event_type::TELEMETRY, payload)
                 .await;
         }
@@ -227,7 +175,7 @@ impl Stack {
             .codec
             .encode(topics::TELEMETRY, &telemetry)
             .await
-            .unwrap();
+            .expect("encoded");
         self.send(topics::TELEMETRY, device, event_type::TELEMETRY, payload)
             .await;
     }
@@ -276,24 +224,32 @@ impl Stack {
         .unwrap_or(0)
     }
 
-    /// Wait until both projections applied everything sent so far.
+    /// Wait until every projection of the stack applied every record of its topics
+    /// produced through [`TestStack::append`] so far.
+    ///
+    /// # Panics
+    /// When they have not within 60 s.
     pub async fn settle(&self) {
-        let deadline = Instant::now() + Duration::from_secs(60);
-        let wanted = [
-            ("fleet", topics::FLEET_EVENTS),
-            ("fleet", topics::SESSIONS),
-            ("fleet", topics::TELEMETRY),
-            ("rides", topics::FLEET_EVENTS),
-        ];
-        for (projection, topic) in wanted {
-            let want = self.sent.get(topic).copied().unwrap_or(0);
-            while self.applied(projection, topic).await < want {
-                assert!(
-                    Instant::now() < deadline,
-                    "{projection}: fewer than {want} records of {topic} applied"
-                );
-                tokio::time::sleep(Duration::from_millis(100)).await;
+        for &(projection, topics) in &self.projections {
+            for &topic in topics {
+                let want = self.sent.get(topic).copied().unwrap_or(0);
+                self.wait_applied(projection, topic, want).await;
             }
+        }
+    }
+
+    /// Wait until `projection` committed at least `want` records of `topic`.
+    ///
+    /// # Panics
+    /// When it has not within 60 s.
+    pub async fn wait_applied(&self, projection: &str, topic: &str, want: i64) {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while self.applied(projection, topic).await < want {
+            assert!(
+                Instant::now() < deadline,
+                "{projection}: fewer than {want} records of {topic} applied"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }
 }

@@ -1,9 +1,9 @@
-//! `fleetlog up` and `fleetlog simulate` as real processes on a broker of their own, and
-//! an HTTP client with tokens signed by the stack's key: what end-to-end tests of the
-//! product drive.
+//! The product as a user runs it, inside a [`TestStack`]: `fleetlog up` and `fleetlog
+//! simulate` as real processes, and an HTTP client with tokens signed by the stack's key.
 
 #![allow(
     clippy::unwrap_used,
+    clippy::missing_panics_doc,
     reason = "test harness: a failed unwrap is a failed test"
 )]
 
@@ -14,87 +14,104 @@ use fleetlog_runtime::auth_settings::AuthSettings;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
+use super::TestStack;
 use crate::TestApp;
-use crate::broker::{TestBroker, isolated_app};
 use crate::process::{ChildGuard, fleetlog, isolate_ports, wait_for_status};
 
-/// The stack's JWT key.
+/// The product's JWT key.
 pub const SECRET: &str = "ride-journey-test-secret-of-at-least-32-bytes";
 /// Device id of the first simulated scooter.
 pub const ID_BASE: u64 = 356_307_042_440_000;
 
-/// A running product.
-pub struct Stack {
-    _broker: TestBroker,
-    /// Its database and settings.
-    pub app: TestApp,
+/// `fleetlog up` and the simulator; killed when dropped.
+pub(super) struct Product {
     _up: ChildGuard,
     _sim: ChildGuard,
-    /// Base URL of the API.
-    pub api: String,
-    /// A client.
-    pub http: reqwest::Client,
+    api: String,
+    http: reqwest::Client,
     auth: Auth,
 }
 
-/// `fleetlog up` plus `scooters` simulated Teltonika scooters reporting every second.
-///
-/// # Panics
-/// When the stack does not come up.
-pub async fn stack(scooters: u32) -> Stack {
-    let (broker, mut app) = isolated_app().await;
-    isolate_ports(&mut app.settings);
-    let mut up = fleetlog(&app.settings);
-    up.arg("up")
-        .env("FLEETLOG_AUTH__JWT_SECRET", SECRET)
-        .env("FLEETLOG_COMMANDS__UNLOCK_TIMEOUT_S", "4")
-        .env("FLEETLOG_COMMANDS__TICK_INTERVAL_MS", "200");
-    let up = ChildGuard::spawn(up);
-    let api = format!("http://{}", app.settings.http.api_addr);
-    let ready = wait_for_status(&format!("{api}/readyz"), 200, Duration::from_secs(90)).await;
-    assert_eq!(ready, Some(200), "fleetlog up became ready");
-    let mut sim = fleetlog(&app.settings);
-    sim.args([
-        "simulate",
-        "--protocol",
-        "teltonika",
-        "--interval",
-        "1",
-        "--seed",
-        "7",
-    ])
-    .args(["--scooters", &scooters.to_string()])
-    .args(["--id-base", &ID_BASE.to_string()])
-    .args(["--gateway", &app.settings.gateway.teltonika_addr]);
-    let sim = ChildGuard::spawn(sim);
-    let auth = Auth::new(AuthSettings {
-        jwt_secret: Some(SECRET.into()),
-        ..AuthSettings::default()
-    })
-    .unwrap();
-    Stack {
-        _broker: broker,
-        app,
-        _up: up,
-        _sim: sim,
-        api,
-        http: reqwest::Client::new(),
-        auth,
+impl Product {
+    /// `fleetlog up` on free ports of `app` (its settings get them), then `scooters`
+    /// simulated Teltonika scooters reporting every second.
+    ///
+    /// # Panics
+    /// When the product does not come up.
+    pub(super) async fn start(app: &mut TestApp, scooters: u32) -> Self {
+        isolate_ports(&mut app.settings);
+        let mut up = fleetlog(&app.settings);
+        up.arg("up")
+            .env("FLEETLOG_AUTH__JWT_SECRET", SECRET)
+            .env("FLEETLOG_COMMANDS__UNLOCK_TIMEOUT_S", "4")
+            .env("FLEETLOG_COMMANDS__TICK_INTERVAL_MS", "200");
+        let up = ChildGuard::spawn(up);
+        let api = format!("http://{}", app.settings.http.api_addr);
+        let ready = wait_for_status(&format!("{api}/readyz"), 200, Duration::from_secs(90)).await;
+        assert_eq!(ready, Some(200), "fleetlog up became ready");
+        let mut sim = fleetlog(&app.settings);
+        sim.args([
+            "simulate",
+            "--protocol",
+            "teltonika",
+            "--interval",
+            "1",
+            "--seed",
+            "7",
+        ])
+        .args(["--scooters", &scooters.to_string()])
+        .args(["--id-base", &ID_BASE.to_string()])
+        .args(["--gateway", &app.settings.gateway.teltonika_addr]);
+        let sim = ChildGuard::spawn(sim);
+        let auth = Auth::new(AuthSettings {
+            jwt_secret: Some(SECRET.into()),
+            ..AuthSettings::default()
+        })
+        .unwrap();
+        Self {
+            _up: up,
+            _sim: sim,
+            api,
+            http: reqwest::Client::new(),
+            auth,
+        }
     }
 }
 
-impl Stack {
-    #[allow(missing_docs)]
+impl TestStack {
+    fn product(&self) -> &Product {
+        self.product
+            .as_ref()
+            .expect("a stack built with .product(…)")
+    }
+
+    /// Base URL of the product's API.
+    pub fn api(&self) -> &str {
+        &self.product().api
+    }
+
+    /// The HTTP client of the stack.
+    pub fn http(&self) -> &reqwest::Client {
+        &self.product().http
+    }
+
+    /// A fresh user id and an access token for it with `role`, signed by the product's key.
+    ///
+    /// # Panics
+    /// When signing fails.
     pub fn token(&self, role: Role) -> (Uuid, String) {
         let id = Uuid::now_v7();
-        (id, self.auth.access_token(id, role).unwrap())
+        (
+            id,
+            self.product().auth.access_token(id, role).expect("signed"),
+        )
     }
 
     #[allow(missing_docs)]
     pub async fn post(&self, token: &str, path: &str, body: Option<Value>) -> (u16, Value) {
         let mut req = self
-            .http
-            .post(format!("{}{path}", self.api))
+            .http()
+            .post(format!("{}{path}", self.api()))
             .bearer_auth(token)
             .timeout(Duration::from_secs(30));
         if let Some(body) = body {
@@ -108,8 +125,8 @@ impl Stack {
     #[allow(missing_docs)]
     pub async fn get(&self, token: &str, path: &str) -> (u16, Value) {
         let resp = self
-            .http
-            .get(format!("{}{path}", self.api))
+            .http()
+            .get(format!("{}{path}", self.api()))
             .bearer_auth(token)
             .timeout(Duration::from_secs(30))
             .send()
@@ -209,20 +226,20 @@ impl Stack {
 ///
 /// # Panics
 /// When the API refuses.
-pub async fn rider_login(stack: &Stack) -> (Uuid, String) {
+pub async fn rider_login(stack: &TestStack) -> (Uuid, String) {
     let email = format!("{}@example.com", Uuid::new_v4().simple());
     let creds = json!({"email": email, "password": "correct horse battery staple"});
     let resp = stack
-        .http
-        .post(format!("{}/v1/auth/signup", stack.api))
+        .http()
+        .post(format!("{}/v1/auth/signup", stack.api()))
         .json(&creds)
         .send()
         .await
         .unwrap();
     assert_eq!(resp.status(), 201);
     let login: Value = stack
-        .http
-        .post(format!("{}/v1/auth/login", stack.api))
+        .http()
+        .post(format!("{}/v1/auth/login", stack.api()))
         .json(&creds)
         .send()
         .await
