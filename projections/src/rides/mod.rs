@@ -33,7 +33,7 @@
 //!
 //! **Idempotent and deterministic**: a record whose `ce_id` was applied before changes
 //! nothing; rows hold event times only (no wall clock). Batches are decoded, reduced in
-//! memory to one change per ride, reservation and command (`reduce.rs`, pure), and written
+//! memory to one change per ride, reservation and command (`reduce/`, pure), and written
 //! with one set-wise statement per table (`write.rs`).
 
 mod decode;

@@ -3,10 +3,13 @@
 //! the order, and each event id counts once.
 
 use fleetlog_schemas::events::{
-    ActorRole, CommandAccepted, CommandRejected, ReservationCancelled, ReservationMade,
-    VehicleRegistered,
+    Actor, ActorRole, CommandAccepted, CommandRejected, GeoPoint, ReservationCancelled,
+    ReservationMade, RideEnded, RideFailed, RideRequested, RideStarted, VehicleRegistered,
 };
 
+use super::changes::{
+    Changes, CommandStatus, OutcomeSource, ReservationState, RideState, command_rank, reply_status,
+};
 use super::*;
 
 fn id(n: u128) -> Uuid {
