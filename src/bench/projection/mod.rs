@@ -19,29 +19,29 @@
 //!    figures include up to ~10 ms of polling delay), once per `--rate`. The rate actually
 //!    achieved is printed beside the offered one, and the highest achieved rate whose p99
 //!    stays ≤ 200 ms.
+//!
+//! This file holds the options and [`run`], which runs the phases in order and prints
+//! their figures; `telemetry.rs` the generated load of the throughput phases, `tasks.rs`
+//! the decoder and projection tasks, `throughput.rs` the throughput phase's measurements,
+//! `baselines.rs` the naive projector and `COPY`, `end_to_end.rs` the end-to-end phase.
 
 mod baselines;
+mod end_to_end;
+mod tasks;
 mod telemetry;
+mod throughput;
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use fleetlog_projections::fleet::FleetProjection;
-use fleetlog_projections::{Projection, SourceRecord};
 use fleetlog_runtime::{Settings, db, kafka};
-use fleetlog_schemas::envelope::Envelope;
-use fleetlog_schemas::events::Telemetry;
 use fleetlog_schemas::topics;
-use futures::StreamExt;
-use futures::stream::FuturesUnordered;
-use rdkafka::message::Headers;
-use sqlx::PgPool;
-use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-use super::ingest::{self, GatewayProcess};
-use super::load::{self, SendLog};
+use super::ingest;
+use end_to_end::end_to_end;
+use tasks::{spawn_decoder, spawn_projection};
+use throughput::{apply_alone, wait_for};
 
 pub(crate) use baselines::{copy, naive};
 pub(crate) use telemetry::{encode, produce, telemetry_events};
@@ -54,7 +54,6 @@ const SWEEP_P99_MS: f64 = 200.0;
 /// Device numbers of the end-to-end phase's simulated devices (ids `35…`); the
 /// throughput phase's devices are `36…`.
 const E2E_BASE: usize = 300_000;
-const POLL: Duration = Duration::from_millis(10);
 
 /// Options of `fleetlog bench projection`.
 #[derive(Debug, Clone, clap::Args)]
@@ -77,23 +76,6 @@ pub(crate) struct ProjectionBenchArgs {
     /// Events the naive projector gets (it is slow).
     #[arg(long, default_value_t = 3_000)]
     naive_events: usize,
-}
-
-/// A task of this process with the token that stops it.
-struct Task {
-    token: CancellationToken,
-    handle: JoinHandle<anyhow::Result<()>>,
-}
-
-impl Task {
-    /// Cancel and wait (at most 30 s) for a clean stop.
-    async fn stop(self, name: &str) -> anyhow::Result<()> {
-        self.token.cancel();
-        match tokio::time::timeout(Duration::from_secs(30), self.handle).await {
-            Ok(joined) => joined.with_context(|| format!("{name} panicked"))?,
-            Err(_) => anyhow::bail!("{name} did not stop within 30 s"),
-        }
-    }
 }
 
 /// Run every phase and print the figures.
@@ -199,218 +181,4 @@ pub(crate) fn database_url(base: &str, database: &str) -> anyhow::Result<String>
         .rsplit_once('/')
         .context("DATABASE_URL has no database path")?;
     Ok(format!("{prefix}/{database}"))
-}
-
-fn spawn_decoder(settings: &Settings) -> Task {
-    let token = CancellationToken::new();
-    let (settings, stop) = (settings.clone(), token.clone());
-    let handle = tokio::spawn(async move { fleetlog_ingest::decoder::run(&settings, stop).await });
-    Task { token, handle }
-}
-
-fn spawn_projection(settings: &Settings, pool: &PgPool) -> Task {
-    let token = CancellationToken::new();
-    let projection = FleetProjection::new(&settings.schema_registry_url);
-    let (settings, pool, stop) = (settings.clone(), pool.clone(), token.clone());
-    let handle = tokio::spawn(async move {
-        fleetlog_projections::runtime::run(projection, &settings, pool, stop).await
-    });
-    Task { token, handle }
-}
-
-/// The projection's `apply` on the same events, cut into batches as the runtime cuts them,
-/// each in its own transaction, into a schema of its own — no broker.
-async fn apply_alone(
-    settings: &Settings,
-    pool: &PgPool,
-    events: &[Telemetry],
-    encoded: &[(Vec<u8>, Envelope)],
-) -> anyhow::Result<f64> {
-    const SCHEMA: &str = "bench_fleet_apply";
-    let projection = FleetProjection::new(&settings.schema_registry_url);
-    let records: Vec<SourceRecord> = events
-        .iter()
-        .zip(encoded)
-        .enumerate()
-        .map(|(i, (event, (payload, envelope)))| SourceRecord {
-            topic: topics::TELEMETRY.to_owned(),
-            partition: 0,
-            offset: i as i64,
-            key: Some(event.device_id.clone().into_bytes()),
-            payload: Some(payload.clone()),
-            headers: envelope
-                .to_headers()
-                .iter()
-                .map(|h| (h.key.to_owned(), h.value.unwrap_or_default().to_vec()))
-                .collect(),
-            timestamp_ms: Some(event.received_at_ms),
-        })
-        .collect();
-    let mut conn = pool.acquire().await?;
-    sqlx::query(&format!("CREATE SCHEMA {SCHEMA}"))
-        .execute(&mut *conn)
-        .await?;
-    projection.migrate(&mut conn, SCHEMA).await?;
-    let started = Instant::now();
-    for batch in records.chunks(settings.projections.batch_max_records.max(1)) {
-        let mut tx = sqlx::Connection::begin(&mut *conn).await?;
-        projection.apply(&mut tx, SCHEMA, batch).await?;
-        tx.commit().await?;
-    }
-    Ok(records.len() as f64 / started.elapsed().as_secs_f64())
-}
-
-async fn stored_total(pool: &PgPool) -> anyhow::Result<i64> {
-    Ok(sqlx::query_scalar(
-        "SELECT COALESCE(sum(next_offset), 0)::bigint FROM projection_offsets WHERE projection = 'fleet'",
-    )
-    .fetch_one(pool)
-    .await?)
-}
-
-/// Wait until the stored offsets reach `target`, at most `limit`.
-async fn wait_for(pool: &PgPool, target: i64, limit: Duration) -> anyhow::Result<()> {
-    let deadline = Instant::now() + limit;
-    while stored_total(pool).await? < target {
-        anyhow::ensure!(
-            Instant::now() < deadline,
-            "the projection did not catch up in time"
-        );
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    Ok(())
-}
-
-/// What the end-to-end phase measured.
-struct EndToEnd {
-    connections: usize,
-    achieved: f64,
-    frames: usize,
-    unseen: usize,
-    p50: f64,
-    p99: f64,
-    max: f64,
-}
-
-async fn end_to_end(
-    gateway: &GatewayProcess,
-    pool: &PgPool,
-    args: &ProjectionBenchArgs,
-    rate: usize,
-    base: usize,
-) -> anyhow::Result<EndToEnd> {
-    let connections = if args.connections == 0 {
-        (rate / 10).max(1)
-    } else {
-        args.connections
-    };
-    let streams = ingest::connect_all(gateway, base, connections).await?;
-    let logs: Vec<SendLog> = (0..connections).map(|_| SendLog::default()).collect();
-    let every = Duration::from_secs_f64(connections as f64 / rate.max(1) as f64);
-    let driving = CancellationToken::new();
-    let poller = tokio::spawn(poll_latencies(
-        pool.clone(),
-        base,
-        logs.clone(),
-        driving.clone(),
-    ));
-    let started = Instant::now();
-    let until = started + Duration::from_secs(args.seconds);
-    let mut drivers = FuturesUnordered::new();
-    for (i, (stream, log)) in streams.into_iter().zip(&logs).enumerate() {
-        drivers.push(tokio::spawn(load::drive(
-            stream,
-            base + i,
-            Some(every),
-            until,
-            Some(Arc::clone(log)),
-        )));
-    }
-    let mut frames = 0;
-    let mut failed = None;
-    while let Some(done) = drivers.next().await {
-        match done {
-            Ok(Ok(acks)) => frames += acks.len(),
-            Ok(Err(err)) => failed = Some(err),
-            Err(err) => failed = Some(err.into()),
-        }
-    }
-    let elapsed = started.elapsed().as_secs_f64();
-    driving.cancel();
-    let (mut latencies, unseen) = poller.await??;
-    if let Some(err) = failed {
-        return Err(err.context("a simulated device failed"));
-    }
-    latencies.sort_unstable();
-    let q = |q: f64| load::quantile_ms(&latencies, q);
-    Ok(EndToEnd {
-        connections,
-        achieved: frames as f64 / elapsed,
-        frames,
-        unseen,
-        p50: q(0.5),
-        p99: q(0.99),
-        max: q(1.0),
-    })
-}
-
-/// Every [`POLL`]: the device rows of the end-to-end devices (numbered from `base`); each frame a row shows for the
-/// first time (its device time names the frame) gets latency = now − its send time.
-/// Once `driving` is cancelled, polls until every frame sent was seen (or 60 s passed).
-/// Returns the latencies (µs) and the number of frames never seen.
-async fn poll_latencies(
-    pool: PgPool,
-    base: usize,
-    logs: Vec<SendLog>,
-    driving: CancellationToken,
-) -> anyhow::Result<(Vec<u32>, usize)> {
-    let mut seen = vec![0_usize; logs.len()];
-    let mut latencies = Vec::new();
-    let mut deadline: Option<Instant> = None;
-    loop {
-        let rows: Vec<(String, i64)> = sqlx::query_as(
-            "SELECT device_id, device_time_ms FROM proj_fleet_v1.devices \
-             WHERE device_id LIKE '35%' AND device_time_ms IS NOT NULL",
-        )
-        .fetch_all(&pool)
-        .await?;
-        let now = chrono::Utc::now().timestamp_micros();
-        for (device, time_ms) in rows {
-            let Some(i) = device
-                .get(2..)
-                .and_then(|n| n.parse::<usize>().ok())
-                .and_then(|n| n.checked_sub(base))
-                .filter(|&i| i < logs.len())
-            else {
-                continue;
-            };
-            let k =
-                usize::try_from((time_ms - load::device_time_ms(base + i, 0)) / 1000).unwrap_or(0);
-            if k <= seen[i] {
-                continue;
-            }
-            let sent = logs[i]
-                .lock()
-                .map_err(|_| anyhow::anyhow!("send log poisoned"))?;
-            for at in sent.iter().take(k).skip(seen[i]) {
-                latencies.push(u32::try_from((now - at).max(0)).unwrap_or(u32::MAX));
-            }
-            seen[i] = k.min(sent.len()).max(seen[i]);
-        }
-        if driving.is_cancelled() {
-            let deadline =
-                *deadline.get_or_insert_with(|| Instant::now() + Duration::from_secs(60));
-            let mut unseen = 0;
-            for (log, &s) in logs.iter().zip(&seen) {
-                let sent = log
-                    .lock()
-                    .map_err(|_| anyhow::anyhow!("send log poisoned"))?;
-                unseen += sent.len().saturating_sub(s);
-            }
-            if unseen == 0 || Instant::now() > deadline {
-                return Ok((latencies, unseen));
-            }
-        }
-        tokio::time::sleep(POLL).await;
-    }
 }
