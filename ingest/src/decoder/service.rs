@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use fleetlog_runtime::Settings;
+use fleetlog_runtime::detached_drop::DetachedDrop;
 use fleetlog_schemas::derived::Derived;
 use fleetlog_schemas::dlq::{self, Origin};
 use fleetlog_schemas::envelope::{Envelope, event_type};
@@ -200,9 +201,13 @@ const TXN_TIMEOUT: Duration = Duration::from_secs(30);
 /// together or not at all. A batch that fails is aborted, its partitions are rewound to
 /// the batch's first offsets and it is read again.
 ///
+/// A producer that fails for good (fenced, or its transaction expired while a broker was
+/// down) is replaced by a new one under the same `transactional.id`, and its batch is read
+/// again.
+///
 /// # Errors
-/// When the clients cannot be created, or the producer is fenced (another instance took
-/// the same `transactional.id`, or the consumer group moved on): this instance must stop.
+/// When the clients cannot be created, or a new producer cannot register its
+/// `transactional.id`.
 pub async fn run(settings: &Settings, shutdown: CancellationToken) -> anyhow::Result<()> {
     let group = format!("{}-decoder", settings.kafka.client_id);
     let transactional_id = format!("{group}-{}", settings.kafka.instance_id);
@@ -213,16 +218,11 @@ pub async fn run(settings: &Settings, shutdown: CancellationToken) -> anyhow::Re
             .set("group.instance.id", &transactional_id)
             .create()?;
     consumer.subscribe(&[topics::FRAMES])?;
-    let producer: FutureProducer = fleetlog_runtime::kafka::transactional_producer_config(
-        &settings.kafka,
-        "decoder",
-        &transactional_id,
-    )
-    .create()?;
+    let producer = transactional_producer(settings, &transactional_id)?;
     if !init_transactions(&producer, &shutdown).await? {
         return Ok(());
     }
-    let decoder = Decoder::new(
+    let mut decoder = Decoder::new(
         producer,
         Arc::new(WireCodec::new(&settings.schema_registry_url)),
     );
@@ -237,7 +237,22 @@ pub async fn run(settings: &Settings, shutdown: CancellationToken) -> anyhow::Re
         match transact(&decoder, &consumer, &batch, &shutdown).await {
             Ok(()) => {}
             Err(TxnFailure::Fatal(err)) => {
-                return Err(anyhow::anyhow!(err).context("decoder transaction (fenced?)"));
+                // Fenced or expired (a transaction the coordinator aborted while a broker
+                // was down bumps the producer epoch): this producer cannot go on, but the
+                // instance can. A new one registers the same `transactional.id` (fencing
+                // any zombie) and the batch is read again; nothing of the aborted
+                // transaction is visible to `read_committed` readers.
+                tracing::warn!(error = %err, frames = batch.len(),
+                    "decoder producer failed for good: a new producer takes over and the batch is read again");
+                rewind(&consumer, &batch);
+                let failed = std::mem::replace(
+                    &mut decoder.producer,
+                    transactional_producer(settings, &transactional_id)?,
+                );
+                drop(DetachedDrop::new(failed, "failed decoder producer"));
+                if !init_transactions(&decoder.producer, &shutdown).await? {
+                    return Ok(());
+                }
             }
             Err(TxnFailure::Retry(err)) => {
                 tracing::warn!(error = %err, frames = batch.len(), "decoder batch aborted; reading it again");
@@ -252,12 +267,25 @@ pub async fn run(settings: &Settings, shutdown: CancellationToken) -> anyhow::Re
     }
 }
 
+/// The decoder's transactional producer (`transactional.id` = `transactional_id`).
+fn transactional_producer(
+    settings: &Settings,
+    transactional_id: &str,
+) -> anyhow::Result<FutureProducer> {
+    Ok(fleetlog_runtime::kafka::transactional_producer_config(
+        &settings.kafka,
+        "decoder",
+        transactional_id,
+    )
+    .create()?)
+}
+
 /// Why a batch's transaction did not commit.
 #[derive(Debug)]
 enum TxnFailure {
     /// Abort, rewind and read the batch again.
     Retry(String),
-    /// The producer cannot go on (fenced, or a fatal error): stop this instance.
+    /// The producer cannot go on (fenced, or a fatal error): replace it.
     Fatal(String),
 }
 

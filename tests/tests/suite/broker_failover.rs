@@ -183,9 +183,9 @@ async fn acked_frames_survive_broker_kills_and_the_fleet_model_matches_an_uninte
     let _stop_guard = stop.clone().drop_guard();
     let decoder_settings = settings.clone();
     let decoder_stop = stop.clone();
-    tokio::spawn(
-        async move { fleetlog_ingest::decoder::run(&decoder_settings, decoder_stop).await },
-    );
+    let decoder = tokio::spawn(async move {
+        fleetlog_ingest::decoder::run(&decoder_settings, decoder_stop).await
+    });
     fleet_projection(&settings, &app.pool, &stop);
 
     let acked: Acked = Arc::default();
@@ -275,8 +275,13 @@ async fn acked_frames_survive_broker_kills_and_the_fleet_model_matches_an_uninte
         "every device sent"
     );
 
-    // The decoder catches up after the last kill (its transactions commit its input
-    // offsets): only then does the telemetry topic hold every ACKed frame's records.
+    // The decoder rides out every kill (a producer fenced by a failover is replaced, not
+    // the end of the decoder) and catches up after the last one (its transactions commit
+    // its input offsets): only then does the telemetry topic hold every ACKed frame's
+    // records.
+    if decoder.is_finished() {
+        panic!("the decoder stopped during the kills: {:?}", decoder.await);
+    }
     let frames_end = next_offsets(&frames);
     let decoder_group = format!("{}-decoder", settings.kafka.client_id);
     wait_until_committed(
