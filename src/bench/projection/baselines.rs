@@ -36,13 +36,14 @@ pub(crate) async fn naive(
     events: &[Telemetry],
     encoded: &[(Vec<u8>, Envelope)],
 ) -> anyhow::Result<f64> {
-    sqlx::raw_sql(
-        "CREATE TABLE naive_history (LIKE proj_fleet_v1.telemetry_history INCLUDING ALL); \
-         CREATE TABLE naive_devices (LIKE proj_fleet_v1.devices INCLUDING ALL); \
+    let fleet = super::fleet_schema()?;
+    sqlx::raw_sql(&format!(
+        "CREATE TABLE naive_history (LIKE {fleet}.telemetry_history INCLUDING ALL); \
+         CREATE TABLE naive_devices (LIKE {fleet}.devices INCLUDING ALL); \
          CREATE TABLE naive_offsets (LIKE projection_offsets INCLUDING ALL); \
          INSERT INTO naive_offsets (projection, version, topic, partition, next_offset) \
          VALUES ('naive', 1, 'scooter.telemetry.v1', 0, 0);",
-    )
+    ))
     .execute(pool)
     .await?;
     const STATEMENT: &str = "WITH h AS ( \
@@ -101,9 +102,12 @@ pub(crate) async fn copy(
     events: &[Telemetry],
     encoded: &[(Vec<u8>, Envelope)],
 ) -> anyhow::Result<f64> {
-    sqlx::raw_sql("CREATE TABLE bench_copy (LIKE proj_fleet_v1.telemetry_history INCLUDING ALL)")
-        .execute(pool)
-        .await?;
+    let fleet = super::fleet_schema()?;
+    sqlx::raw_sql(&format!(
+        "CREATE TABLE bench_copy (LIKE {fleet}.telemetry_history INCLUDING ALL)"
+    ))
+    .execute(pool)
+    .await?;
     let rows = events
         .iter()
         .zip(encoded)

@@ -101,11 +101,12 @@ async fn poll_latencies(
     let mut seen = vec![0_usize; logs.len()];
     let mut latencies = Vec::new();
     let mut deadline: Option<Instant> = None;
+    let fleet = super::fleet_schema()?;
     loop {
-        let rows: Vec<(String, i64)> = sqlx::query_as(
-            "SELECT device_id, device_time_ms FROM proj_fleet_v1.devices \
+        let rows: Vec<(String, i64)> = sqlx::query_as(&format!(
+            "SELECT device_id, device_time_ms FROM {fleet}.devices \
              WHERE device_id LIKE '35%' AND device_time_ms IS NOT NULL",
-        )
+        ))
         .fetch_all(&pool)
         .await?;
         let now = chrono::Utc::now().timestamp_micros();

@@ -182,3 +182,12 @@ pub(crate) fn database_url(base: &str, database: &str) -> anyhow::Result<String>
         .context("DATABASE_URL has no database path")?;
     Ok(format!("{prefix}/{database}"))
 }
+
+/// The fleet projection's schema at the code's version (what a fresh database gets), so
+/// the baselines' tables and the latency probe follow a version bump.
+pub(crate) fn fleet_schema() -> anyhow::Result<String> {
+    Ok(fleetlog_projections::runtime::schema_name(
+        fleetlog_projections::fleet::NAME,
+        fleetlog_projections::fleet::VERSION,
+    )?)
+}

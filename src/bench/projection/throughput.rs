@@ -57,8 +57,9 @@ pub(super) async fn apply_alone(
 
 async fn stored_total(pool: &PgPool) -> anyhow::Result<i64> {
     Ok(sqlx::query_scalar(
-        "SELECT COALESCE(sum(next_offset), 0)::bigint FROM projection_offsets WHERE projection = 'fleet'",
+        "SELECT COALESCE(sum(next_offset), 0)::bigint FROM projection_offsets WHERE projection = $1",
     )
+    .bind(fleetlog_projections::fleet::NAME)
     .fetch_one(pool)
     .await?)
 }
