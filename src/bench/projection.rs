@@ -27,7 +27,7 @@ use anyhow::Context;
 use fleetlog_projections::fleet::FleetProjection;
 use fleetlog_projections::{Projection, SourceRecord};
 use fleetlog_runtime::{Settings, db, kafka};
-use fleetlog_schemas::envelope::{Envelope, event_type};
+use fleetlog_schemas::envelope::Envelope;
 use fleetlog_schemas::events::{LockState, Telemetry};
 use fleetlog_schemas::topics;
 use fleetlog_schemas::wire::WireCodec;
@@ -248,8 +248,7 @@ pub(crate) async fn encode(
     let mut out = Vec::with_capacity(events.len());
     for event in events {
         let payload = codec.encode(topics::TELEMETRY, event).await?;
-        let envelope =
-            Envelope::new_root(event_type::TELEMETRY, "/fleetlog/bench", &event.device_id);
+        let envelope = Envelope::new_root(topics::TELEMETRY, "/fleetlog/bench", &event.device_id);
         out.push((payload, envelope));
     }
     Ok(out)
@@ -264,7 +263,7 @@ pub(crate) async fn produce(
     let mut inflight: FuturesUnordered<rdkafka::producer::DeliveryFuture> = FuturesUnordered::new();
     for (event, (payload, envelope)) in events.iter().zip(encoded) {
         let delivery = loop {
-            let record = FutureRecord::to(topics::TELEMETRY)
+            let record = FutureRecord::to(topics::TELEMETRY.name())
                 .key(&event.device_id)
                 .payload(payload)
                 .headers(envelope.to_headers());
@@ -302,7 +301,7 @@ async fn apply_alone(
         .zip(encoded)
         .enumerate()
         .map(|(i, (event, (payload, envelope)))| SourceRecord {
-            topic: topics::TELEMETRY.to_owned(),
+            topic: topics::TELEMETRY.name().to_owned(),
             partition: 0,
             offset: i as i64,
             key: Some(event.device_id.clone().into_bytes()),

@@ -16,13 +16,13 @@ use fleetlog_projections::fleet::FleetProjection;
 use fleetlog_projections::rides::RidesProjection;
 use fleetlog_projections::{ProjectionRuntime, RuntimeConfig};
 use fleetlog_runtime::kafka;
-use fleetlog_schemas::envelope::{Envelope, event_type};
+use fleetlog_schemas::envelope::Envelope;
 use fleetlog_schemas::events::{
     FleetEvent, FleetEventBody, GeoPoint, LockState, Protocol, SessionChange, SessionConnected,
     SessionEvent, Telemetry, VehicleRegistered, VehicleState, VehicleStateChanged, ZoneDefined,
     ZoneKind,
 };
-use fleetlog_schemas::topics;
+use fleetlog_schemas::topics::{self, Topic, TopicValue};
 use fleetlog_schemas::wire::WireCodec;
 use rdkafka::producer::FutureProducer;
 use tokio_util::sync::CancellationToken;
@@ -93,11 +93,12 @@ pub async fn stack() -> Stack {
 }
 
 impl Stack {
-    /// Produce `payload` (already encoded) with a fresh root envelope of type `kind`.
-    pub async fn send(&mut self, topic: &'static str, key: &str, kind: &str, payload: Vec<u8>) {
-        let envelope = Envelope::new_root(kind, SOURCE, key);
-        crate::log::append(&self.producer, topic, key, &payload, &envelope).await;
-        *self.sent.entry(topic).or_default() += 1;
+    /// Produce `value` on `topic` with a fresh root envelope of the topic's type.
+    pub async fn send<V: TopicValue>(&mut self, topic: Topic<'static, V>, key: &str, value: &V) {
+        let payload = self.codec.encode(topic, value).await.unwrap();
+        let envelope = Envelope::new_root(topic, SOURCE, key);
+        crate::log::append(&self.producer, topic.name(), key, &payload, &envelope).await;
+        *self.sent.entry(topic.name()).or_default() += 1;
     }
 
     /// Produce a fleet event keyed by `key`.
@@ -106,18 +107,8 @@ impl Stack {
             occurred_at_ms: at_ms,
             event,
         };
-        let payload = self
-            .codec
-            .encode(topics::FLEET_EVENTS, &event)
-            .await
-            .unwrap();
-        self.send(
-            topics::FLEET_EVENTS,
-            &key.to_string(),
-            event_type::FLEET_EVENT,
-            payload,
-        )
-        .await;
+        self.send(topics::FLEET_EVENTS, &key.to_string(), &event)
+            .await;
     }
 
     /// Produce a `VehicleStateChanged`.
@@ -160,11 +151,9 @@ impl Stack {
                 remote_addr: "127.0.0.1:50000".into(),
             }),
         };
-        let payload = self.codec.encode(topics::SESSIONS, &session).await.unwrap();
-        self.send(topics::SESSIONS, device, event_type::SESSION, payload)
-            .await;
+        self.send(topics::SESSIONS, device, &session).await;
         if let Some(battery) = battery {
-            let offset = i32::try_from(self.sent[topics::FLEET_EVENTS]).unwrap() * 1000;
+            let offset = i32::try_from(self.sent[topics::FLEET_EVENTS.name()]).unwrap() * 1000;
             let telemetry = Telemetry {
                 device_id: device.into(),
                 frame_id: Uuid::now_v7(),
@@ -184,13 +173,7 @@ impl Stack {
                 odometer_m: None,
                 io: vec![],
             };
-            let payload = self
-                .codec
-                .encode(topics::TELEMETRY, &telemetry)
-                .await
-                .unwrap();
-            self.send(topics::TELEMETRY, device, event_type::TELEMETRY, payload)
-                .await;
+            self.send(topics::TELEMETRY, device, &telemetry).await;
         }
     }
 
@@ -223,13 +206,7 @@ impl Stack {
             odometer_m: None,
             io: vec![],
         };
-        let payload = self
-            .codec
-            .encode(topics::TELEMETRY, &telemetry)
-            .await
-            .unwrap();
-        self.send(topics::TELEMETRY, device, event_type::TELEMETRY, payload)
-            .await;
+        self.send(topics::TELEMETRY, device, &telemetry).await;
     }
 
     /// Define zone `id` at `at_ms`: a square of `2 × half` (degrees × 10^7) around the
@@ -280,10 +257,10 @@ impl Stack {
     pub async fn settle(&self) {
         let deadline = Instant::now() + Duration::from_secs(60);
         let wanted = [
-            ("fleet", topics::FLEET_EVENTS),
-            ("fleet", topics::SESSIONS),
-            ("fleet", topics::TELEMETRY),
-            ("rides", topics::FLEET_EVENTS),
+            ("fleet", topics::FLEET_EVENTS.name()),
+            ("fleet", topics::SESSIONS.name()),
+            ("fleet", topics::TELEMETRY.name()),
+            ("rides", topics::FLEET_EVENTS.name()),
         ];
         for (projection, topic) in wanted {
             let want = self.sent.get(topic).copied().unwrap_or(0);

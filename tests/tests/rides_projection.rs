@@ -17,7 +17,7 @@ use chrono::DateTime;
 use fleetlog_projections::rides::RidesProjection;
 use fleetlog_projections::{ProjectionRuntime, RuntimeConfig};
 use fleetlog_runtime::kafka;
-use fleetlog_schemas::envelope::{Envelope, event_type};
+use fleetlog_schemas::envelope::Envelope;
 use fleetlog_schemas::events::{
     CommandAccepted, CommandRejected, DeviceReply, FleetEvent, FleetEventBody, GeoPoint,
     ReplyOutcome, ReservationMade, RideEnded, RideFailed, RideRequested, RideStarted,
@@ -79,11 +79,7 @@ const SOURCE: &str = "/fleetlog/test";
 
 /// An app command as the API makes it: a root envelope whose id is the command id.
 fn app_command(vehicle: Uuid) -> Envelope {
-    Envelope::new_root(
-        event_type::APP_COMMAND,
-        "/fleetlog/api",
-        vehicle.to_string(),
-    )
+    Envelope::new_root(topics::APP_COMMANDS, "/fleetlog/api", vehicle.to_string())
 }
 
 impl Stack {
@@ -118,8 +114,8 @@ impl Stack {
             .await
             .unwrap();
         let subject = vehicle.to_string();
-        let envelope = Envelope::child(parent, event_type::FLEET_EVENT, SOURCE, &subject);
-        self.send(topics::FLEET_EVENTS, &subject, &envelope, &value)
+        let envelope = Envelope::child(parent, topics::FLEET_EVENTS, SOURCE, &subject);
+        self.send(topics::FLEET_EVENTS.name(), &subject, &envelope, &value)
             .await;
         (envelope, value)
     }
@@ -133,7 +129,7 @@ impl Stack {
         at_ms: i64,
         outcome: ReplyOutcome,
     ) -> Envelope {
-        let downlink = Envelope::child(command, event_type::DOWNLINK, SOURCE, device);
+        let downlink = Envelope::child(command, topics::DOWNLINK, SOURCE, device);
         let reply = DeviceReply {
             command_id: Uuid::new_v5(&command.id, b"downlink"),
             device_id: device.into(),
@@ -142,8 +138,9 @@ impl Stack {
             at_ms,
         };
         let value = self.codec.encode(topics::REPLIES, &reply).await.unwrap();
-        let envelope = Envelope::child(&downlink, event_type::REPLY, SOURCE, device);
-        self.send(topics::REPLIES, device, &envelope, &value).await;
+        let envelope = Envelope::child(&downlink, topics::REPLIES, SOURCE, device);
+        self.send(topics::REPLIES.name(), device, &envelope, &value)
+            .await;
         envelope
     }
 
@@ -172,8 +169,8 @@ impl Stack {
     /// Wait until `fleet` fleet events and `replies` device replies are applied.
     async fn wait_applied(&self, fleet: i64, replies: i64) {
         let deadline = Instant::now() + Duration::from_secs(60);
-        while self.applied(topics::FLEET_EVENTS).await < fleet
-            || self.applied(topics::REPLIES).await < replies
+        while self.applied(topics::FLEET_EVENTS.name()).await < fleet
+            || self.applied(topics::REPLIES.name()).await < replies
         {
             assert!(
                 Instant::now() < deadline,
@@ -367,7 +364,7 @@ async fn a_reserved_ride_starts_and_ends_with_a_fare_and_a_re_sent_event_changes
         .await
         .unwrap();
     let key = vehicle.to_string();
-    let topic = topics::FLEET_EVENTS;
+    let topic = topics::FLEET_EVENTS.name();
     stack.send(topic, &key, &ended_envelope, &ended_value).await;
     stack.send(topic, &key, &ended_envelope, &changed).await;
     stack.wait_applied(9, 2).await;

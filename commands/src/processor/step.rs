@@ -5,7 +5,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use fleetlog_schemas::derived::Derived;
-use fleetlog_schemas::envelope::{Envelope, event_type};
+use fleetlog_schemas::envelope::Envelope;
 use fleetlog_schemas::events::{
     ActorRole, AppCommand, AppCommandBody, DownlinkCommand, FleetEvent,
 };
@@ -60,8 +60,8 @@ impl Output {
     /// The topic it goes to.
     pub(crate) fn topic(&self) -> &'static str {
         match self.value {
-            OutputValue::Fleet(_) => topics::FLEET_EVENTS,
-            OutputValue::Downlink(_) => topics::DOWNLINK,
+            OutputValue::Fleet(_) => topics::FLEET_EVENTS.name(),
+            OutputValue::Downlink(_) => topics::DOWNLINK.name(),
         }
     }
 }
@@ -125,7 +125,7 @@ pub(crate) fn decide_tick(loaded: Loaded, vehicle_id: Uuid, now_ms: i64, rules: 
         root,
         root,
         None,
-        event_type::FLEET_EVENT,
+        topics::FLEET_EVENTS.event_type(),
         SOURCE,
         vehicle_id.to_string(),
         // The clock's own time, not the wall clock's: deciding the same tick twice gives
@@ -151,7 +151,7 @@ fn saga_parent(input: &Envelope, before: &Vehicle, after: &Vehicle) -> Option<En
         step.downlink_command_id,
         step.command_id,
         Some(step.command_id),
-        event_type::DOWNLINK,
+        topics::DOWNLINK.event_type(),
         SOURCE,
         input.subject.clone(),
         input.time,
@@ -316,13 +316,7 @@ impl Batch<'_> {
                 },
             );
             self.outcome.outputs.push(Output {
-                envelope: Envelope::child_with_id(
-                    parent,
-                    id,
-                    event_type::FLEET_EVENT,
-                    SOURCE,
-                    &key,
-                ),
+                envelope: Envelope::child_with_id(parent, id, topics::FLEET_EVENTS, SOURCE, &key),
                 key: key.clone(),
                 value: OutputValue::Fleet(event.clone()),
             });
@@ -335,7 +329,7 @@ impl Batch<'_> {
                 envelope: Envelope::child_with_id(
                     parent,
                     id,
-                    event_type::DOWNLINK,
+                    topics::DOWNLINK,
                     SOURCE,
                     &downlink.device_id,
                 ),
@@ -387,13 +381,7 @@ impl Batch<'_> {
                 },
             );
             self.outcome.outputs.push(Output {
-                envelope: Envelope::child_with_id(
-                    parent,
-                    id,
-                    event_type::FLEET_EVENT,
-                    SOURCE,
-                    &key,
-                ),
+                envelope: Envelope::child_with_id(parent, id, topics::FLEET_EVENTS, SOURCE, &key),
                 key: key.clone(),
                 value: OutputValue::Fleet(event),
             });

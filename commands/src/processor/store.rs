@@ -272,8 +272,16 @@ async fn save_outbox(
     for out in &outcome.outputs {
         let topic = out.topic();
         let payload = match &out.value {
-            OutputValue::Fleet(event) => codec.encode(topic, event).await,
-            OutputValue::Downlink(command) => codec.encode(topic, command).await,
+            OutputValue::Fleet(event) => {
+                codec
+                    .encode(fleetlog_schemas::topics::FLEET_EVENTS, event)
+                    .await
+            }
+            OutputValue::Downlink(command) => {
+                codec
+                    .encode(fleetlog_schemas::topics::DOWNLINK, command)
+                    .await
+            }
         }
         .map_err(ProjectionError::transient)?;
         topics.push(topic);
