@@ -7,6 +7,8 @@
 //! TopicNameStrategy) is its root record — a wrapper record with a union field where the
 //! topic carries several record types — with every named type it uses inlined at first use
 //! (`Schema::denormalize`), so the registered text is self-contained and keeps every `doc`.
+//! Which record is a topic's root is said by its value type
+//! ([`crate::topics::TopicValue::RECORD`], listed in [`crate::topics::CATALOGUE`]).
 
 use apache_avro::Schema;
 
@@ -81,17 +83,6 @@ pub const FILES: &[SchemaFile] = avsc![
     "telemetry/Telemetry.avsc",
 ];
 
-/// Each primary topic and the full name of the record its values are.
-pub const TOPIC_RECORDS: [(&str, &str); 7] = [
-    (topics::FRAMES, "io.fleetlog.v1.RawFrame"),
-    (topics::SESSIONS, "io.fleetlog.v1.SessionEvent"),
-    (topics::TELEMETRY, "io.fleetlog.v1.Telemetry"),
-    (topics::DOWNLINK, "io.fleetlog.v1.DownlinkCommand"),
-    (topics::REPLIES, "io.fleetlog.v1.DeviceReply"),
-    (topics::APP_COMMANDS, "io.fleetlog.v1.AppCommand"),
-    (topics::FLEET_EVENTS, "io.fleetlog.v1.FleetEvent"),
-];
-
 /// The catalogue could not produce a schema.
 #[derive(Debug, thiserror::Error)]
 pub enum CatalogError {
@@ -101,7 +92,7 @@ pub enum CatalogError {
     /// No named type has this full name.
     #[error("no schema named {0}")]
     UnknownType(String),
-    /// The topic is not one of [`TOPIC_RECORDS`].
+    /// The topic is not one of [`topics::CATALOGUE`].
     #[error("topic {0} has no value schema")]
     UnknownTopic(String),
     /// A named type refers to one that is not in the catalogue.
@@ -170,17 +161,15 @@ pub fn topic_schema_json(topic: &str) -> Result<String, CatalogError> {
 /// When the files do not parse.
 pub fn value_schemas() -> Result<Vec<(String, String)>, CatalogError> {
     let all = parse_all()?;
-    TOPIC_RECORDS
+    topics::CATALOGUE
         .iter()
-        .map(|(topic, name)| Ok((value_subject(topic), to_json(name, &compose(&all, name)?)?)))
+        .map(|t| Ok((t.subject(), to_json(t.record, &compose(&all, t.record)?)?)))
         .collect()
 }
 
 fn topic_record(topic: &str) -> Result<&'static str, CatalogError> {
-    TOPIC_RECORDS
-        .iter()
-        .find(|(t, _)| *t == topic)
-        .map(|(_, name)| *name)
+    topics::info(topic)
+        .map(|t| t.record)
         .ok_or_else(|| CatalogError::UnknownTopic(topic.to_owned()))
 }
 

@@ -6,10 +6,15 @@
 //! `causation_id` (the id of the direct parent) and a W3C `traceparent` whose trace id *is*
 //! the correlation id, so a whole chain shares one trace. The value is the Avro payload in
 //! Confluent wire format (see [`crate::wire`]).
+//!
+//! An envelope for a new record is built for a typed [`Topic`]: its `ce_type` is the
+//! topic's value type's ([`TopicValue::EVENT_TYPE`]), never a string of the caller's.
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use rdkafka::message::{Header, Headers, OwnedHeaders};
 use uuid::Uuid;
+
+use crate::topics::{Topic, TopicValue};
 
 /// Header names, as they appear on the wire.
 pub mod header {
@@ -33,24 +38,6 @@ pub mod header {
     pub const CAUSATION_ID: &str = "causation_id";
     /// W3C trace context.
     pub const TRACEPARENT: &str = "traceparent";
-}
-
-/// `ce_type` of each topic's records.
-pub mod event_type {
-    /// [`crate::topics::FRAMES`].
-    pub const FRAME: &str = "io.fleetlog.scooter.frame.v1";
-    /// [`crate::topics::SESSIONS`].
-    pub const SESSION: &str = "io.fleetlog.scooter.session.v1";
-    /// [`crate::topics::TELEMETRY`].
-    pub const TELEMETRY: &str = "io.fleetlog.scooter.telemetry.v1";
-    /// [`crate::topics::DOWNLINK`].
-    pub const DOWNLINK: &str = "io.fleetlog.scooter.downlink.v1";
-    /// [`crate::topics::REPLIES`].
-    pub const REPLY: &str = "io.fleetlog.scooter.reply.v1";
-    /// [`crate::topics::APP_COMMANDS`].
-    pub const APP_COMMAND: &str = "io.fleetlog.app.command.v1";
-    /// [`crate::topics::FLEET_EVENTS`].
-    pub const FLEET_EVENT: &str = "io.fleetlog.fleet.event.v1";
 }
 
 /// The only CloudEvents version fleetlog writes and reads.
@@ -81,7 +68,8 @@ pub struct Envelope {
     pub id: Uuid,
     /// `ce_source`: who produced it, e.g. `/fleetlog/gateway/gw-1`.
     pub source: String,
-    /// `ce_type`: what it is, e.g. [`event_type::FRAME`].
+    /// `ce_type`: what it is, e.g. `io.fleetlog.scooter.frame.v1` (the
+    /// [`TopicValue::EVENT_TYPE`] of its topic's value type).
     pub event_type: String,
     /// `ce_time`: when it happened (millisecond precision on the wire).
     pub time: DateTime<Utc>,
@@ -96,41 +84,51 @@ pub struct Envelope {
 }
 
 impl Envelope {
-    /// The first event of a chain (a frame from a device, a command from the API): a fresh
-    /// v7 id that is also its correlation id, no causation.
-    pub fn new_root(
-        event_type: impl Into<String>,
+    /// The first event of a chain (a frame from a device, a command from the API) on
+    /// `topic`: a fresh v7 id that is also its correlation id, no causation.
+    pub fn new_root<V: TopicValue>(
+        topic: Topic<'_, V>,
         source: impl Into<String>,
         subject: impl Into<String>,
     ) -> Self {
-        let id = Uuid::now_v7();
+        Self::root_with_id(topic, Uuid::now_v7(), source, subject)
+    }
+
+    /// Like [`Envelope::new_root`] with a given id (e.g. a command's own id), which is also
+    /// the correlation id.
+    pub fn root_with_id<V: TopicValue>(
+        topic: Topic<'_, V>,
+        id: Uuid,
+        source: impl Into<String>,
+        subject: impl Into<String>,
+    ) -> Self {
         Self::build(
             id,
             id,
             None,
-            event_type.into(),
+            topic.event_type().to_owned(),
             source.into(),
             subject.into(),
         )
     }
 
-    /// An event caused by `parent`: a fresh v7 id, the parent's correlation id, and the
-    /// parent's id as causation.
-    pub fn child(
+    /// An event on `topic` caused by `parent`: a fresh v7 id, the parent's correlation id,
+    /// and the parent's id as causation.
+    pub fn child<V: TopicValue>(
         parent: &Envelope,
-        event_type: impl Into<String>,
+        topic: Topic<'_, V>,
         source: impl Into<String>,
         subject: impl Into<String>,
     ) -> Self {
-        Self::child_with_id(parent, Uuid::now_v7(), event_type, source, subject)
+        Self::child_with_id(parent, Uuid::now_v7(), topic, source, subject)
     }
 
     /// Like [`Envelope::child`] with a given id, for processors that must produce the same
     /// ids again after a crash; see [`Envelope::derived_id`].
-    pub fn child_with_id(
+    pub fn child_with_id<V: TopicValue>(
         parent: &Envelope,
         id: Uuid,
-        event_type: impl Into<String>,
+        topic: Topic<'_, V>,
         source: impl Into<String>,
         subject: impl Into<String>,
     ) -> Self {
@@ -138,7 +136,7 @@ impl Envelope {
             id,
             parent.correlation_id,
             Some(parent.id),
-            event_type.into(),
+            topic.event_type().to_owned(),
             source.into(),
             subject.into(),
         )
@@ -151,8 +149,8 @@ impl Envelope {
         what.id(parent_id)
     }
 
-    /// An envelope from stored parts (e.g. an outbox row), at `time`; the traceparent is
-    /// derived from the ids as always.
+    /// An envelope from stored parts (e.g. an outbox row, whose `event_type` was an
+    /// envelope's), at `time`; the traceparent is derived from the ids as always.
     pub fn from_parts(
         id: Uuid,
         correlation_id: Uuid,
@@ -279,23 +277,24 @@ impl Envelope {
 /// `00-<trace id>-<span id>-01`: trace id = the correlation id, span id = the low 64 bits
 /// of the event id (the random part of a v7 id; never all zero, as W3C requires).
 impl Envelope {
-    /// The headers of [`Envelope::new_root`]`(event_type, source, subject)` and its id,
+    /// The headers of [`Envelope::new_root`]`(topic, source, subject)` and its id,
     /// written without building the envelope's strings (the gateway's per-frame path).
-    pub fn root_headers(event_type: &str, source: &str, subject: &str) -> (Uuid, OwnedHeaders) {
+    pub fn root_headers<V: TopicValue>(
+        topic: Topic<'_, V>,
+        source: &str,
+        subject: &str,
+    ) -> (Uuid, OwnedHeaders) {
         let id = Uuid::now_v7();
         let at_ms = Utc::now().timestamp_millis();
-        (
-            id,
-            Self::root_headers_at(id, at_ms, event_type, source, subject),
-        )
+        (id, Self::root_headers_at(id, at_ms, topic, source, subject))
     }
 
     /// [`Envelope::root_headers`] for a given id and time (ms since the Unix epoch): equal
     /// to the headers of the root envelope with that id and time.
-    pub fn root_headers_at(
+    pub fn root_headers_at<V: TopicValue>(
         id: Uuid,
         at_ms: i64,
-        event_type: &str,
+        topic: Topic<'_, V>,
         source: &str,
         subject: &str,
     ) -> OwnedHeaders {
@@ -317,7 +316,7 @@ impl Envelope {
             .insert(text(header::SPECVERSION, SPEC_VERSION))
             .insert(text(header::ID, id_text))
             .insert(text(header::SOURCE, source))
-            .insert(text(header::TYPE, event_type))
+            .insert(text(header::TYPE, topic.event_type()))
             .insert(text(header::TIME, time))
             .insert(text(header::SUBJECT, subject))
             .insert(text(header::CONTENT_TYPE, CONTENT_TYPE))

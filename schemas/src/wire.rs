@@ -1,7 +1,8 @@
 //! Values on the wire: Avro in Confluent wire format (architecture §3).
 //!
 //! A value is the magic byte `0`, the schema id as 4 big-endian bytes, then the Avro binary
-//! body. [`WireCodec`] encodes with `schema_registry_converter`'s async Avro encoder, which
+//! body. Values go through a typed [`Topic`]: a topic's value type and nothing else is
+//! encoded for it, and its records decode as that type. [`WireCodec`] encodes with `schema_registry_converter`'s async Avro encoder, which
 //! looks up (and caches) the latest schema registered under `<topic>-value`
 //! (TopicNameStrategy) — register first, see [`crate::registration`] — and serializes a
 //! `serde` value straight against it. Decoding fetches (and caches) the writer schema by
@@ -19,9 +20,9 @@ use schema_registry_converter::async_impl::avro::AvroEncoder;
 use schema_registry_converter::async_impl::schema_registry::SrSettings;
 use schema_registry_converter::error::SRCError;
 use schema_registry_converter::schema_registry_common::SubjectNameStrategy;
-use serde::Serialize;
-use serde::de::DeserializeOwned;
 use tokio::sync::RwLock;
+
+use crate::topics::{Topic, TopicValue};
 
 /// The first byte of every Confluent-framed value.
 pub const MAGIC_BYTE: u8 = 0;
@@ -153,33 +154,62 @@ impl WireCodec {
         }
     }
 
-    /// `value` in wire format, with the latest schema under `<topic>-value`.
+    /// `value` in wire format for `topic`, with the latest schema under `<topic>-value`.
+    ///
+    /// Only the topic's value type is accepted:
+    ///
+    /// ```compile_fail
+    /// # use fleetlog_schemas::{events::Telemetry, topics, wire::WireCodec};
+    /// # fn f(codec: &WireCodec, telemetry: &Telemetry) {
+    /// let _ = codec.encode(topics::FRAMES, telemetry); // telemetry is not a frame
+    /// # }
+    /// ```
     ///
     /// # Errors
     /// [`WireError::Encode`] when the subject has no schema, the registry is unreachable, or
     /// `value` does not fit the schema. Failed look-ups are not cached: a later call after
     /// registration succeeds.
-    pub async fn encode<T: Serialize>(&self, topic: &str, value: &T) -> Result<Vec<u8>, WireError> {
-        let strategy = SubjectNameStrategy::TopicNameStrategy(topic.to_owned(), false);
+    pub async fn encode<V: TopicValue>(
+        &self,
+        topic: Topic<'_, V>,
+        value: &V,
+    ) -> Result<Vec<u8>, WireError> {
+        let strategy = SubjectNameStrategy::TopicNameStrategy(topic.name().to_owned(), false);
         match self.encoder.encode_struct(value, &strategy).await {
             Ok(bytes) => Ok(bytes),
             Err(source) => {
                 self.encoder.remove_errors_from_cache();
                 Err(WireError::Encode {
-                    subject: crate::catalog::value_subject(topic),
+                    subject: topic.subject(),
                     source,
                 })
             }
         }
     }
 
-    /// Decode a wire-format value into `T`; returns the value and its schema id.
+    /// Decode a wire-format value read from `topic` into the topic's value type; returns the
+    /// value and its schema id.
+    ///
+    /// A topic's records decode as its value type only:
+    ///
+    /// ```compile_fail
+    /// # use fleetlog_schemas::{events::Telemetry, topics, wire::WireCodec};
+    /// # async fn f(codec: &WireCodec, bytes: &[u8]) {
+    /// let (_frame, _): (Telemetry, u32) = codec.decode(topics::FRAMES, bytes).await.unwrap();
+    /// # }
+    /// ```
     ///
     /// # Errors
     /// [`WireError::NotWireFormat`], [`WireError::Registry`] (registry unreachable or
     /// failing: transient), [`WireError::UnknownSchema`], [`WireError::Body`] (the body does
-    /// not match its schema) or [`WireError::Mismatch`] (not a `T`).
-    pub async fn decode<T: DeserializeOwned>(&self, bytes: &[u8]) -> Result<(T, u32), WireError> {
+    /// not match its schema) or [`WireError::Mismatch`] (written with a schema that is not
+    /// the topic's value type's).
+    pub async fn decode<V: TopicValue>(
+        &self,
+        topic: Topic<'_, V>,
+        bytes: &[u8],
+    ) -> Result<(V, u32), WireError> {
+        let _ = topic; // it fixes `V`; the bytes name their own schema
         let schema_id = schema_id(bytes)?;
         let schema = self.writer_schema(schema_id).await?;
         let body_error = |e| WireError::Body {

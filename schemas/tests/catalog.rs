@@ -130,7 +130,7 @@ fn every_primary_topic_has_a_self_contained_value_schema_that_keeps_its_docs() {
 
 #[test]
 fn dead_letter_topics_have_no_value_schema() {
-    let dlq = topics::dlq(topics::FRAMES);
+    let dlq = topics::FRAMES.dlq();
     assert!(matches!(
         catalog::topic_schema(&dlq),
         Err(CatalogError::UnknownTopic(t)) if t == dlq

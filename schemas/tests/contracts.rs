@@ -19,7 +19,7 @@ use apache_avro::types::Value;
 use apache_avro::writer::datum::GenericDatumWriter;
 use fleetlog_schemas::catalog;
 use fleetlog_schemas::events::*;
-use fleetlog_schemas::topics;
+use fleetlog_schemas::topics::{self, Topic, TopicValue};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -147,12 +147,13 @@ fn every_record_type_round_trips_through_its_own_schema() {
     }
 }
 
-/// The union branch index each sample was written with, read back from the datum.
-fn branches<T>(topic: &str, field: &str, samples: &[T]) -> Vec<usize>
+/// The union branch index each sample of `topic`'s values was written with, read back from
+/// the datum.
+fn branches<V>(topic: Topic<'_, V>, field: &str, samples: &[V]) -> Vec<usize>
 where
-    T: Serialize + DeserializeOwned + PartialEq + Debug,
+    V: TopicValue + PartialEq + Debug,
 {
-    let schema = catalog::topic_schema(topic).expect("topic schema");
+    let schema = catalog::topic_schema(topic.name()).expect("topic schema");
     samples
         .iter()
         .map(|sample| match round_trip(&schema, sample) {
@@ -183,7 +184,7 @@ fn every_session_change_maps_to_its_own_union_branch_in_order() {
     let written = branches(topics::SESSIONS, "change", &fixtures::session_events());
     assert_eq!(
         written,
-        (0..union_len(topics::SESSIONS, "change")).collect::<Vec<_>>()
+        (0..union_len(topics::SESSIONS.name(), "change")).collect::<Vec<_>>()
     );
 }
 
@@ -196,7 +197,7 @@ fn every_app_command_maps_to_its_own_union_branch_in_order() {
     let written = branches(topics::APP_COMMANDS, "command", &samples);
     assert_eq!(
         written,
-        (0..union_len(topics::APP_COMMANDS, "command")).collect::<Vec<_>>()
+        (0..union_len(topics::APP_COMMANDS.name(), "command")).collect::<Vec<_>>()
     );
 }
 
@@ -209,29 +210,29 @@ fn every_fleet_event_maps_to_its_own_union_branch_in_order() {
     let written = branches(topics::FLEET_EVENTS, "event", &samples);
     assert_eq!(
         written,
-        (0..union_len(topics::FLEET_EVENTS, "event")).collect::<Vec<_>>()
+        (0..union_len(topics::FLEET_EVENTS.name(), "event")).collect::<Vec<_>>()
     );
 }
 
 #[test]
 fn single_record_topics_round_trip_through_their_registered_schema() {
     round_trip(
-        &catalog::topic_schema(topics::FRAMES).expect("schema"),
+        &catalog::topic_schema(topics::FRAMES.name()).expect("schema"),
         &fixtures::raw_frame(),
     );
     round_trip(
-        &catalog::topic_schema(topics::TELEMETRY).expect("schema"),
+        &catalog::topic_schema(topics::TELEMETRY.name()).expect("schema"),
         &fixtures::telemetry(),
     );
-    let downlink = catalog::topic_schema(topics::DOWNLINK).expect("schema");
+    let downlink = catalog::topic_schema(topics::DOWNLINK.name()).expect("schema");
     round_trip(&downlink, &fixtures::downlink_command());
-    let replies = catalog::topic_schema(topics::REPLIES).expect("schema");
+    let replies = catalog::topic_schema(topics::REPLIES.name()).expect("schema");
     round_trip(&replies, &fixtures::device_reply());
 }
 
 #[test]
 fn uuids_are_written_as_hyphenated_text() {
-    let schema = catalog::topic_schema(topics::DOWNLINK).expect("schema");
+    let schema = catalog::topic_schema(topics::DOWNLINK.name()).expect("schema");
     match round_trip(&schema, &fixtures::downlink_command()) {
         Value::Record(fields) => {
             let (_, id) = &fields[0];
@@ -286,19 +287,19 @@ fn to_value_agrees_with_the_schema_for_topics_without_record_unions() {
     // only — as `WireCodec` does. For the other topics both paths agree.
     let checks: [(&str, Value); 4] = [
         (
-            topics::FRAMES,
+            topics::FRAMES.name(),
             apache_avro::to_value(fixtures::raw_frame()).expect("value"),
         ),
         (
-            topics::TELEMETRY,
+            topics::TELEMETRY.name(),
             apache_avro::to_value(fixtures::telemetry()).expect("value"),
         ),
         (
-            topics::DOWNLINK,
+            topics::DOWNLINK.name(),
             apache_avro::to_value(fixtures::downlink_command()).expect("value"),
         ),
         (
-            topics::REPLIES,
+            topics::REPLIES.name(),
             apache_avro::to_value(fixtures::device_reply()).expect("value"),
         ),
     ];
@@ -310,7 +311,7 @@ fn to_value_agrees_with_the_schema_for_topics_without_record_unions() {
 
 #[test]
 fn the_hand_written_raw_frame_encoder_writes_what_apache_avro_writes() {
-    let schema = catalog::topic_schema(topics::FRAMES).expect("schema");
+    let schema = catalog::topic_schema(topics::FRAMES.name()).expect("schema");
     let writer = GenericDatumWriter::builder(&schema)
         .build()
         .expect("writer");

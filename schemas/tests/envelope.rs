@@ -1,17 +1,14 @@
 //! CloudEvents envelopes: ids, chains, traces, and the Kafka headers they travel in.
 
 use fleetlog_schemas::derived::Derived;
-use fleetlog_schemas::envelope::{Envelope, EnvelopeError, event_type, header};
+use fleetlog_schemas::envelope::{Envelope, EnvelopeError, header};
+use fleetlog_schemas::topics;
 use rdkafka::Timestamp;
 use rdkafka::message::{Header, Headers, OwnedHeaders, OwnedMessage};
 use uuid::Uuid;
 
 fn frame() -> Envelope {
-    Envelope::new_root(
-        event_type::FRAME,
-        "/fleetlog/gateway/gw-1",
-        "356307042441013",
-    )
+    Envelope::new_root(topics::FRAMES, "/fleetlog/gateway/gw-1", "356307042441013")
 }
 
 fn header_value<'h>(headers: &'h OwnedHeaders, name: &str) -> Option<&'h str> {
@@ -54,13 +51,8 @@ fn a_root_event_correlates_to_itself_and_has_no_cause() {
 #[test]
 fn a_child_shares_the_correlation_and_trace_and_is_caused_by_its_parent() {
     let root = frame();
-    let telemetry = Envelope::child(&root, event_type::TELEMETRY, "/fleetlog/decoder", "356");
-    let event = Envelope::child(
-        &telemetry,
-        event_type::FLEET_EVENT,
-        "/fleetlog/commands",
-        "v",
-    );
+    let telemetry = Envelope::child(&root, topics::TELEMETRY, "/fleetlog/decoder", "356");
+    let event = Envelope::child(&telemetry, topics::FLEET_EVENTS, "/fleetlog/commands", "v");
     assert_eq!(telemetry.correlation_id, root.id);
     assert_eq!(telemetry.causation_id, Some(root.id));
     assert_eq!(event.correlation_id, root.id);
@@ -76,8 +68,8 @@ fn a_deterministic_child_gets_the_same_id_every_time() {
     let id = Envelope::derived_id(root.id, Derived::Record(3));
     assert_eq!(id, Uuid::new_v5(&root.id, b"record-3"));
     assert_ne!(id, Envelope::derived_id(root.id, Derived::Record(4)));
-    let first = Envelope::child_with_id(&root, id, event_type::TELEMETRY, "/fleetlog/decoder", "d");
-    let again = Envelope::child_with_id(&root, id, event_type::TELEMETRY, "/fleetlog/decoder", "d");
+    let first = Envelope::child_with_id(&root, id, topics::TELEMETRY, "/fleetlog/decoder", "d");
+    let again = Envelope::child_with_id(&root, id, topics::TELEMETRY, "/fleetlog/decoder", "d");
     assert_eq!(first.id, again.id);
     assert_eq!(first.traceparent, again.traceparent);
     assert_eq!(first.causation_id, Some(root.id));
@@ -86,7 +78,7 @@ fn a_deterministic_child_gets_the_same_id_every_time() {
 #[test]
 fn the_traceparent_is_w3c_with_the_correlation_id_as_trace_id() {
     let root = frame();
-    let child = Envelope::child(&root, event_type::TELEMETRY, "/fleetlog/decoder", "d");
+    let child = Envelope::child(&root, topics::TELEMETRY, "/fleetlog/decoder", "d");
     let parts: Vec<&str> = child.traceparent.split('-').collect();
     assert_eq!(parts.len(), 4);
     assert_eq!(parts[0], "00");
@@ -99,7 +91,7 @@ fn the_traceparent_is_w3c_with_the_correlation_id_as_trace_id() {
 #[test]
 fn headers_carry_every_cloudevents_attribute() {
     let root = frame();
-    let child = Envelope::child(&root, event_type::TELEMETRY, "/fleetlog/decoder", "356");
+    let child = Envelope::child(&root, topics::TELEMETRY, "/fleetlog/decoder", "356");
     let headers = child.to_headers();
     assert_eq!(header_value(&headers, "ce_specversion"), Some("1.0"));
     assert_eq!(
@@ -139,7 +131,7 @@ fn headers_carry_every_cloudevents_attribute() {
 #[test]
 fn an_envelope_reads_back_equal_from_its_headers() {
     let root = frame();
-    let child = Envelope::child(&root, event_type::TELEMETRY, "/fleetlog/decoder", "356");
+    let child = Envelope::child(&root, topics::TELEMETRY, "/fleetlog/decoder", "356");
     assert_eq!(Envelope::from_headers(&root.to_headers()), Ok(root.clone()));
     assert_eq!(Envelope::from_headers(&child.to_headers()), Ok(child));
     assert_eq!(header_value(&root.to_headers(), header::CAUSATION_ID), None);
@@ -239,13 +231,13 @@ fn root_headers_written_directly_equal_those_of_a_root_envelope() {
             id,
             id,
             None,
-            event_type::FRAME,
+            topics::FRAMES.event_type(),
             "/gw/1",
             "350000000000001",
             time,
         );
         let direct =
-            Envelope::root_headers_at(id, at_ms, event_type::FRAME, "/gw/1", "350000000000001");
+            Envelope::root_headers_at(id, at_ms, topics::FRAMES, "/gw/1", "350000000000001");
         let pairs = |h: &OwnedHeaders| {
             h.iter()
                 .map(|h| (h.key.to_owned(), h.value.map(<[u8]>::to_vec)))

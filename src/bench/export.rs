@@ -13,8 +13,9 @@ use fleetlog_export::{Bound, ExportRequest, Format, NoProgress};
 use fleetlog_runtime::Settings;
 use fleetlog_runtime::kafka::{self, TopicSpec};
 use fleetlog_schemas::catalog;
-use fleetlog_schemas::envelope::{Envelope, event_type};
+use fleetlog_schemas::envelope::Envelope;
 use fleetlog_schemas::events::{AlarmKind, IoElement, LockState, Telemetry};
+use fleetlog_schemas::topics;
 use fleetlog_schemas::wire::WireCodec;
 use rdkafka::consumer::{Consumer, StreamConsumer};
 use rdkafka::producer::FutureRecord;
@@ -81,15 +82,13 @@ async fn produce(
     let mut pending = Vec::with_capacity(10_000);
     for i in 0..args.records {
         let value = telemetry(i, args.devices);
-        let payload = codec.encode(topic, &value).await?;
-        let frame = Envelope::new_root(
-            event_type::FRAME,
-            "/fleetlog/gateway/bench",
-            &value.device_id,
-        );
+        let payload = codec
+            .encode(topics::TELEMETRY.renamed(topic), &value)
+            .await?;
+        let frame = Envelope::new_root(topics::FRAMES, "/fleetlog/gateway/bench", &value.device_id);
         let envelope = Envelope::child(
             &frame,
-            event_type::TELEMETRY,
+            topics::TELEMETRY,
             "/fleetlog/decoder/bench",
             &value.device_id,
         );
@@ -175,7 +174,7 @@ pub(crate) async fn run(settings: Settings, args: ExportBenchArgs) -> anyhow::Re
         1,
     )
     .await?;
-    let schema = catalog::topic_schema_json(fleetlog_schemas::topics::TELEMETRY)?;
+    let schema = catalog::topic_schema_json(fleetlog_schemas::topics::TELEMETRY.name())?;
     fleetlog_schemas::registration::register(&registry, &catalog::value_subject(&topic), &schema)
         .await?;
 

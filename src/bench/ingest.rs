@@ -15,7 +15,7 @@ use anyhow::Context;
 use fleetlog_registry::access::WriteAccess;
 use fleetlog_runtime::kafka::TopicSpec;
 use fleetlog_runtime::{Settings, db, kafka};
-use fleetlog_schemas::envelope::{Envelope, event_type};
+use fleetlog_schemas::envelope::Envelope;
 use fleetlog_schemas::events::{FrameStatus, Protocol, RawFrame};
 use fleetlog_schemas::topics;
 use fleetlog_schemas::wire::WireCodec;
@@ -268,9 +268,8 @@ async fn bare_producer(settings: &Settings, payload: &[u8], n: usize) -> anyhow:
     let start = Instant::now();
     let mut inflight = FuturesUnordered::new();
     for i in 0..n {
-        let envelope =
-            Envelope::new_root(event_type::FRAME, "/fleetlog/bench", &keys[i % keys.len()]);
-        let mut record = FutureRecord::to(topics::FRAMES)
+        let envelope = Envelope::new_root(topics::FRAMES, "/fleetlog/bench", &keys[i % keys.len()]);
+        let mut record = FutureRecord::to(topics::FRAMES.name())
             .key(&keys[i % keys.len()])
             .payload(payload)
             .headers(envelope.to_headers());

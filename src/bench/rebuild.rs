@@ -116,7 +116,8 @@ async fn incremental(settings: &Settings, pool: &PgPool) -> anyhow::Result<f64> 
         fleetlog_projections::fleet::VERSION,
     )
     .await?;
-    let marks = crate::projections_rebuild::watermarks(settings, &[topics::TELEMETRY]).await?;
+    let marks =
+        crate::projections_rebuild::watermarks(settings, &[topics::TELEMETRY.name()]).await?;
     let end: std::collections::HashMap<_, _> = marks
         .iter()
         .map(|(tp, &(_, high))| (tp.clone(), high))

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use chrono::Utc;
 use fleetlog_runtime::settings::KafkaSettings;
-use fleetlog_schemas::envelope::{Envelope, event_type};
+use fleetlog_schemas::envelope::Envelope;
 use fleetlog_schemas::events::AppCommand;
 use fleetlog_schemas::topics;
 use fleetlog_schemas::wire::WireCodec;
@@ -71,7 +71,7 @@ impl CommandLog {
             command.command_id,
             command.command_id,
             None,
-            event_type::APP_COMMAND,
+            topics::APP_COMMANDS.event_type(),
             SOURCE,
             command.key().to_string(),
             Utc::now(),
@@ -89,7 +89,7 @@ impl CommandLog {
             .await
             .map_err(|err| AppendError::Refused(err.to_string()))?;
         let key = command.key().to_string();
-        let record = FutureRecord::to(topics::APP_COMMANDS)
+        let record = FutureRecord::to(topics::APP_COMMANDS.name())
             .key(&key)
             .payload(&payload)
             .headers(Self::envelope(command).to_headers());

@@ -23,7 +23,7 @@ use axum::http::HeaderMap;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::routing::get;
 use fleetlog_schemas::envelope::Envelope;
-use fleetlog_schemas::events::{FleetEvent, FleetEventBody};
+use fleetlog_schemas::events::FleetEventBody;
 use fleetlog_schemas::topics;
 use futures::Stream;
 use rdkafka::consumer::{Consumer, StreamConsumer};
@@ -107,7 +107,8 @@ fn assign(
     );
     let consumer: StreamConsumer =
         fleetlog_runtime::kafka::consumer_config(state.commands.kafka(), &group).create()?;
-    let metadata = consumer.fetch_metadata(Some(topics::FLEET_EVENTS), Duration::from_secs(5))?;
+    let metadata =
+        consumer.fetch_metadata(Some(topics::FLEET_EVENTS.name()), Duration::from_secs(5))?;
     let mut tpl = TopicPartitionList::new();
     let mut start = Position::default();
     for topic in metadata.topics() {
@@ -117,12 +118,12 @@ fn assign(
                 None => {
                     let timeout = Duration::from_secs(5);
                     consumer
-                        .fetch_watermarks(topics::FLEET_EVENTS, p.id(), timeout)?
+                        .fetch_watermarks(topics::FLEET_EVENTS.name(), p.id(), timeout)?
                         .1
                 }
             };
             start.advance(p.id(), offset);
-            tpl.add_partition_offset(topics::FLEET_EVENTS, p.id(), Offset::Offset(offset))?;
+            tpl.add_partition_offset(topics::FLEET_EVENTS.name(), p.id(), Offset::Offset(offset))?;
         }
     }
     consumer.assign(&tpl)?;
@@ -163,7 +164,12 @@ async fn pump(
         let Ok(envelope) = Envelope::from_message(&message) else {
             continue;
         };
-        let Ok((event, _)) = state.commands.codec().decode::<FleetEvent>(payload).await else {
+        let Ok((event, _)) = state
+            .commands
+            .codec()
+            .decode(topics::FLEET_EVENTS, payload)
+            .await
+        else {
             continue;
         };
         if !visible(&state, user, &event.event).await {

@@ -1,13 +1,13 @@
 //! The processor's inputs: log records decoded into commands and device facts, each with
 //! its envelope (the parent of everything decided from it).
 
+use fleetlog_projections::runtime::decode_value;
 use fleetlog_projections::{ProjectionError, SourceRecord};
 use fleetlog_schemas::envelope::Envelope;
 use fleetlog_schemas::events::{AppCommand, DeviceReply, SessionEvent, Telemetry};
 use fleetlog_schemas::topics;
 use fleetlog_schemas::wire::WireCodec;
 use rdkafka::message::{Header, OwnedHeaders};
-use serde::de::DeserializeOwned;
 
 use crate::vehicle::VehicleInput;
 
@@ -44,17 +44,19 @@ pub(crate) async fn decode_batch(
     let mut out = Vec::with_capacity(batch.len());
     for record in batch {
         let kind = match record.topic.as_str() {
-            topics::APP_COMMANDS => InputKind::Command(decode(codec, record).await?),
-            topics::TELEMETRY => {
-                let t: Telemetry = decode(codec, record).await?;
+            t if t == topics::APP_COMMANDS.name() => {
+                InputKind::Command(decode_value(codec, topics::APP_COMMANDS, record).await?)
+            }
+            t if t == topics::TELEMETRY.name() => {
+                let t: Telemetry = decode_value(codec, topics::TELEMETRY, record).await?;
                 device(t.device_id.clone(), VehicleInput::Telemetry(t))
             }
-            topics::SESSIONS => {
-                let s: SessionEvent = decode(codec, record).await?;
+            t if t == topics::SESSIONS.name() => {
+                let s: SessionEvent = decode_value(codec, topics::SESSIONS, record).await?;
                 device(s.device_id.clone(), VehicleInput::Session(s))
             }
-            topics::REPLIES => {
-                let r: DeviceReply = decode(codec, record).await?;
+            t if t == topics::REPLIES.name() => {
+                let r: DeviceReply = decode_value(codec, topics::REPLIES, record).await?;
                 device(r.device_id.clone(), VehicleInput::Reply(r))
             }
             _ => continue,
@@ -83,11 +85,4 @@ fn envelope(record: &SourceRecord) -> Result<Envelope, ProjectionError> {
         });
     Envelope::from_headers(&headers)
         .map_err(|err| ProjectionError::poison(record, format!("envelope: {err}")))
-}
-
-async fn decode<T: DeserializeOwned>(
-    codec: &WireCodec,
-    record: &SourceRecord,
-) -> Result<T, ProjectionError> {
-    fleetlog_projections::runtime::decode_value(codec, record).await
 }

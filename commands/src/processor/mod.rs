@@ -48,10 +48,10 @@ pub const NAME: &str = "commands";
 pub const VERSION: u32 = 1;
 /// What it reads.
 pub static TOPICS: [&str; 4] = [
-    topics::APP_COMMANDS,
-    topics::TELEMETRY,
-    topics::SESSIONS,
-    topics::REPLIES,
+    topics::APP_COMMANDS.name(),
+    topics::TELEMETRY.name(),
+    topics::SESSIONS.name(),
+    topics::REPLIES.name(),
 ];
 
 const METRIC_DECISIONS: &str = "fleetlog_commands_decisions_total";

@@ -5,7 +5,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use fleetlog_schemas::derived::Derived;
-use fleetlog_schemas::envelope::{Envelope, event_type};
+use fleetlog_schemas::envelope::Envelope;
 use fleetlog_schemas::events::{
     ActorRole, AppCommand, AppCommandBody, DownlinkCommand, FleetEvent,
 };
@@ -57,11 +57,31 @@ pub(crate) enum OutputValue {
 }
 
 impl Output {
-    /// The topic it goes to.
-    pub(crate) fn topic(&self) -> &'static str {
-        match self.value {
-            OutputValue::Fleet(_) => topics::FLEET_EVENTS,
-            OutputValue::Downlink(_) => topics::DOWNLINK,
+    /// Fleet event `event` keyed by `key` (vehicle or zone id), decided from `parent`, with
+    /// the deterministic id `id`.
+    fn fleet(parent: &Envelope, id: Uuid, key: String, event: FleetEvent) -> Self {
+        Self {
+            envelope: Envelope::child_with_id(parent, id, topics::FLEET_EVENTS, SOURCE, &key),
+            key,
+            value: OutputValue::Fleet(event),
+        }
+    }
+
+    /// `command` for its device, decided from `parent`. The envelope id is the command id,
+    /// which the saga step keeps: what confirms or times out the step is then traced to
+    /// the downlink.
+    fn downlink(parent: &Envelope, command: DownlinkCommand) -> Self {
+        let id = command.command_id;
+        Self {
+            envelope: Envelope::child_with_id(
+                parent,
+                id,
+                topics::DOWNLINK,
+                SOURCE,
+                &command.device_id,
+            ),
+            key: command.device_id.clone(),
+            value: OutputValue::Downlink(command),
         }
     }
 }
@@ -125,7 +145,7 @@ pub(crate) fn decide_tick(loaded: Loaded, vehicle_id: Uuid, now_ms: i64, rules: 
         root,
         root,
         None,
-        event_type::FLEET_EVENT,
+        topics::FLEET_EVENTS.event_type(),
         SOURCE,
         vehicle_id.to_string(),
         // The clock's own time, not the wall clock's: deciding the same tick twice gives
@@ -151,7 +171,7 @@ fn saga_parent(input: &Envelope, before: &Vehicle, after: &Vehicle) -> Option<En
         step.downlink_command_id,
         step.command_id,
         Some(step.command_id),
-        event_type::DOWNLINK,
+        topics::DOWNLINK.event_type(),
         SOURCE,
         input.subject.clone(),
         input.time,
@@ -315,33 +335,12 @@ impl Batch<'_> {
                     index: i,
                 },
             );
-            self.outcome.outputs.push(Output {
-                envelope: Envelope::child_with_id(
-                    parent,
-                    id,
-                    event_type::FLEET_EVENT,
-                    SOURCE,
-                    &key,
-                ),
-                key: key.clone(),
-                value: OutputValue::Fleet(event.clone()),
-            });
+            let output = Output::fleet(parent, id, key.clone(), event.clone());
+            self.outcome.outputs.push(output);
         }
         for downlink in &decision.downlinks {
-            // The downlink's envelope id is its command id, which the saga step keeps: what
-            // confirms or times out the step is then traced to the downlink.
-            let id = downlink.command_id;
-            self.outcome.outputs.push(Output {
-                envelope: Envelope::child_with_id(
-                    parent,
-                    id,
-                    event_type::DOWNLINK,
-                    SOURCE,
-                    &downlink.device_id,
-                ),
-                key: downlink.device_id.clone(),
-                value: OutputValue::Downlink(downlink.clone()),
-            });
+            let output = Output::downlink(parent, downlink.clone());
+            self.outcome.outputs.push(output);
         }
     }
 
@@ -386,17 +385,8 @@ impl Batch<'_> {
                     index: i,
                 },
             );
-            self.outcome.outputs.push(Output {
-                envelope: Envelope::child_with_id(
-                    parent,
-                    id,
-                    event_type::FLEET_EVENT,
-                    SOURCE,
-                    &key,
-                ),
-                key: key.clone(),
-                value: OutputValue::Fleet(event),
-            });
+            let output = Output::fleet(parent, id, key.clone(), event);
+            self.outcome.outputs.push(output);
         }
     }
 }

@@ -6,11 +6,12 @@
     reason = "test helpers: a failed unwrap is a failed test"
 )]
 
-use fleetlog_schemas::envelope::{Envelope, event_type};
+use fleetlog_schemas::envelope::Envelope;
 use fleetlog_schemas::events::{
     Actor, ActorRole, AppCommand, AppCommandBody as B, FleetEventBody, LockState, Protocol,
     RegisterVehicle, ReserveVehicle, StartRide, Telemetry,
 };
+use fleetlog_schemas::topics;
 use uuid::Uuid;
 
 use super::inputs::{Input, InputKind};
@@ -33,7 +34,7 @@ fn command(n: u128, actor: Actor, body: B) -> Input {
             id,
             id,
             None,
-            event_type::APP_COMMAND,
+            topics::APP_COMMANDS.event_type(),
             "/t",
             "v",
             chrono::Utc::now(),
@@ -96,7 +97,7 @@ fn telemetry(device: &str, at: i64, lock: LockState) -> Input {
             id,
             id,
             None,
-            event_type::TELEMETRY,
+            topics::TELEMETRY.event_type(),
             "/t",
             device,
             chrono::Utc::now(),

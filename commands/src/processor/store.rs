@@ -7,7 +7,8 @@ use chrono::{DateTime, Utc};
 use fleetlog_projections::ProjectionError;
 use fleetlog_projections::runtime::qualify;
 use fleetlog_schemas::events::AppCommandBody;
-use fleetlog_schemas::wire::WireCodec;
+use fleetlog_schemas::topics::{self, Topic, TopicValue};
+use fleetlog_schemas::wire::{WireCodec, WireError};
 use sqlx::PgConnection;
 use uuid::Uuid;
 
@@ -270,12 +271,9 @@ async fn save_outbox(
     let mut causations = Vec::with_capacity(n);
     let mut times: Vec<DateTime<Utc>> = Vec::with_capacity(n);
     for out in &outcome.outputs {
-        let topic = out.topic();
-        let payload = match &out.value {
-            OutputValue::Fleet(event) => codec.encode(topic, event).await,
-            OutputValue::Downlink(command) => codec.encode(topic, command).await,
-        }
-        .map_err(ProjectionError::transient)?;
+        let (topic, payload) = encode(codec, &out.value)
+            .await
+            .map_err(ProjectionError::transient)?;
         topics.push(topic);
         keys.push(out.key.as_str());
         payloads.push(payload);
@@ -301,4 +299,23 @@ async fn save_outbox(
         .execute(&mut *tx)
         .await?;
     Ok(())
+}
+
+/// The topic an output goes to and its value in wire format.
+async fn encode(
+    codec: &WireCodec,
+    value: &OutputValue,
+) -> Result<(&'static str, Vec<u8>), WireError> {
+    match value {
+        OutputValue::Fleet(event) => encoded(codec, topics::FLEET_EVENTS, event).await,
+        OutputValue::Downlink(command) => encoded(codec, topics::DOWNLINK, command).await,
+    }
+}
+
+async fn encoded<V: TopicValue>(
+    codec: &WireCodec,
+    topic: Topic<'static, V>,
+    value: &V,
+) -> Result<(&'static str, Vec<u8>), WireError> {
+    Ok((topic.name(), codec.encode(topic, value).await?))
 }

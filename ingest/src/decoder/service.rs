@@ -8,7 +8,7 @@ use fleetlog_runtime::Settings;
 use fleetlog_runtime::detached_drop::DetachedDrop;
 use fleetlog_schemas::derived::Derived;
 use fleetlog_schemas::dlq::{self, Origin};
-use fleetlog_schemas::envelope::{Envelope, event_type};
+use fleetlog_schemas::envelope::Envelope;
 use fleetlog_schemas::events::{FrameStatus, Protocol as StoredProtocol, RawFrame};
 use fleetlog_schemas::topics;
 use fleetlog_schemas::wire::{WireCodec, WireError};
@@ -68,7 +68,7 @@ impl Decoder {
             None => return self.dead_letter(message, "envelope: no headers").await,
         };
         let payload = message.payload().unwrap_or_default();
-        let frame = match self.codec.decode::<RawFrame>(payload).await {
+        let frame = match self.codec.decode(topics::FRAMES, payload).await {
             Ok((frame, _)) => frame,
             Err(err) if err.is_permanent() => {
                 return self.dead_letter(message, &format!("value: {err}")).await;
@@ -109,10 +109,10 @@ impl Decoder {
             }
             let id = Envelope::derived_id(envelope.id, Derived::Record(index));
             let child =
-                Envelope::child_with_id(&envelope, id, event_type::TELEMETRY, &self.source, &key);
+                Envelope::child_with_id(&envelope, id, topics::TELEMETRY, &self.source, &key);
             let payload = self.codec.encode(topics::TELEMETRY, &event).await?;
             deliveries.push(
-                self.send(topics::TELEMETRY, &key, &payload, child.to_headers())
+                self.send(topics::TELEMETRY.name(), &key, &payload, child.to_headers())
                     .await?,
             );
         }
@@ -143,7 +143,7 @@ impl Decoder {
         });
         let headers = dlq::headers(original, "decoder", reason, origin);
         let key = String::from_utf8_lossy(message.key().unwrap_or_default()).into_owned();
-        let dlq_topic = topics::dlq(topics::FRAMES);
+        let dlq_topic = topics::FRAMES.dlq();
         let payload = message.payload().unwrap_or_default();
         Ok(vec![self.send(&dlq_topic, &key, payload, headers).await?])
     }
@@ -217,7 +217,7 @@ pub async fn run(settings: &Settings, shutdown: CancellationToken) -> anyhow::Re
         fleetlog_runtime::kafka::consumer_config(&settings.kafka, &group)
             .set("group.instance.id", &transactional_id)
             .create()?;
-    consumer.subscribe(&[topics::FRAMES])?;
+    consumer.subscribe(&[topics::FRAMES.name()])?;
     let producer = transactional_producer(settings, &transactional_id)?;
     if !init_transactions(&producer, &shutdown).await? {
         return Ok(());

@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use fleetlog_runtime::settings::KafkaSettings;
 use fleetlog_schemas::envelope::Envelope;
-use fleetlog_schemas::events::{DownlinkCommand, ReplyOutcome};
+use fleetlog_schemas::events::ReplyOutcome;
 use fleetlog_schemas::topics;
 use fleetlog_schemas::wire::WireCodec;
 use rdkafka::Message;
@@ -41,7 +41,7 @@ pub async fn run(
     let group = format!("fleetlog-gateway-{}", gw.settings.gateway_id);
     let consumer: StreamConsumer =
         fleetlog_runtime::kafka::consumer_config(kafka, &group).create()?;
-    consumer.subscribe(&[topics::DOWNLINK])?;
+    consumer.subscribe(&[topics::DOWNLINK.name()])?;
     let started_ms = now_ms();
     let mut sweep = tokio::time::interval(SWEEP_EVERY);
     loop {
@@ -83,7 +83,7 @@ async fn route(gw: &Gateway, codec: &WireCodec, message: &BorrowedMessage<'_>, s
         }
     };
     let command = match codec
-        .decode::<DownlinkCommand>(message.payload().unwrap_or_default())
+        .decode(topics::DOWNLINK, message.payload().unwrap_or_default())
         .await
     {
         Ok((command, _)) => command,

@@ -7,7 +7,7 @@
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use fleetlog_schemas::envelope::{Envelope, event_type};
+use fleetlog_schemas::envelope::Envelope;
 use fleetlog_schemas::events::{DeviceReply, RawFrame, RawFrameRef, SessionEvent};
 use fleetlog_schemas::topics;
 use fleetlog_schemas::wire::{HEADER_LEN, WireCodec, WireError};
@@ -68,7 +68,7 @@ impl Publisher {
         mut frame: RawFrameRef<'_>,
         device_id: &str,
     ) -> Result<DeliveryFuture, PublishError> {
-        let (id, headers) = Envelope::root_headers(event_type::FRAME, &self.source, device_id);
+        let (id, headers) = Envelope::root_headers(topics::FRAMES, &self.source, device_id);
         frame.frame_id = id;
         let payload = match self.frame_prefix.get() {
             Some(Some(prefix)) => {
@@ -80,7 +80,7 @@ impl Publisher {
             }
             _ => Box::pin(self.encode_with_codec(frame)).await?,
         };
-        self.send(topics::FRAMES, device_id, &payload, headers)
+        self.send(topics::FRAMES.name(), device_id, &payload, headers)
             .await
     }
 
@@ -121,11 +121,11 @@ impl Publisher {
     /// # Errors
     /// When encoding or the append fails.
     pub async fn session(&self, event: &SessionEvent) -> Result<(), PublishError> {
-        let envelope = Envelope::new_root(event_type::SESSION, &self.source, &event.device_id);
+        let envelope = Envelope::new_root(topics::SESSIONS, &self.source, &event.device_id);
         let payload = self.codec.encode(topics::SESSIONS, event).await?;
         let delivery = self
             .send(
-                topics::SESSIONS,
+                topics::SESSIONS.name(),
                 &event.device_id,
                 &payload,
                 envelope.to_headers(),
@@ -139,11 +139,11 @@ impl Publisher {
     /// # Errors
     /// When encoding or the append fails.
     pub async fn reply(&self, cause: &Envelope, reply: &DeviceReply) -> Result<(), PublishError> {
-        let envelope = Envelope::child(cause, event_type::REPLY, &self.source, &reply.device_id);
+        let envelope = Envelope::child(cause, topics::REPLIES, &self.source, &reply.device_id);
         let payload = self.codec.encode(topics::REPLIES, reply).await?;
         let delivery = self
             .send(
-                topics::REPLIES,
+                topics::REPLIES.name(),
                 &reply.device_id,
                 &payload,
                 envelope.to_headers(),

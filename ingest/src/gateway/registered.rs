@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use fleetlog_runtime::detached_drop::DetachedDrop;
 use fleetlog_runtime::settings::KafkaSettings;
-use fleetlog_schemas::events::{FleetEvent, FleetEventBody};
+use fleetlog_schemas::events::FleetEventBody;
 use fleetlog_schemas::topics;
 use fleetlog_schemas::wire::WireCodec;
 use rdkafka::consumer::{Consumer, StreamConsumer};
@@ -105,11 +105,12 @@ async fn assign_from_beginning(
 ) -> anyhow::Result<usize> {
     let reader = Arc::clone(consumer);
     let partitions = tokio::task::spawn_blocking(move || {
-        let metadata = reader.fetch_metadata(Some(topics::FLEET_EVENTS), METADATA_TIMEOUT)?;
+        let metadata =
+            reader.fetch_metadata(Some(topics::FLEET_EVENTS.name()), METADATA_TIMEOUT)?;
         let count = metadata
             .topics()
             .iter()
-            .find(|t| t.name() == topics::FLEET_EVENTS && t.error().is_none())
+            .find(|t| t.name() == topics::FLEET_EVENTS.name() && t.error().is_none())
             .map_or(0, |t| t.partitions().len());
         Ok::<_, rdkafka::error::KafkaError>(count)
     })
@@ -117,11 +118,11 @@ async fn assign_from_beginning(
     anyhow::ensure!(
         partitions > 0,
         "topic {} has no partitions",
-        topics::FLEET_EVENTS
+        topics::FLEET_EVENTS.name()
     );
     let mut list = TopicPartitionList::new();
     for partition in 0..i32::try_from(partitions)? {
-        list.add_partition_offset(topics::FLEET_EVENTS, partition, Offset::Beginning)?;
+        list.add_partition_offset(topics::FLEET_EVENTS.name(), partition, Offset::Beginning)?;
     }
     consumer.assign(&list)?;
     Ok(partitions)
@@ -137,7 +138,7 @@ async fn remember(
 ) -> bool {
     let payload = message.payload().unwrap_or_default();
     loop {
-        match codec.decode::<FleetEvent>(payload).await {
+        match codec.decode(topics::FLEET_EVENTS, payload).await {
             Ok((event, _)) => {
                 if let FleetEventBody::VehicleRegistered(registered) = event.event
                     && devices.insert(&registered.device_id)

@@ -5,11 +5,10 @@ use chrono::DateTime;
 use fleetlog_schemas::events::{FleetEvent, SessionEvent, Telemetry};
 use fleetlog_schemas::topics;
 use fleetlog_schemas::wire::WireCodec;
-use serde::de::DeserializeOwned;
 use uuid::Uuid;
 
 use crate::lineage::record_event_id;
-use crate::runtime::{ProjectionError, SourceRecord};
+use crate::runtime::{ProjectionError, SourceRecord, decode_value};
 
 /// The batch's events by kind, each with its event id, in batch order.
 #[derive(Debug, Default)]
@@ -34,8 +33,8 @@ pub(crate) async fn decode_batch(
     for record in batch {
         let id = record_event_id(record);
         match record.topic.as_str() {
-            topics::TELEMETRY => {
-                let t: Telemetry = decode(codec, record).await?;
+            t if t == topics::TELEMETRY.name() => {
+                let t: Telemetry = decode_value(codec, topics::TELEMETRY, record).await?;
                 if DateTime::from_timestamp_millis(t.device_time_ms).is_none() {
                     let reason = format!("device time {} ms is out of range", t.device_time_ms);
                     return Err(ProjectionError::poison(record, reason));
@@ -43,19 +42,16 @@ pub(crate) async fn decode_batch(
                 out.telemetry.push((id, t));
                 out.telemetry_at.push((record.partition, record.offset));
             }
-            topics::SESSIONS => out.sessions.push((id, decode(codec, record).await?)),
-            topics::FLEET_EVENTS => out.fleet.push((id, decode(codec, record).await?)),
+            t if t == topics::SESSIONS.name() => out
+                .sessions
+                .push((id, decode_value(codec, topics::SESSIONS, record).await?)),
+            t if t == topics::FLEET_EVENTS.name() => out
+                .fleet
+                .push((id, decode_value(codec, topics::FLEET_EVENTS, record).await?)),
             _ => {}
         }
     }
     Ok(out)
-}
-
-async fn decode<T: DeserializeOwned>(
-    codec: &WireCodec,
-    record: &SourceRecord,
-) -> Result<T, ProjectionError> {
-    crate::runtime::decode_value(codec, record).await
 }
 
 #[cfg(test)]

@@ -42,7 +42,11 @@ pub const NAME: &str = "fleet";
 /// The read model's version (its schema is `proj_fleet_v1`).
 pub const VERSION: u32 = 1;
 /// The topics it reads.
-pub static TOPICS: [&str; 3] = [topics::TELEMETRY, topics::SESSIONS, topics::FLEET_EVENTS];
+pub static TOPICS: [&str; 3] = [
+    topics::TELEMETRY.name(),
+    topics::SESSIONS.name(),
+    topics::FLEET_EVENTS.name(),
+];
 
 const WALL_CLOCK: &str = "wall-clock time of the transaction that wrote the row";
 const BATCH_CUT: &str =

@@ -31,12 +31,12 @@ pub(crate) async fn decode_batch(
     let mut out = Vec::new();
     for record in batch {
         let (body, at_ms) = match record.topic.as_str() {
-            topics::FLEET_EVENTS => {
-                let event: FleetEvent = decode_value(codec, record).await?;
+            t if t == topics::FLEET_EVENTS.name() => {
+                let event: FleetEvent = decode_value(codec, topics::FLEET_EVENTS, record).await?;
                 (Body::Fleet(event.event), event.occurred_at_ms)
             }
-            topics::REPLIES => {
-                let reply: DeviceReply = decode_value(codec, record).await?;
+            t if t == topics::REPLIES.name() => {
+                let reply: DeviceReply = decode_value(codec, topics::REPLIES, record).await?;
                 let at_ms = reply.at_ms;
                 (Body::Reply(reply), at_ms)
             }
@@ -87,14 +87,13 @@ fn envelope(record: &SourceRecord) -> Result<Envelope, fleetlog_schemas::envelop
 
 #[cfg(test)]
 mod tests {
-    use fleetlog_schemas::envelope::event_type;
     use rdkafka::message::Headers;
 
     use super::*;
 
     fn record(headers: Vec<(String, Vec<u8>)>) -> SourceRecord {
         SourceRecord {
-            topic: topics::FLEET_EVENTS.into(),
+            topic: topics::FLEET_EVENTS.name().into(),
             partition: 0,
             offset: 7,
             key: None,
@@ -106,8 +105,8 @@ mod tests {
 
     #[test]
     fn the_envelope_is_read_back_from_the_record_headers() {
-        let root = Envelope::new_root(event_type::APP_COMMAND, "/test", "v");
-        let child = Envelope::child(&root, event_type::FLEET_EVENT, "/test", "v");
+        let root = Envelope::new_root(topics::APP_COMMANDS, "/test", "v");
+        let child = Envelope::child(&root, topics::FLEET_EVENTS, "/test", "v");
         let headers = child
             .to_headers()
             .iter()
@@ -131,7 +130,7 @@ mod tests {
             .unwrap_err();
         assert!(err.is_poison());
         let mut other = record(Vec::new());
-        other.topic = topics::TELEMETRY.into();
+        other.topic = topics::TELEMETRY.name().into();
         assert!(decode_batch(&codec, &[other]).await.unwrap().is_empty());
     }
 }

@@ -51,7 +51,7 @@ pub const NAME: &str = "rides";
 /// The read model's version (its schema is `proj_rides_v1`).
 pub const VERSION: u32 = 1;
 /// The topics it reads.
-pub static TOPICS: [&str; 2] = [topics::FLEET_EVENTS, topics::REPLIES];
+pub static TOPICS: [&str; 2] = [topics::FLEET_EVENTS.name(), topics::REPLIES.name()];
 
 /// The rides projection; see the module docs.
 #[derive(Debug)]

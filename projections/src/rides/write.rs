@@ -92,8 +92,8 @@ async fn applied_events(
     events: &[Event],
 ) -> Result<HashSet<Uuid>, ProjectionError> {
     let topic = |e: &Event| match e.body {
-        Body::Fleet(_) => topics::FLEET_EVENTS,
-        Body::Reply(_) => topics::REPLIES,
+        Body::Fleet(_) => topics::FLEET_EVENTS.name(),
+        Body::Reply(_) => topics::REPLIES.name(),
     };
     let template = include_str!("../../sql/rides/applied_events.sql");
     let fresh: Vec<Uuid> = sqlx::query_scalar(&sql(template, schema)?)

@@ -2,24 +2,26 @@
 //! way the runtime needs: a value that can never decode is poison, a registry that does not
 //! answer is transient.
 
+use fleetlog_schemas::topics::{Topic, TopicValue};
 use fleetlog_schemas::wire::WireCodec;
-use serde::de::DeserializeOwned;
 
 use super::{ProjectionError, SourceRecord};
 
-/// The value of `record` as a `T`.
+/// The value of `record`, read from `topic`, as the topic's value type.
 ///
 /// # Errors
 /// [`ProjectionError::Poison`] for a tombstone or a value that is not what its schema or
-/// `T` says ([`fleetlog_schemas::wire::WireError::is_permanent`]); transient otherwise.
-pub async fn decode_value<T: DeserializeOwned>(
+/// the topic's value type says ([`fleetlog_schemas::wire::WireError::is_permanent`]);
+/// transient otherwise.
+pub async fn decode_value<V: TopicValue>(
     codec: &WireCodec,
+    topic: Topic<'_, V>,
     record: &SourceRecord,
-) -> Result<T, ProjectionError> {
+) -> Result<V, ProjectionError> {
     let Some(payload) = record.payload.as_deref() else {
         return Err(ProjectionError::poison(record, "no value (tombstone)"));
     };
-    match codec.decode::<T>(payload).await {
+    match codec.decode(topic, payload).await {
         Ok((value, _)) => Ok(value),
         Err(err) if err.is_permanent() => {
             Err(ProjectionError::poison(record, format!("value: {err}")))

@@ -3,7 +3,7 @@
 //! to the telemetry topic.
 
 use fleetlog_runtime::{Settings, kafka};
-use fleetlog_schemas::envelope::{Envelope, event_type};
+use fleetlog_schemas::envelope::Envelope;
 use fleetlog_schemas::events::{LockState, Telemetry};
 use fleetlog_schemas::topics;
 use fleetlog_schemas::wire::WireCodec;
@@ -44,8 +44,7 @@ pub(crate) async fn encode(
     let mut out = Vec::with_capacity(events.len());
     for event in events {
         let payload = codec.encode(topics::TELEMETRY, event).await?;
-        let envelope =
-            Envelope::new_root(event_type::TELEMETRY, "/fleetlog/bench", &event.device_id);
+        let envelope = Envelope::new_root(topics::TELEMETRY, "/fleetlog/bench", &event.device_id);
         out.push((payload, envelope));
     }
     Ok(out)
@@ -60,7 +59,7 @@ pub(crate) async fn produce(
     let mut inflight: FuturesUnordered<rdkafka::producer::DeliveryFuture> = FuturesUnordered::new();
     for (event, (payload, envelope)) in events.iter().zip(encoded) {
         let delivery = loop {
-            let record = FutureRecord::to(topics::TELEMETRY)
+            let record = FutureRecord::to(topics::TELEMETRY.name())
                 .key(&event.device_id)
                 .payload(payload)
                 .headers(envelope.to_headers());

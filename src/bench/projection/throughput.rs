@@ -28,7 +28,7 @@ pub(super) async fn apply_alone(
         .zip(encoded)
         .enumerate()
         .map(|(i, (event, (payload, envelope)))| SourceRecord {
-            topic: topics::TELEMETRY.to_owned(),
+            topic: topics::TELEMETRY.name().to_owned(),
             partition: 0,
             offset: i as i64,
             key: Some(event.device_id.clone().into_bytes()),

@@ -4,13 +4,13 @@
 
 use std::time::{Duration, Instant};
 
-use fleetlog_schemas::envelope::{Envelope, event_type};
+use fleetlog_schemas::envelope::Envelope;
 use fleetlog_schemas::events::{
     FleetEvent, FleetEventBody, GeoPoint, LockState, Protocol, SessionChange, SessionConnected,
     SessionEvent, Telemetry, VehicleRegistered, VehicleState, VehicleStateChanged, ZoneDefined,
     ZoneKind,
 };
-use fleetlog_schemas::topics;
+use fleetlog_schemas::topics::{self, Topic, TopicValue};
 use uuid::Uuid;
 
 use super::TestStack;
@@ -25,10 +25,11 @@ pub const LAT: i32 = 375_665_000;
 pub const LON: i32 = 1_269_780_000;
 
 impl TestStack {
-    /// Produce `payload` (already encoded) with a fresh root envelope of type `kind`.
-    pub async fn send(&mut self, topic: &'static str, key: &str, kind: &str, payload: Vec<u8>) {
-        let envelope = Envelope::new_root(kind, SOURCE, key);
-        self.append(topic, key, &envelope, &payload).await;
+    /// Produce `value` on `topic` with a fresh root envelope of the topic's type.
+    pub async fn send<V: TopicValue>(&mut self, topic: Topic<'static, V>, key: &str, value: &V) {
+        let payload = self.codec.encode(topic, value).await.expect("encoded");
+        let envelope = Envelope::new_root(topic, SOURCE, key);
+        self.append(topic.name(), key, &envelope, &payload).await;
     }
 
     /// Produce `payload` (already encoded) with `envelope`, counted in [`TestStack::sent`].
@@ -49,18 +50,8 @@ impl TestStack {
             occurred_at_ms: at_ms,
             event,
         };
-        let payload = self
-            .codec
-            .encode(topics::FLEET_EVENTS, &event)
-            .await
-            .expect("encoded");
-        self.send(
-            topics::FLEET_EVENTS,
-            &key.to_string(),
-            event_type::FLEET_EVENT,
-            payload,
-        )
-        .await;
+        self.send(topics::FLEET_EVENTS, &key.to_string(), &event)
+            .await;
     }
 
     /// Produce a `VehicleStateChanged`.
@@ -103,16 +94,11 @@ impl TestStack {
                 remote_addr: "127.0.0.1:50000".into(),
             }),
         };
-        let payload = self
-            .codec
-            .encode(topics::SESSIONS, &session)
-            .await
-            .expect("encoded");
-        self.send(topics::SESSIONS, device, event_type::SESSION, payload)
-            .await;
+        self.send(topics::SESSIONS, device, &session).await;
         if let Some(battery) = battery {
-            let offset =
-                i32::try_from(self.sent[topics::FLEET_EVENTS]).expect("a small count") * 1000;
+            let offset = i32::try_from(self.sent[topics::FLEET_EVENTS.name()])
+                .expect("a small count")
+                * 1000;
             let telemetry = Telemetry {
                 device_id: device.into(),
                 frame_id: Uuid::now_v7(),
@@ -132,13 +118,7 @@ impl TestStack {
                 odometer_m: None,
                 io: vec![],
             };
-            let payload = self
-                .codec
-                .encode(topics::TELEMETRY, &telemetry)
-                .await
-                .expect("encoded");
-            self.send(topics::TELEMETRY, device, event_type::TELEMETRY, payload)
-                .await;
+            self.send(topics::TELEMETRY, device, &telemetry).await;
         }
     }
 
@@ -171,13 +151,7 @@ impl TestStack {
             odometer_m: None,
             io: vec![],
         };
-        let payload = self
-            .codec
-            .encode(topics::TELEMETRY, &telemetry)
-            .await
-            .expect("encoded");
-        self.send(topics::TELEMETRY, device, event_type::TELEMETRY, payload)
-            .await;
+        self.send(topics::TELEMETRY, device, &telemetry).await;
     }
 
     /// Define zone `id` at `at_ms`: a square of `2 × half` (degrees × 10^7) around the

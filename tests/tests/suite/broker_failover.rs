@@ -17,7 +17,6 @@ use fleetlog_ingest::protocol::{Record, teltonika};
 use fleetlog_projections::fleet::FleetProjection;
 use fleetlog_projections::{ProjectionRuntime, RuntimeConfig};
 use fleetlog_runtime::{Settings, kafka};
-use fleetlog_schemas::events::RawFrame;
 use fleetlog_schemas::topics;
 use fleetlog_tests::broker::TestCluster;
 use fleetlog_tests::log::{next_offsets, read_to_end, wait_until_committed};
@@ -127,7 +126,7 @@ fn leadership(settings: &Settings, topics: &[&str]) -> Vec<(i32, usize)> {
 /// The node leading the most partitions of the busy topics.
 fn busiest_leader(settings: &Settings) -> u32 {
     let mut count: HashMap<i32, usize> = HashMap::new();
-    for (leader, _) in leadership(settings, &[topics::FRAMES, topics::TELEMETRY]) {
+    for (leader, _) in leadership(settings, &[topics::FRAMES.name(), topics::TELEMETRY.name()]) {
         *count.entry(leader).or_default() += 1;
     }
     let (leader, _) = count.into_iter().max_by_key(|(_, n)| *n).unwrap();
@@ -141,7 +140,14 @@ async fn wait_fully_replicated(settings: &Settings) {
     loop {
         let s = settings.clone();
         let state = tokio::task::spawn_blocking(move || {
-            leadership(&s, &[topics::FRAMES, topics::TELEMETRY, topics::SESSIONS])
+            leadership(
+                &s,
+                &[
+                    topics::FRAMES.name(),
+                    topics::TELEMETRY.name(),
+                    topics::SESSIONS.name(),
+                ],
+            )
         })
         .await
         .unwrap();
@@ -245,10 +251,10 @@ async fn acked_frames_survive_broker_kills_and_the_fleet_model_matches_an_uninte
     // Every ACKed frame is in the log.
     let codec = services.codec();
     let mut logged: BTreeSet<(String, Vec<u8>)> = BTreeSet::new();
-    let frames = read_to_end(&settings, topics::FRAMES, Duration::from_secs(60)).await;
+    let frames = read_to_end(&settings, topics::FRAMES.name(), Duration::from_secs(60)).await;
     for message in &frames {
         let (frame, _) = codec
-            .decode::<RawFrame>(message.payload().unwrap())
+            .decode(topics::FRAMES, message.payload().unwrap())
             .await
             .unwrap();
         logged.insert((frame.device_id.unwrap_or_default(), frame.raw));

@@ -154,7 +154,7 @@ async fn a_commands_processor_killed_at_random_moments_decides_every_command_exa
     )
     .create()
     .unwrap();
-    consumer.subscribe(&[topics::FLEET_EVENTS]).unwrap();
+    consumer.subscribe(&[topics::FLEET_EVENTS.name()]).unwrap();
     let codec = fleetlog_schemas::wire::WireCodec::new(&app.settings.schema_registry_url);
     let mut copies: HashMap<Uuid, Vec<Vec<u8>>> = HashMap::new();
     let mut decisions: BTreeMap<Uuid, Vec<(Uuid, &'static str)>> = BTreeMap::new();
@@ -177,7 +177,8 @@ async fn a_commands_processor_killed_at_random_moments_decides_every_command_exa
         if !first {
             continue;
         }
-        let (event, _): (FleetEvent, _) = codec.decode(&payload).await.unwrap();
+        let (event, _): (FleetEvent, _) =
+            codec.decode(topics::FLEET_EVENTS, &payload).await.unwrap();
         let decided = match event.event {
             FleetEventBody::CommandAccepted(a) => Some((a.command_id, "accepted")),
             FleetEventBody::CommandRejected(r) => Some((r.command_id, "rejected")),

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use fleetlog_runtime::kafka::{self, TopicSpec};
 use fleetlog_schemas::catalog;
-use fleetlog_schemas::envelope::{Envelope, event_type};
+use fleetlog_schemas::envelope::Envelope;
 use fleetlog_schemas::events::{AlarmKind, IoElement, LockState, Telemetry};
 use fleetlog_schemas::registration::{register, register_all};
 use fleetlog_schemas::topics;
@@ -122,7 +122,7 @@ async fn confluents_python_client_reads_a_fleetlog_record_and_its_envelope() {
     assert_eq!(registered.len(), topics::PRIMARY.len());
     // The subject follows the topic name, so this test's own topic gets the telemetry schema.
     let topic = unique_name("t-confluent-client");
-    let schema = catalog::topic_schema_json(topics::TELEMETRY).unwrap();
+    let schema = catalog::topic_schema_json(topics::TELEMETRY.name()).unwrap();
     let id = register(&registry, &catalog::value_subject(&topic), &schema)
         .await
         .unwrap();
@@ -146,15 +146,10 @@ async fn confluents_python_client_reads_a_fleetlog_record_and_its_envelope() {
 
     let device_id = "356307042441013";
     let value = telemetry(device_id);
-    let frame = Envelope::new_root(event_type::FRAME, "/fleetlog/gateway/gw-test", device_id);
-    let envelope = Envelope::child(
-        &frame,
-        event_type::TELEMETRY,
-        "/fleetlog/decoder",
-        device_id,
-    );
+    let frame = Envelope::new_root(topics::FRAMES, "/fleetlog/gateway/gw-test", device_id);
+    let envelope = Envelope::child(&frame, topics::TELEMETRY, "/fleetlog/decoder", device_id);
     let payload = WireCodec::new(&registry)
-        .encode(&topic, &value)
+        .encode(topics::TELEMETRY.renamed(&topic), &value)
         .await
         .unwrap();
     assert_eq!(schema_id(&payload).unwrap(), id);

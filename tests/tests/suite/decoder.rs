@@ -8,7 +8,7 @@ use fleetlog_ingest::protocol::{Record, teltonika};
 use fleetlog_runtime::kafka;
 use fleetlog_runtime::settings::AdmissionPolicy;
 use fleetlog_schemas::dlq::header;
-use fleetlog_schemas::envelope::{Envelope, event_type};
+use fleetlog_schemas::envelope::Envelope;
 use fleetlog_schemas::events::{FrameStatus, Protocol, RawFrame, Telemetry};
 use fleetlog_schemas::topics;
 use fleetlog_tests::log::read_key_until;
@@ -44,7 +44,7 @@ fn record(i: i64) -> Record {
 }
 
 async fn append_frame(services: &Services, device: &str, raw: Vec<u8>) -> Envelope {
-    let envelope = Envelope::new_root(event_type::FRAME, "/fleetlog/test", device);
+    let envelope = Envelope::new_root(topics::FRAMES, "/fleetlog/test", device);
     let frame = RawFrame {
         frame_id: envelope.id,
         gateway_id: "test".into(),
@@ -61,7 +61,14 @@ async fn append_frame(services: &Services, device: &str, raw: Vec<u8>) -> Envelo
         .await
         .unwrap();
     let producer = kafka::producer(&services.settings.kafka, "test").unwrap();
-    fleetlog_tests::log::append(&producer, topics::FRAMES, device, &payload, &envelope).await;
+    fleetlog_tests::log::append(
+        &producer,
+        topics::FRAMES.name(),
+        device,
+        &payload,
+        &envelope,
+    )
+    .await;
     envelope
 }
 
@@ -72,7 +79,7 @@ async fn telemetry_of(
 ) -> Vec<(Envelope, Telemetry)> {
     let messages: Vec<OwnedMessage> = read_key_until(
         &services.settings,
-        topics::TELEMETRY,
+        topics::TELEMETRY.name(),
         device,
         Duration::from_secs(40),
         |m| m.len() >= want,
@@ -85,7 +92,7 @@ async fn telemetry_of(
         out.push((
             envelope,
             codec
-                .decode::<Telemetry>(m.payload().unwrap())
+                .decode(topics::TELEMETRY, m.payload().unwrap())
                 .await
                 .unwrap()
                 .0,
@@ -143,7 +150,7 @@ async fn a_frame_with_an_unknown_codec_goes_to_the_dlq_and_other_frames_keep_flo
 
     let dlq = read_key_until(
         &services.settings,
-        &topics::dlq(topics::FRAMES),
+        &topics::FRAMES.dlq(),
         "350000000000001",
         Duration::from_secs(40),
         |m| !m.is_empty(),

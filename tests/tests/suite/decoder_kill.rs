@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use fleetlog_ingest::protocol::{Record, teltonika};
 use fleetlog_runtime::settings::AdmissionPolicy;
 use fleetlog_runtime::{Settings, kafka};
-use fleetlog_schemas::envelope::{Envelope, event_type};
+use fleetlog_schemas::envelope::Envelope;
 use fleetlog_schemas::events::{FrameStatus, Protocol, RawFrame};
 use fleetlog_schemas::topics;
 use fleetlog_schemas::wire::WireCodec;
@@ -45,7 +45,7 @@ fn frame(n: u64) -> (String, Envelope, RawFrame) {
             ..Record::default()
         })
         .collect();
-    let envelope = Envelope::new_root(event_type::FRAME, "/fleetlog/test", &device);
+    let envelope = Envelope::new_root(topics::FRAMES, "/fleetlog/test", &device);
     let frame = RawFrame {
         frame_id: envelope.id,
         gateway_id: "test".into(),
@@ -69,8 +69,14 @@ async fn append(codec: &WireCodec, producers: &[FutureProducer], from: u64, to: 
         records += n % 3 + 1;
         let payload = codec.encode(topics::FRAMES, &frame).await.unwrap();
         for producer in producers {
-            fleetlog_tests::log::append(producer, topics::FRAMES, &device, &payload, &envelope)
-                .await;
+            fleetlog_tests::log::append(
+                producer,
+                topics::FRAMES.name(),
+                &device,
+                &payload,
+                &envelope,
+            )
+            .await;
         }
     }
     records
@@ -93,7 +99,7 @@ async fn committed(settings: &Settings) -> i64 {
         let consumer: BaseConsumer = kafka::consumer_config(&kafka, &group).create().unwrap();
         let mut list = TopicPartitionList::new();
         for p in 0..2 {
-            list.add_partition(topics::FRAMES, p);
+            list.add_partition(topics::FRAMES.name(), p);
         }
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
@@ -218,10 +224,10 @@ async fn read_committed_readers_see_every_telemetry_record_once_across_decoder_k
     }
     assert!(last.terminate(Duration::from_secs(15)).is_some());
 
-    let read_a = read_to_end(&a, topics::TELEMETRY, Duration::from_secs(60)).await;
+    let read_a = read_to_end(&a, topics::TELEMETRY.name(), Duration::from_secs(60)).await;
     let deadline = Instant::now() + Duration::from_secs(60);
     let read_b = loop {
-        let read = read_to_end(&b, topics::TELEMETRY, Duration::from_secs(60)).await;
+        let read = read_to_end(&b, topics::TELEMETRY.name(), Duration::from_secs(60)).await;
         if read.len() >= usize::try_from(records).unwrap() || Instant::now() > deadline {
             break read;
         }

@@ -19,7 +19,7 @@ use fleetlog_export::{Bound, ExportRequest, Format, NoProgress};
 use fleetlog_runtime::Settings;
 use fleetlog_runtime::kafka::{self, TopicSpec};
 use fleetlog_schemas::catalog;
-use fleetlog_schemas::envelope::{Envelope, event_type};
+use fleetlog_schemas::envelope::Envelope;
 use fleetlog_schemas::events::{
     AlarmKind, IoElement, LockState, Protocol, SessionChange, SessionConnected, SessionEvent,
     Telemetry,
@@ -185,8 +185,8 @@ async fn produce_fixture(app: &TestApp, registry: &str) -> Fixture {
     let telemetry_topic = create_topic(app, "t-export-telemetry", 2).await;
     let sessions_topic = create_topic(app, "t-export-sessions", 1).await;
     for (topic, schema_of) in [
-        (&telemetry_topic, topics::TELEMETRY),
-        (&sessions_topic, topics::SESSIONS),
+        (&telemetry_topic, topics::TELEMETRY.name()),
+        (&sessions_topic, topics::SESSIONS.name()),
     ] {
         let schema = catalog::topic_schema_json(schema_of).expect("schema");
         register(registry, &catalog::value_subject(topic), &schema)
@@ -199,18 +199,18 @@ async fn produce_fixture(app: &TestApp, registry: &str) -> Fixture {
     for i in 0..TELEMETRY_RECORDS {
         let value = telemetry(i);
         let frame = Envelope::new_root(
-            event_type::FRAME,
+            topics::FRAMES,
             "/fleetlog/gateway/gw-test",
             &value.device_id,
         );
         let envelope = Envelope::child(
             &frame,
-            event_type::TELEMETRY,
+            topics::TELEMETRY,
             "/fleetlog/decoder",
             &value.device_id,
         );
         let payload = codec
-            .encode(&telemetry_topic, &value)
+            .encode(topics::TELEMETRY.renamed(&telemetry_topic), &value)
             .await
             .expect("encoded");
         send(
@@ -224,7 +224,7 @@ async fn produce_fixture(app: &TestApp, registry: &str) -> Fixture {
         produced.push((envelope, value));
     }
     // Two records that cannot be decoded: not wire format, and an unknown schema id.
-    let bad = Envelope::new_root(event_type::TELEMETRY, "/fleetlog/test", "bad");
+    let bad = Envelope::new_root(topics::TELEMETRY, "/fleetlog/test", "bad");
     send(&producer, &telemetry_topic, "bad", b"not avro at all", &bad).await;
     send(
         &producer,
@@ -246,12 +246,12 @@ async fn produce_fixture(app: &TestApp, registry: &str) -> Fixture {
         }),
     };
     let envelope = Envelope::new_root(
-        event_type::SESSION,
+        topics::SESSIONS,
         "/fleetlog/gateway/gw-test",
         &session.device_id,
     );
     let payload = codec
-        .encode(&sessions_topic, &session)
+        .encode(topics::SESSIONS.renamed(&sessions_topic), &session)
         .await
         .expect("encoded");
     send(
@@ -364,7 +364,7 @@ async fn an_export_is_read_by_pyarrow_and_a_second_export_of_the_range_is_byte_i
         assert_eq!(row["io"][0]["id"], 66);
         assert_eq!(row["io"][0]["value"], value.io[0].value.expect("value"));
         assert_eq!(row["io"][1]["raw"], "0102ff");
-        assert_eq!(row["ce_type"], event_type::TELEMETRY);
+        assert_eq!(row["ce_type"], topics::TELEMETRY.event_type());
         assert_eq!(row["correlation_id"], envelope.correlation_id.to_string());
         assert_eq!(
             row["causation_id"],
@@ -577,7 +577,12 @@ async fn the_binary_names_an_unknown_topic_an_unreadable_registry_and_a_bad_boun
     );
     let (code, stderr) = run(
         &settings,
-        &["--topics", topics::TELEMETRY, "--from", "last tuesday"],
+        &[
+            "--topics",
+            topics::TELEMETRY.name(),
+            "--from",
+            "last tuesday",
+        ],
     );
     assert_eq!(code, Some(2));
     assert!(
@@ -586,7 +591,7 @@ async fn the_binary_names_an_unknown_topic_an_unreadable_registry_and_a_bad_boun
     );
     let mut down = settings.clone();
     down.schema_registry_url = format!("http://127.0.0.1:{}", fleetlog_tests::process::free_port());
-    let (code, stderr) = run(&down, &["--topics", topics::TELEMETRY]);
+    let (code, stderr) = run(&down, &["--topics", topics::TELEMETRY.name()]);
     assert_eq!(code, Some(1));
     assert!(
         stderr.contains("cannot read the schema registry"),

@@ -15,7 +15,7 @@ use fleetlog_export::{Bound, ExportReport, ExportRequest, Format, NoProgress};
 use fleetlog_runtime::Settings;
 use fleetlog_runtime::kafka::{self, TopicSpec};
 use fleetlog_schemas::catalog;
-use fleetlog_schemas::envelope::{Envelope, event_type};
+use fleetlog_schemas::envelope::Envelope;
 use fleetlog_schemas::events::Telemetry;
 use fleetlog_schemas::registration::register;
 use fleetlog_schemas::topics;
@@ -80,7 +80,7 @@ async fn produce(app: &TestApp, registry: &str) -> Log {
     settings.schema_registry_url = registry.to_owned();
     let topic = create_topic(app, "t-export-range").await;
     let empty_topic = create_topic(app, "t-export-empty").await;
-    let schema = catalog::topic_schema_json(topics::TELEMETRY).expect("schema");
+    let schema = catalog::topic_schema_json(topics::TELEMETRY.name()).expect("schema");
     register(registry, &catalog::value_subject(&topic), &schema)
         .await
         .expect("registered");
@@ -92,9 +92,11 @@ async fn produce(app: &TestApp, registry: &str) -> Log {
             .expect("a time")
             .timestamp_millis();
         let value = telemetry(i, at_ms);
-        let envelope =
-            Envelope::new_root(event_type::TELEMETRY, "/fleetlog/decoder", &value.device_id);
-        let payload = codec.encode(&topic, &value).await.expect("encoded");
+        let envelope = Envelope::new_root(topics::TELEMETRY, "/fleetlog/decoder", &value.device_id);
+        let payload = codec
+            .encode(topics::TELEMETRY.renamed(&topic), &value)
+            .await
+            .expect("encoded");
         producer
             .send(
                 FutureRecord::to(&topic)

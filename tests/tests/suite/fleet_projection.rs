@@ -14,7 +14,7 @@ use fleetlog_ingest::protocol::{LockState, Protocol as DeviceProtocol, Record, t
 use fleetlog_ingest::simulator::{Scooter, SimScooter};
 use fleetlog_projections::fleet;
 use fleetlog_runtime::settings::AdmissionPolicy;
-use fleetlog_schemas::envelope::{Envelope, event_type};
+use fleetlog_schemas::envelope::Envelope;
 use fleetlog_schemas::events::{
     DisconnectReason, Protocol, SessionChange, SessionConnected, SessionDisconnected, SessionEvent,
 };
@@ -184,8 +184,12 @@ async fn a_frame_sent_twice_leaves_the_read_model_as_if_it_came_once() {
         record(1_764_000_001_000, 375_665_100),
     ];
     send(&mut stream, &records).await;
-    stack.wait_applied(fleet::NAME, topics::SESSIONS, 1).await;
-    stack.wait_applied(fleet::NAME, topics::TELEMETRY, 2).await;
+    stack
+        .wait_applied(fleet::NAME, topics::SESSIONS.name(), 1)
+        .await;
+    stack
+        .wait_applied(fleet::NAME, topics::TELEMETRY.name(), 2)
+        .await;
     let once = (
         device(&stack.app.pool, &id).await,
         history(&stack.app.pool, &id).await,
@@ -193,7 +197,9 @@ async fn a_frame_sent_twice_leaves_the_read_model_as_if_it_came_once() {
 
     // No ACK seen: the device sends the same bytes again (a new frame on the log).
     send(&mut stream, &records).await;
-    stack.wait_applied(fleet::NAME, topics::TELEMETRY, 4).await;
+    stack
+        .wait_applied(fleet::NAME, topics::TELEMETRY.name(), 4)
+        .await;
     let twice = (
         device(&stack.app.pool, &id).await,
         history(&stack.app.pool, &id).await,
@@ -209,11 +215,15 @@ async fn a_record_with_an_older_device_time_does_not_move_the_scooter_backwards(
     let id = imei();
     let mut stream = teltonika(&stack, &id).await;
     send(&mut stream, &[record(1_764_000_010_000, 375_660_000)]).await;
-    stack.wait_applied(fleet::NAME, topics::TELEMETRY, 1).await;
+    stack
+        .wait_applied(fleet::NAME, topics::TELEMETRY.name(), 1)
+        .await;
     let before = device(&stack.app.pool, &id).await.unwrap();
 
     send(&mut stream, &[record(1_764_000_005_000, 375_000_000)]).await;
-    stack.wait_applied(fleet::NAME, topics::TELEMETRY, 2).await;
+    stack
+        .wait_applied(fleet::NAME, topics::TELEMETRY.name(), 2)
+        .await;
     let after = device(&stack.app.pool, &id).await.unwrap();
     assert_eq!(after, before);
     assert_eq!(after["lat_e7"], 375_660_000);
@@ -246,10 +256,10 @@ async fn produce_session(stack: &TestStack, device: &str, at_ms: i64, connected:
         change,
     };
     let payload = stack.codec.encode(topics::SESSIONS, &event).await.unwrap();
-    let envelope = Envelope::new_root(event_type::SESSION, "/fleetlog/test", device);
+    let envelope = Envelope::new_root(topics::SESSIONS, "/fleetlog/test", device);
     fleetlog_tests::log::append(
         &stack.producer,
-        topics::SESSIONS,
+        topics::SESSIONS.name(),
         device,
         &payload,
         &envelope,
@@ -270,7 +280,9 @@ async fn sessions_flip_online_and_an_old_disconnect_processed_late_does_not_flip
 
     produce_session(&stack, &id, offline_since + 100_000, true).await;
     produce_session(&stack, &id, offline_since + 50_000, false).await;
-    stack.wait_applied(fleet::NAME, topics::SESSIONS, 4).await;
+    stack
+        .wait_applied(fleet::NAME, topics::SESSIONS.name(), 4)
+        .await;
     let row = device(&stack.app.pool, &id).await.unwrap();
     assert_eq!(row["online"], true);
     assert_eq!(row["online_since_ms"], offline_since + 100_000);
@@ -283,7 +295,9 @@ async fn a_record_dated_next_year_does_not_freeze_the_scooter() {
     let mut stream = teltonika(&stack, &id).await;
     let next_year = chrono::Utc::now().timestamp_millis() + 365 * 24 * 3600 * 1000;
     send(&mut stream, &[record(next_year, 375_660_000)]).await;
-    stack.wait_applied(fleet::NAME, topics::TELEMETRY, 1).await;
+    stack
+        .wait_applied(fleet::NAME, topics::TELEMETRY.name(), 1)
+        .await;
     let forged = device(&stack.app.pool, &id).await.unwrap();
     assert!(
         forged["device_time_ms"].as_i64().unwrap() < next_year,
@@ -292,7 +306,9 @@ async fn a_record_dated_next_year_does_not_freeze_the_scooter() {
 
     let now = chrono::Utc::now().timestamp_millis();
     send(&mut stream, &[record(now, 375_000_000)]).await;
-    stack.wait_applied(fleet::NAME, topics::TELEMETRY, 2).await;
+    stack
+        .wait_applied(fleet::NAME, topics::TELEMETRY.name(), 2)
+        .await;
     let after = device(&stack.app.pool, &id).await.unwrap();
     assert_eq!(
         after["lat_e7"], 375_000_000,

@@ -6,9 +6,9 @@ use std::time::Duration;
 
 use fleetlog_ingest::protocol::{Record, gt06, omni, teltonika};
 use fleetlog_runtime::kafka;
-use fleetlog_schemas::envelope::{Envelope, event_type};
+use fleetlog_schemas::envelope::Envelope;
 use fleetlog_schemas::events::{
-    DeviceReply, DownlinkCommand, DownlinkKind, FrameStatus, RawFrame, ReplyOutcome,
+    DownlinkCommand, DownlinkKind, FrameStatus, RawFrame, ReplyOutcome,
 };
 use fleetlog_schemas::topics;
 use fleetlog_schemas::wire::WireCodec;
@@ -54,7 +54,7 @@ async fn frames_of(services: &Services, device: &str, want: usize) -> Vec<RawFra
     let codec = services.codec();
     let messages = read_key_until(
         &services.settings,
-        topics::FRAMES,
+        topics::FRAMES.name(),
         device,
         Duration::from_secs(30),
         |m| m.len() >= want,
@@ -63,7 +63,7 @@ async fn frames_of(services: &Services, device: &str, want: usize) -> Vec<RawFra
     let mut frames = Vec::new();
     for message in messages {
         let payload = rdkafka::Message::payload(&message).unwrap();
-        frames.push(codec.decode::<RawFrame>(payload).await.unwrap().0);
+        frames.push(codec.decode(topics::FRAMES, payload).await.unwrap().0);
     }
     frames
 }
@@ -261,10 +261,10 @@ async fn with_the_broker_down_no_ack_goes_out_and_the_resent_frame_is_stored_and
 async fn send_downlink(services: &Services, command: &DownlinkCommand) {
     let codec = WireCodec::new(&services.settings.schema_registry_url);
     let payload = codec.encode(topics::DOWNLINK, command).await.unwrap();
-    let envelope = Envelope::new_root(event_type::DOWNLINK, "/fleetlog/test", &command.device_id);
+    let envelope = Envelope::new_root(topics::DOWNLINK, "/fleetlog/test", &command.device_id);
     let producer = kafka::producer(&services.settings.kafka, "test").unwrap();
     let key = &command.device_id;
-    fleetlog_tests::log::append(&producer, topics::DOWNLINK, key, &payload, &envelope).await;
+    fleetlog_tests::log::append(&producer, topics::DOWNLINK.name(), key, &payload, &envelope).await;
 }
 
 async fn outcomes(
@@ -276,7 +276,7 @@ async fn outcomes(
     let codec = services.codec();
     let messages = read_key_until(
         &services.settings,
-        topics::REPLIES,
+        topics::REPLIES.name(),
         device,
         Duration::from_secs(40),
         |m| m.len() >= want,
@@ -285,7 +285,7 @@ async fn outcomes(
     let mut seen = Vec::new();
     for message in messages {
         let payload = rdkafka::Message::payload(&message).unwrap();
-        let reply = codec.decode::<DeviceReply>(payload).await.unwrap().0;
+        let reply = codec.decode(topics::REPLIES, payload).await.unwrap().0;
         if reply.command_id == command {
             seen.push(reply.outcome);
         }

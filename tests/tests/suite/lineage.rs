@@ -9,7 +9,7 @@ use fleetlog_ingest::protocol::{Record, teltonika};
 use fleetlog_projections::lineage::{self, LineageProjection, SYNTHETIC_ID_NAMESPACE, Trace};
 use fleetlog_projections::{Projection, SourceRecord};
 use fleetlog_runtime::settings::AdmissionPolicy;
-use fleetlog_schemas::envelope::{Envelope, event_type};
+use fleetlog_schemas::envelope::Envelope;
 use fleetlog_schemas::events::RawFrame;
 use fleetlog_schemas::topics;
 use fleetlog_tests::log::read_key_until;
@@ -93,7 +93,7 @@ async fn send_frame(stack: &TestStack, device: &str) -> Uuid {
     assert_eq!(reply, [1, 0, 0, 0, 2], "login accepted, two records ACKed");
     let frames = read_key_until(
         &services.settings,
-        topics::FRAMES,
+        topics::FRAMES.name(),
         device,
         Duration::from_secs(30),
         |m| m.len() >= 2,
@@ -101,7 +101,11 @@ async fn send_frame(stack: &TestStack, device: &str) -> Uuid {
     .await;
     let codec = services.codec();
     for message in frames {
-        let frame: RawFrame = codec.decode(message.payload().unwrap()).await.unwrap().0;
+        let frame: RawFrame = codec
+            .decode(topics::FRAMES, message.payload().unwrap())
+            .await
+            .unwrap()
+            .0;
         if frame.raw == packet.to_vec() {
             return frame.frame_id;
         }
@@ -156,7 +160,7 @@ async fn the_trace_of_a_frame_shows_its_records_and_the_device_row_they_wrote() 
     let root = &trace.roots[0];
     assert_eq!(root.event.event_id, t.frame_id);
     assert_eq!(root.event.kind(), "frame");
-    assert_eq!(root.event.topic, topics::FRAMES);
+    assert_eq!(root.event.topic, topics::FRAMES.name());
     assert_eq!(root.event.key.as_deref(), Some(t.device.as_str()));
     assert_eq!(root.since_root_ms, Some(0));
     assert!(
@@ -190,7 +194,11 @@ async fn the_trace_of_a_frame_shows_its_records_and_the_device_row_they_wrote() 
     assert_eq!(device_row.row["lat_e7"], 375_665_010);
     let text = trace.to_string();
     assert!(
-        text.starts_with(&format!("frame {}  {}", t.frame_id, event_type::FRAME)),
+        text.starts_with(&format!(
+            "frame {}  {}",
+            t.frame_id,
+            topics::FRAMES.event_type()
+        )),
         "{text}"
     );
     assert!(
@@ -313,16 +321,12 @@ async fn every_record_is_recorded_once_even_with_a_broken_envelope_or_as_a_dead_
         .await
         .unwrap();
 
-    let frame = Envelope::new_root(
-        event_type::FRAME,
-        "/fleetlog/gateway/gw-1",
-        "356307042441013",
-    );
+    let frame = Envelope::new_root(topics::FRAMES, "/fleetlog/gateway/gw-1", "356307042441013");
     let child_id = Uuid::new_v5(&frame.id, b"record-0");
     let child = Envelope::child_with_id(
         &frame,
         child_id,
-        event_type::TELEMETRY,
+        topics::TELEMETRY,
         "/fleetlog/decoder",
         "356307042441013",
     );
@@ -330,16 +334,20 @@ async fn every_record_is_recorded_once_even_with_a_broken_envelope_or_as_a_dead_
         ("ce_id", child.id.to_string()),
         ("dlq_error", "value: bad".to_owned()),
         ("dlq_processor", "fleet".to_owned()),
-        ("dlq_topic", topics::TELEMETRY.to_owned()),
+        ("dlq_topic", topics::TELEMETRY.name().to_owned()),
         ("dlq_partition", "0".to_owned()),
         ("dlq_offset", "3".to_owned()),
     ];
     let batch = vec![
-        enveloped(topics::FRAMES, 2, &frame),
-        enveloped(topics::TELEMETRY, 3, &child),
-        source(topics::REPLIES, 9, &[("ce_id", "garbage".to_owned())]),
-        enveloped(topics::TELEMETRY, 7, &child), // re-produced: keeps offset 3
-        source(&topics::dlq(topics::TELEMETRY), 0, &dlq_headers),
+        enveloped(topics::FRAMES.name(), 2, &frame),
+        enveloped(topics::TELEMETRY.name(), 3, &child),
+        source(
+            topics::REPLIES.name(),
+            9,
+            &[("ce_id", "garbage".to_owned())],
+        ),
+        enveloped(topics::TELEMETRY.name(), 7, &child), // re-produced: keeps offset 3
+        source(&topics::TELEMETRY.dlq(), 0, &dlq_headers),
     ];
     LineageProjection
         .apply(&mut conn, "proj_lineage_v1", &batch)
@@ -357,14 +365,17 @@ async fn every_record_is_recorded_once_even_with_a_broken_envelope_or_as_a_dead_
     );
 
     assert_eq!(once.len(), 3);
-    let replies = once.iter().find(|e| e["topic"] == topics::REPLIES).unwrap();
+    let replies = once
+        .iter()
+        .find(|e| e["topic"] == topics::REPLIES.name())
+        .unwrap();
     let synthetic = Uuid::new_v5(&SYNTHETIC_ID_NAMESPACE, b"scooter.replies.v1/0@9");
     assert_eq!(replies["event_id"], synthetic.to_string());
     assert_eq!(replies["synthetic_id"], true);
     assert!(replies["correlation_id"].is_null());
     let telemetry = once
         .iter()
-        .find(|e| e["topic"] == topics::TELEMETRY)
+        .find(|e| e["topic"] == topics::TELEMETRY.name())
         .unwrap();
     assert_eq!(telemetry["offset"], 3);
     assert_eq!(telemetry["dlq_error"], "value: bad");

@@ -8,7 +8,7 @@
 
 use chrono::DateTime;
 use fleetlog_projections::rides;
-use fleetlog_schemas::envelope::{Envelope, event_type};
+use fleetlog_schemas::envelope::Envelope;
 use fleetlog_schemas::events::{
     CommandAccepted, CommandRejected, DeviceReply, FleetEvent, FleetEventBody, GeoPoint,
     ReplyOutcome, ReservationMade, RideEnded, RideFailed, RideRequested, RideStarted,
@@ -35,11 +35,7 @@ const SOURCE: &str = "/fleetlog/test";
 
 /// An app command as the API makes it: a root envelope whose id is the command id.
 fn app_command(vehicle: Uuid) -> Envelope {
-    Envelope::new_root(
-        event_type::APP_COMMAND,
-        "/fleetlog/api",
-        vehicle.to_string(),
-    )
+    Envelope::new_root(topics::APP_COMMANDS, "/fleetlog/api", vehicle.to_string())
 }
 
 impl Rides {
@@ -67,8 +63,8 @@ impl Rides {
             .await
             .unwrap();
         let subject = vehicle.to_string();
-        let envelope = Envelope::child(parent, event_type::FLEET_EVENT, SOURCE, &subject);
-        self.send(topics::FLEET_EVENTS, &subject, &envelope, &value)
+        let envelope = Envelope::child(parent, topics::FLEET_EVENTS, SOURCE, &subject);
+        self.send(topics::FLEET_EVENTS.name(), &subject, &envelope, &value)
             .await;
         (envelope, value)
     }
@@ -82,7 +78,7 @@ impl Rides {
         at_ms: i64,
         outcome: ReplyOutcome,
     ) -> Envelope {
-        let downlink = Envelope::child(command, event_type::DOWNLINK, SOURCE, device);
+        let downlink = Envelope::child(command, topics::DOWNLINK, SOURCE, device);
         let reply = DeviceReply {
             command_id: Uuid::new_v5(&command.id, b"downlink"),
             device_id: device.into(),
@@ -91,8 +87,9 @@ impl Rides {
             at_ms,
         };
         let value = self.0.codec.encode(topics::REPLIES, &reply).await.unwrap();
-        let envelope = Envelope::child(&downlink, event_type::REPLY, SOURCE, device);
-        self.send(topics::REPLIES, device, &envelope, &value).await;
+        let envelope = Envelope::child(&downlink, topics::REPLIES, SOURCE, device);
+        self.send(topics::REPLIES.name(), device, &envelope, &value)
+            .await;
         envelope
     }
 
@@ -108,10 +105,10 @@ impl Rides {
     async fn wait_applied(&self, fleet: i64, replies: i64) {
         let stack = &self.0;
         stack
-            .wait_applied(rides::NAME, topics::FLEET_EVENTS, fleet)
+            .wait_applied(rides::NAME, topics::FLEET_EVENTS.name(), fleet)
             .await;
         stack
-            .wait_applied(rides::NAME, topics::REPLIES, replies)
+            .wait_applied(rides::NAME, topics::REPLIES.name(), replies)
             .await;
     }
 
@@ -300,7 +297,7 @@ async fn a_reserved_ride_starts_and_ends_with_a_fare_and_a_re_sent_event_changes
         .await
         .unwrap();
     let key = vehicle.to_string();
-    let topic = topics::FLEET_EVENTS;
+    let topic = topics::FLEET_EVENTS.name();
     stack.send(topic, &key, &ended_envelope, &ended_value).await;
     stack.send(topic, &key, &ended_envelope, &changed).await;
     stack.wait_applied(9, 2).await;

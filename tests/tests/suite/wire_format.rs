@@ -13,9 +13,7 @@ async fn start_registry() -> String {
 }
 
 use fleetlog_schemas::catalog;
-use fleetlog_schemas::events::{
-    AppCommand, DeviceReply, DownlinkCommand, FleetEvent, RawFrame, SessionEvent, Telemetry,
-};
+use fleetlog_schemas::events::{AppCommand, FleetEvent, RawFrame, SessionEvent, Telemetry};
 use fleetlog_schemas::registration::{register, register_all};
 use fleetlog_schemas::topics;
 use fleetlog_schemas::wire::{HEADER_LEN, WireCodec, WireError, schema_id};
@@ -70,11 +68,17 @@ async fn every_topic_value_survives_encode_and_decode() {
         .await
         .expect("encodes");
     assert_eq!(bytes[0], 0);
-    assert_eq!(schema_id(&bytes).expect("framed"), id_of(topics::TELEMETRY));
-    let (back, id): (Telemetry, u32) = codec.decode(&bytes).await.expect("decodes");
+    assert_eq!(
+        schema_id(&bytes).expect("framed"),
+        id_of(topics::TELEMETRY.name())
+    );
+    let (back, id): (Telemetry, u32) = codec
+        .decode(topics::TELEMETRY, &bytes)
+        .await
+        .expect("decodes");
     assert_eq!(
         (back, id),
-        (fixtures::telemetry(), id_of(topics::TELEMETRY))
+        (fixtures::telemetry(), id_of(topics::TELEMETRY.name()))
     );
 
     for event in fixtures::session_events() {
@@ -82,7 +86,10 @@ async fn every_topic_value_survives_encode_and_decode() {
             .encode(topics::SESSIONS, &event)
             .await
             .expect("encodes");
-        let (back, _): (SessionEvent, u32) = codec.decode(&bytes).await.expect("decodes");
+        let (back, _): (SessionEvent, u32) = codec
+            .decode(topics::SESSIONS, &bytes)
+            .await
+            .expect("decodes");
         assert_eq!(back, event);
     }
     for body in fixtures::app_command_bodies() {
@@ -91,7 +98,10 @@ async fn every_topic_value_survives_encode_and_decode() {
             .encode(topics::APP_COMMANDS, &command)
             .await
             .expect("encodes");
-        let (back, _): (AppCommand, u32) = codec.decode(&bytes).await.expect("decodes");
+        let (back, _): (AppCommand, u32) = codec
+            .decode(topics::APP_COMMANDS, &bytes)
+            .await
+            .expect("decodes");
         assert_eq!(back, command);
     }
     for body in fixtures::fleet_event_bodies() {
@@ -100,13 +110,16 @@ async fn every_topic_value_survives_encode_and_decode() {
             .encode(topics::FLEET_EVENTS, &event)
             .await
             .expect("encodes");
-        let (back, _): (FleetEvent, u32) = codec.decode(&bytes).await.expect("decodes");
+        let (back, _): (FleetEvent, u32) = codec
+            .decode(topics::FLEET_EVENTS, &bytes)
+            .await
+            .expect("decodes");
         assert_eq!(back, event);
     }
     let frame = fixtures::raw_frame();
     let bytes = codec.encode(topics::FRAMES, &frame).await.expect("encodes");
-    let decoded: (RawFrame, u32) = codec.decode(&bytes).await.expect("decodes");
-    assert_eq!(decoded, (frame, id_of(topics::FRAMES)));
+    let decoded: (RawFrame, u32) = codec.decode(topics::FRAMES, &bytes).await.expect("decodes");
+    assert_eq!(decoded, (frame, id_of(topics::FRAMES.name())));
     let command = fixtures::downlink_command();
     let bytes = codec
         .encode(topics::DOWNLINK, &command)
@@ -114,7 +127,7 @@ async fn every_topic_value_survives_encode_and_decode() {
         .expect("encodes");
     assert_eq!(
         codec
-            .decode::<DownlinkCommand>(&bytes)
+            .decode(topics::DOWNLINK, &bytes)
             .await
             .expect("decodes")
             .0,
@@ -127,7 +140,7 @@ async fn every_topic_value_survives_encode_and_decode() {
         .expect("encodes");
     assert_eq!(
         codec
-            .decode::<DeviceReply>(&bytes)
+            .decode(topics::REPLIES, &bytes)
             .await
             .expect("decodes")
             .0,
@@ -147,7 +160,7 @@ async fn encoding_before_registration_fails_and_succeeds_once_registered() {
         err.to_string().contains("scooter.telemetry.v1-value"),
         "{err}"
     );
-    let json = catalog::topic_schema_json(topics::TELEMETRY).expect("schema");
+    let json = catalog::topic_schema_json(topics::TELEMETRY.name()).expect("schema");
     register(&url, "scooter.telemetry.v1-value", &json)
         .await
         .expect("registers");
@@ -158,26 +171,23 @@ async fn encoding_before_registration_fails_and_succeeds_once_registered() {
 }
 
 #[tokio::test]
-async fn a_value_of_the_wrong_type_is_refused_on_both_sides() {
+async fn bytes_of_another_type_are_refused_when_decoded() {
+    // Encoding a value for another topic does not compile (`WireCodec::encode`'s doc test);
+    // bytes are only bytes, so a reply read as telemetry is refused at run time.
     let url = start_registry().await;
     register_all(&url).await.expect("registers");
     let codec = WireCodec::new(&url);
-    let err = codec
-        .encode(topics::TELEMETRY, &fixtures::device_reply())
-        .await
-        .expect_err("a reply is not telemetry");
-    assert!(matches!(err, WireError::Encode { .. }), "{err}");
     let bytes = codec
         .encode(topics::REPLIES, &fixtures::device_reply())
         .await
         .expect("encodes");
     let err = codec
-        .decode::<Telemetry>(&bytes)
+        .decode(topics::TELEMETRY, &bytes)
         .await
         .expect_err("not telemetry");
     assert!(matches!(err, WireError::Mismatch { .. }), "{err}");
     let err = codec
-        .decode::<Telemetry>(&[0, 0, 0, 0, 99, 1])
+        .decode(topics::TELEMETRY, &[0, 0, 0, 0, 99, 1])
         .await
         .expect_err("unknown id");
     assert!(
@@ -198,7 +208,7 @@ async fn a_body_that_does_not_match_its_schema_is_permanent_and_a_registry_down_
         .expect("encodes");
     bytes.truncate(HEADER_LEN + 1);
     let err = codec
-        .decode::<Telemetry>(&bytes)
+        .decode(topics::TELEMETRY, &bytes)
         .await
         .expect_err("a cut body");
     assert!(matches!(err, WireError::Body { .. }), "{err}");
@@ -206,7 +216,7 @@ async fn a_body_that_does_not_match_its_schema_is_permanent_and_a_registry_down_
 
     let nobody = format!("http://127.0.0.1:{}", fleetlog_tests::process::free_port());
     let err = WireCodec::new(&nobody)
-        .decode::<Telemetry>(&bytes)
+        .decode(topics::TELEMETRY, &bytes)
         .await
         .expect_err("no registry");
     assert!(matches!(err, WireError::Registry { .. }), "{err}");

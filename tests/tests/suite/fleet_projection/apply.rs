@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use fleetlog_projections::fleet::FleetProjection;
 use fleetlog_projections::{Projection, SourceRecord};
-use fleetlog_schemas::envelope::{Envelope, event_type};
+use fleetlog_schemas::envelope::Envelope;
 use fleetlog_schemas::events::{
     DisconnectReason, FleetEvent, FleetEventBody, LockState, Protocol, SessionChange,
     SessionConnected, SessionDisconnected, SessionEvent, Telemetry, VehicleRegistered,
@@ -78,9 +78,9 @@ async fn mixed_batch(codec: &WireCodec) -> Vec<SourceRecord> {
     ];
     for t in &records {
         let value = codec.encode(topics::TELEMETRY, t).await.unwrap();
-        let env = Envelope::new_root(event_type::TELEMETRY, "/fleetlog/test", &t.device_id);
+        let env = Envelope::new_root(topics::TELEMETRY, "/fleetlog/test", &t.device_id);
         batch.push(source(
-            topics::TELEMETRY,
+            topics::TELEMETRY.name(),
             batch.len() as i64,
             &t.device_id,
             &env,
@@ -107,9 +107,9 @@ async fn mixed_batch(codec: &WireCodec) -> Vec<SourceRecord> {
             },
         };
         let value = codec.encode(topics::SESSIONS, &event).await.unwrap();
-        let env = Envelope::new_root(event_type::SESSION, "/fleetlog/test", device);
+        let env = Envelope::new_root(topics::SESSIONS, "/fleetlog/test", device);
         batch.push(source(
-            topics::SESSIONS,
+            topics::SESSIONS.name(),
             batch.len() as i64,
             device,
             &env,
@@ -138,9 +138,9 @@ async fn mixed_batch(codec: &WireCodec) -> Vec<SourceRecord> {
         };
         let value = codec.encode(topics::FLEET_EVENTS, &event).await.unwrap();
         let key = vehicle.to_string();
-        let env = Envelope::new_root(event_type::FLEET_EVENT, "/fleetlog/test", &key);
+        let env = Envelope::new_root(topics::FLEET_EVENTS, "/fleetlog/test", &key);
         batch.push(source(
-            topics::FLEET_EVENTS,
+            topics::FLEET_EVENTS.name(),
             batch.len() as i64,
             &key,
             &env,
@@ -285,8 +285,14 @@ async fn an_undecodable_value_is_a_poison_record_named_by_its_position() {
     let projection = FleetProjection::new(&url);
     let mut conn = app.pool.acquire().await.unwrap();
     fresh_schema(&mut conn, &projection, "proj_fleet_v1").await;
-    let env = Envelope::new_root(event_type::TELEMETRY, "/fleetlog/test", "d9");
-    let bad = source(topics::TELEMETRY, 41, "d9", &env, b"not avro".to_vec());
+    let env = Envelope::new_root(topics::TELEMETRY, "/fleetlog/test", "d9");
+    let bad = source(
+        topics::TELEMETRY.name(),
+        41,
+        "d9",
+        &env,
+        b"not avro".to_vec(),
+    );
     let err = projection
         .apply(&mut conn, "proj_fleet_v1", &[bad])
         .await

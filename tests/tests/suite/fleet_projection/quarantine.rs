@@ -7,9 +7,9 @@
 use std::time::{Duration, Instant};
 
 use fleetlog_runtime::settings::AdmissionPolicy;
-use fleetlog_schemas::envelope::{Envelope, event_type};
+use fleetlog_schemas::envelope::Envelope;
 use fleetlog_schemas::events::{
-    FleetEvent, FleetEventBody, FrameStatus, Protocol, RawFrame, VehicleRegistered,
+    FleetEvent, FleetEventBody, FrameStatus, Protocol, VehicleRegistered,
 };
 use fleetlog_schemas::topics;
 use fleetlog_tests::log::{append, next_offsets, read_to_end, wait_until_committed};
@@ -31,11 +31,11 @@ async fn an_unknown_device_changes_no_fleet_state_until_its_vehicle_is_registere
     let mut stream = teltonika(&stack, &id).await;
     send(&mut stream, &[record(T0, 375_665_000)]).await;
     send(&mut stream, &[record(T0 + 1_000, 375_665_100)]).await;
-    let frames = read_to_end(settings, topics::FRAMES, Duration::from_secs(60)).await;
+    let frames = read_to_end(settings, topics::FRAMES.name(), Duration::from_secs(60)).await;
     let mut statuses = Vec::new();
     for message in &frames {
         let (frame, _) = codec
-            .decode::<RawFrame>(message.payload().unwrap())
+            .decode(topics::FRAMES, message.payload().unwrap())
             .await
             .unwrap();
         statuses.push(frame.status);
@@ -56,7 +56,7 @@ async fn an_unknown_device_changes_no_fleet_state_until_its_vehicle_is_registere
     )
     .await;
     // ...and wrote no telemetry for them: no position, no history.
-    let telemetry = read_to_end(settings, topics::TELEMETRY, Duration::from_secs(60)).await;
+    let telemetry = read_to_end(settings, topics::TELEMETRY.name(), Duration::from_secs(60)).await;
     assert!(telemetry.is_empty(), "telemetry of a quarantined device");
     let row = device(&stack.app.pool, &id).await;
     assert!(
@@ -81,9 +81,16 @@ async fn an_unknown_device_changes_no_fleet_state_until_its_vehicle_is_registere
         .encode(topics::FLEET_EVENTS, &registered)
         .await
         .unwrap();
-    let envelope = Envelope::new_root(event_type::FLEET_EVENT, "/fleetlog/test", &id);
+    let envelope = Envelope::new_root(topics::FLEET_EVENTS, "/fleetlog/test", &id);
     let producer = fleetlog_runtime::kafka::producer(&settings.kafka, "test").unwrap();
-    append(&producer, topics::FLEET_EVENTS, &id, &payload, &envelope).await;
+    append(
+        &producer,
+        topics::FLEET_EVENTS.name(),
+        &id,
+        &payload,
+        &envelope,
+    )
+    .await;
     let deadline = Instant::now() + Duration::from_secs(60);
     let mut step = 2;
     let row = loop {

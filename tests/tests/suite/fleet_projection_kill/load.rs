@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use fleetlog_runtime::Settings;
 use fleetlog_runtime::kafka;
-use fleetlog_schemas::envelope::{Envelope, event_type};
+use fleetlog_schemas::envelope::Envelope;
 use fleetlog_schemas::events::{
     AlarmKind, DisconnectReason, FleetEvent, FleetEventBody, LockState, Protocol, SessionChange,
     SessionConnected, SessionDisconnected, SessionEvent, Telemetry, VehicleRegistered,
@@ -122,14 +122,14 @@ pub(crate) struct Load {
 impl Load {
     async fn telemetry_frame(&mut self, d: u64, records: Vec<Telemetry>, out: &mut Vec<Out>) {
         let device = device_id(d);
-        let frame = Envelope::new_root(event_type::FRAME, "/fleetlog/gateway/test", &device);
+        let frame = Envelope::new_root(topics::FRAMES, "/fleetlog/gateway/test", &device);
         for (i, mut t) in records.into_iter().enumerate() {
             t.frame_id = frame.id;
             let id = Uuid::new_v5(&frame.id, format!("record-{i}").as_bytes());
             let envelope = Envelope::child_with_id(
                 &frame,
                 id,
-                event_type::TELEMETRY,
+                topics::TELEMETRY,
                 "/fleetlog/decoder",
                 &device,
             );
@@ -137,7 +137,7 @@ impl Load {
                 .insert((device.clone(), t.device_time_ms, t.record_index));
             let value = self.codec.encode(topics::TELEMETRY, &t).await.unwrap();
             out.push(Out {
-                topic: topics::TELEMETRY,
+                topic: topics::TELEMETRY.name(),
                 key: device.clone(),
                 envelope,
                 value,
@@ -168,9 +168,9 @@ impl Load {
             change,
         };
         let value = self.codec.encode(topics::SESSIONS, &event).await.unwrap();
-        let envelope = Envelope::new_root(event_type::SESSION, "/fleetlog/gateway/test", &device);
+        let envelope = Envelope::new_root(topics::SESSIONS, "/fleetlog/gateway/test", &device);
         out.push(Out {
-            topic: topics::SESSIONS,
+            topic: topics::SESSIONS.name(),
             key: device,
             envelope,
             value,
@@ -184,9 +184,9 @@ impl Load {
             .encode(topics::FLEET_EVENTS, &event)
             .await
             .unwrap();
-        let envelope = Envelope::new_root(event_type::FLEET_EVENT, "/fleetlog/commands", &key);
+        let envelope = Envelope::new_root(topics::FLEET_EVENTS, "/fleetlog/commands", &key);
         out.push(Out {
-            topic: topics::FLEET_EVENTS,
+            topic: topics::FLEET_EVENTS.name(),
             key,
             envelope,
             value,
