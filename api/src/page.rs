@@ -2,7 +2,6 @@
 //! `?cursor=` naming the last row of the previous page by `(time, id)`, and the split of
 //! `limit + 1` fetched rows into a page and whether another follows.
 
-use axum::http::StatusCode;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Utc};
@@ -14,16 +13,6 @@ use crate::error::ApiError;
 pub const DEFAULT_LIMIT: i64 = 20;
 /// See [`DEFAULT_LIMIT`].
 pub const MAX_LIMIT: i64 = 100;
-
-/// A 400 `invalid_parameter` naming `field`.
-pub(crate) fn bad(field: &str, message: &str) -> ApiError {
-    ApiError::new(
-        StatusCode::BAD_REQUEST,
-        "invalid_parameter",
-        message.to_owned(),
-    )
-    .with_field(field)
-}
 
 /// Where a page starts: after the row with this `(time, id)`.
 pub(crate) type After = (DateTime<Utc>, Uuid);
@@ -38,11 +27,17 @@ pub(crate) fn request(
 ) -> Result<(i64, Option<After>), ApiError> {
     let limit = limit.unwrap_or(DEFAULT_LIMIT);
     if !(1..=MAX_LIMIT).contains(&limit) {
-        return Err(bad("limit", "limit must be 1 to 100"));
+        return Err(ApiError::invalid_parameter(
+            "limit",
+            "limit must be 1 to 100",
+        ));
     }
     let after = match cursor {
         None => None,
-        Some(c) => Some(decode_cursor(c).ok_or_else(|| bad("cursor", "cursor is not valid"))?),
+        Some(c) => Some(
+            decode_cursor(c)
+                .ok_or_else(|| ApiError::invalid_parameter("cursor", "cursor is not valid"))?,
+        ),
     };
     Ok((limit, after))
 }

@@ -11,7 +11,6 @@ use uuid::Uuid;
 
 use crate::auth::{AuthError, AuthUser, Role};
 use crate::error::ApiError;
-use crate::page::bad;
 use crate::rides::rides_schema;
 use crate::state::ApiState;
 
@@ -80,9 +79,10 @@ async fn my_reservations(
     if user.role != Role::Rider {
         return Err(AuthError::Forbidden.into());
     }
-    let Query(q) = query.map_err(|_| bad("limit", "limit must be a number"))?;
+    let Query(q) =
+        query.map_err(|_| ApiError::invalid_parameter("limit", "limit must be a number"))?;
     if q.state.as_deref().is_some_and(|s| !STATES.contains(&s)) {
-        return Err(bad(
+        return Err(ApiError::invalid_parameter(
             "state",
             "state must be active, cancelled, expired or converted",
         ));

@@ -18,7 +18,6 @@ use crate::auth::{AuthError, AuthUser, Role};
 use crate::error::ApiError;
 use crate::state::ApiState;
 
-use crate::page::bad;
 pub use crate::page::{DEFAULT_LIMIT, MAX_LIMIT};
 
 /// The OpenAPI description of these routes.
@@ -157,7 +156,8 @@ async fn my_rides(
     if user.role != Role::Rider {
         return Err(AuthError::Forbidden.into());
     }
-    let Query(page) = query.map_err(|_| bad("limit", "limit must be a number"))?;
+    let Query(page) =
+        query.map_err(|_| ApiError::invalid_parameter("limit", "limit must be a number"))?;
     let (limit, after) = crate::page::request(page.limit, page.cursor.as_deref())?;
     let Some(schema) = rides_schema(&state.read_models).await? else {
         return Ok(Json(RidePage {
@@ -207,14 +207,8 @@ async fn ride(
     if user.role == Role::Provider {
         return Err(AuthError::Forbidden.into());
     }
-    let Path(ride_id) = path.map_err(|_| {
-        ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "invalid_id",
-            "ride id must be a UUID",
-        )
-        .with_field("ride_id")
-    })?;
+    let Path(ride_id) =
+        path.map_err(|_| ApiError::invalid_id("ride_id", "ride id must be a UUID"))?;
     let not_found = || ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such ride");
     let schema = rides_schema(&state.read_models)
         .await?

@@ -102,14 +102,8 @@ pub fn router() -> Router<ApiState> {
 
 /// A UUID path segment, or `400 invalid_id` naming it.
 fn id(path: Result<Path<Uuid>, PathRejection>, field: &str) -> Result<Uuid, ApiError> {
-    path.map(|Path(id)| id).map_err(|_| {
-        ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "invalid_id",
-            format!("{field} must be a UUID"),
-        )
-        .with_field(field)
-    })
+    path.map(|Path(id)| id)
+        .map_err(|_| ApiError::invalid_id(field, format!("{field} must be a UUID")))
 }
 
 type VehiclePath = Result<Path<Uuid>, PathRejection>;

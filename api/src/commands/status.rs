@@ -145,14 +145,8 @@ pub(crate) async fn get(
     if user.role == Role::Provider {
         return Err(AuthError::Forbidden.into());
     }
-    let Path(command_id) = path.map_err(|_| {
-        ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "invalid_id",
-            "command id must be a UUID",
-        )
-        .with_field("command_id")
-    })?;
+    let Path(command_id) =
+        path.map_err(|_| ApiError::invalid_id("command_id", "command id must be a UUID"))?;
     let wait = match query.ok().and_then(|Query(q)| q.wait) {
         None => Duration::ZERO,
         Some(text) => parse_wait(&text).ok_or_else(|| {

@@ -6,12 +6,11 @@ use crate::read_model::FLEET;
 use axum::Json;
 use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::operator::{Aged, bad, not_found};
+use super::operator::{Aged, not_found};
 use super::view::{Point, point, time};
 use super::{data_age, fleet_schema};
 use crate::auth::extract::RequireOperator;
@@ -93,29 +92,29 @@ pub(crate) async fn telemetry(
     path: Result<Path<Uuid>, PathRejection>,
     query: Result<Query<HistoryQuery>, QueryRejection>,
 ) -> Result<Aged<History>, ApiError> {
-    let Path(id) = path.map_err(|_| {
-        ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "invalid_id",
-            "vehicle_id must be a UUID",
-        )
-        .with_field("vehicle_id")
-    })?;
+    let Path(id) =
+        path.map_err(|_| ApiError::invalid_id("vehicle_id", "vehicle_id must be a UUID"))?;
     let Query(q) = query.map_err(|e| {
         let field = if e.body_text().contains("limit") {
             "limit"
         } else {
             "minutes"
         };
-        bad(field, "minutes and limit are whole numbers")
+        ApiError::invalid_parameter(field, "minutes and limit are whole numbers")
     })?;
     let minutes = q.minutes.unwrap_or(DEFAULT_MINUTES);
     if !(1..=MAX_MINUTES).contains(&minutes) {
-        return Err(bad("minutes", "minutes must be 1 to 1440"));
+        return Err(ApiError::invalid_parameter(
+            "minutes",
+            "minutes must be 1 to 1440",
+        ));
     }
     let limit = q.limit.unwrap_or(DEFAULT_LIMIT);
     if !(1..=MAX_LIMIT).contains(&limit) {
-        return Err(bad("limit", "limit must be 1 to 5000"));
+        return Err(ApiError::invalid_parameter(
+            "limit",
+            "limit must be 1 to 5000",
+        ));
     }
     let schema = fleet_schema(&state.read_models).await?;
     let device: Option<Option<String>> = sqlx::query_scalar(&format!(

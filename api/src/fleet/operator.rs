@@ -28,15 +28,6 @@ pub(crate) const RECENT_COMMANDS: i64 = 20;
 
 pub(crate) type Aged<T> = ([(HeaderName, HeaderValue); 1], Json<T>);
 
-pub(crate) fn bad(field: &str, message: &str) -> ApiError {
-    ApiError::new(
-        StatusCode::BAD_REQUEST,
-        "invalid_parameter",
-        message.to_owned(),
-    )
-    .with_field(field)
-}
-
 pub(crate) fn not_found(what: &str) -> ApiError {
     ApiError::new(
         StatusCode::NOT_FOUND,
@@ -94,7 +85,7 @@ pub(crate) async fn list(
             .into_iter()
             .find(|f| text.contains(f))
             .unwrap_or("query");
-        bad(
+        ApiError::invalid_parameter(
             field,
             "battery_below, offline_for_s and limit are whole numbers; zone a zone id; cursor a page's next_cursor",
         )
@@ -103,21 +94,30 @@ pub(crate) async fn list(
         None => None,
         Some(s) if STATES.contains(&s.as_str()) => Some(s),
         Some(_) => {
-            return Err(bad(
+            return Err(ApiError::invalid_parameter(
                 "state",
                 "state must be AVAILABLE, RESERVED, IN_RIDE or OUT_OF_SERVICE",
             ));
         }
     };
     if q.battery_below.is_some_and(|b| !(0..=101).contains(&b)) {
-        return Err(bad("battery_below", "battery_below must be 0 to 101"));
+        return Err(ApiError::invalid_parameter(
+            "battery_below",
+            "battery_below must be 0 to 101",
+        ));
     }
     if q.offline_for_s.is_some_and(|s| s < 0) {
-        return Err(bad("offline_for_s", "offline_for_s must not be negative"));
+        return Err(ApiError::invalid_parameter(
+            "offline_for_s",
+            "offline_for_s must not be negative",
+        ));
     }
     let limit = q.limit.unwrap_or(DEFAULT_LIMIT);
     if !(1..=MAX_LIMIT).contains(&limit) {
-        return Err(bad("limit", "limit must be 1 to 500"));
+        return Err(ApiError::invalid_parameter(
+            "limit",
+            "limit must be 1 to 500",
+        ));
     }
     let schema = fleet_schema(&state.read_models).await?;
     if let Some(zone) = q.zone {
@@ -129,7 +129,10 @@ pub(crate) async fn list(
         .await
         .map_err(ApiError::internal)?;
         if !known {
-            return Err(bad("zone", "no zone has this id (see GET /v1/admin/zones)"));
+            return Err(ApiError::invalid_parameter(
+                "zone",
+                "no zone has this id (see GET /v1/admin/zones)",
+            ));
         }
     }
     let offline_before_ms = q.offline_for_s.map(|s| {
@@ -239,14 +242,8 @@ pub(crate) async fn vehicle(
     RequireOperator(_): RequireOperator,
     path: Result<Path<Uuid>, PathRejection>,
 ) -> Result<Aged<VehicleDetail>, ApiError> {
-    let Path(id) = path.map_err(|_| {
-        ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "invalid_id",
-            "vehicle_id must be a UUID",
-        )
-        .with_field("vehicle_id")
-    })?;
+    let Path(id) =
+        path.map_err(|_| ApiError::invalid_id("vehicle_id", "vehicle_id must be a UUID"))?;
     let schema = fleet_schema(&state.read_models).await?;
     let sql = format!(
         "SELECT {VEHICLE_COLUMNS} FROM {schema}.vehicles v
@@ -286,7 +283,8 @@ pub(crate) async fn device(
     RequireOperator(_): RequireOperator,
     path: Result<Path<String>, PathRejection>,
 ) -> Result<Aged<DeviceDetail>, ApiError> {
-    let Path(device_id) = path.map_err(|_| bad("device_id", "device_id is required"))?;
+    let Path(device_id) =
+        path.map_err(|_| ApiError::invalid_parameter("device_id", "device_id is required"))?;
     // PostgreSQL text cannot hold NUL, and no device id has one.
     if device_id.contains('\0') {
         return Err(not_found("device"));
@@ -345,9 +343,7 @@ pub(crate) async fn trace(
     RequireOperator(_): RequireOperator,
     path: Result<Path<Uuid>, PathRejection>,
 ) -> Result<Json<fleetlog_projections::lineage::Trace>, ApiError> {
-    let Path(id) = path.map_err(|_| {
-        ApiError::new(StatusCode::BAD_REQUEST, "invalid_id", "id must be a UUID").with_field("id")
-    })?;
+    let Path(id) = path.map_err(|_| ApiError::invalid_id("id", "id must be a UUID"))?;
     match fleetlog_projections::lineage::trace(&state.pool, id).await {
         Ok(Some(trace)) => Ok(Json(trace)),
         Ok(None) => Err(ApiError::new(

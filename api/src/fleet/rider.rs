@@ -58,15 +58,6 @@ pub(crate) struct NearbyPage {
     items: Vec<NearbyVehicle>,
 }
 
-fn bad(field: &str, message: &str) -> ApiError {
-    ApiError::new(
-        StatusCode::BAD_REQUEST,
-        "invalid_parameter",
-        message.to_owned(),
-    )
-    .with_field(field)
-}
-
 fn riders_and_staff(user: &AuthUser) -> Result<(), ApiError> {
     if user.role == Role::Provider {
         return Err(AuthError::Forbidden.into());
@@ -101,24 +92,33 @@ pub(crate) async fn nearby(
             .into_iter()
             .find(|f| text.contains(&format!("`{f}`")) || text.contains(f))
             .unwrap_or("lat");
-        bad(
+        ApiError::invalid_parameter(
             field,
             "lat and lon are required numbers; radius_m and limit whole numbers",
         )
     })?;
     if !(q.lat.is_finite() && (-90.0..=90.0).contains(&q.lat)) {
-        return Err(bad("lat", "lat must be within ±90"));
+        return Err(ApiError::invalid_parameter("lat", "lat must be within ±90"));
     }
     if !(q.lon.is_finite() && (-180.0..=180.0).contains(&q.lon)) {
-        return Err(bad("lon", "lon must be within ±180"));
+        return Err(ApiError::invalid_parameter(
+            "lon",
+            "lon must be within ±180",
+        ));
     }
     let radius = q.radius_m.unwrap_or(DEFAULT_RADIUS_M);
     if radius == 0 || radius > MAX_RADIUS_M {
-        return Err(bad("radius_m", "radius_m must be 1 to 5000"));
+        return Err(ApiError::invalid_parameter(
+            "radius_m",
+            "radius_m must be 1 to 5000",
+        ));
     }
     let limit = q.limit.unwrap_or(DEFAULT_LIMIT);
     if limit == 0 || limit > MAX_LIMIT {
-        return Err(bad("limit", "limit must be 1 to 100"));
+        return Err(ApiError::invalid_parameter(
+            "limit",
+            "limit must be 1 to 100",
+        ));
     }
     let schema = fleet_schema(&state.read_models).await?;
     // A bounding box on the integer coordinates first, then the great-circle distance.
@@ -209,7 +209,8 @@ pub(crate) async fn by_qr(
     path: Result<Path<String>, PathRejection>,
 ) -> Result<([(HeaderName, HeaderValue); 1], Json<RiderVehicle>), ApiError> {
     riders_and_staff(&user)?;
-    let Path(qr) = path.map_err(|_| bad("qr_code", "qr_code is required"))?;
+    let Path(qr) =
+        path.map_err(|_| ApiError::invalid_parameter("qr_code", "qr_code is required"))?;
     let no_such = || {
         ApiError::new(
             StatusCode::NOT_FOUND,

@@ -1,7 +1,6 @@
 //! The hour parameters of MDS (`end_time`, `event_time`, `telemetry_time`: `YYYY-MM-DDTHH`,
 //! UTC) and whether an hour can be answered yet.
 
-use axum::http::StatusCode;
 use chrono::{NaiveDate, TimeZone, Utc};
 
 use crate::error::ApiError;
@@ -21,9 +20,7 @@ impl Hour {
     /// # Errors
     /// 400 `invalid_parameter` naming `field`.
     pub fn parse(field: &'static str, value: Option<&str>) -> Result<Self, ApiError> {
-        let bad = |message: &'static str| {
-            ApiError::new(StatusCode::BAD_REQUEST, "invalid_parameter", message).with_field(field)
-        };
+        let bad = |message: &'static str| ApiError::invalid_parameter(field, message);
         let value = value.ok_or_else(|| bad("required: an hour as YYYY-MM-DDTHH (UTC)"))?;
         let b = value.as_bytes();
         let shape = b.len() == 13
@@ -94,6 +91,7 @@ pub fn readiness(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use axum::http::StatusCode;
 
     #[test]
     fn hours_parse_strictly_in_utc() {

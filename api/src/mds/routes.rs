@@ -25,16 +25,12 @@ fn now_ms() -> i64 {
     chrono::Utc::now().timestamp_millis()
 }
 
-fn bad(field: &'static str, message: &'static str) -> ApiError {
-    ApiError::new(StatusCode::BAD_REQUEST, "invalid_parameter", message).with_field(field)
-}
-
 fn query_params(
     query: Result<Params, QueryRejection>,
 ) -> Result<HashMap<String, String>, ApiError> {
     query
         .map(|Query(params)| params)
-        .map_err(|_| bad("query", "the query string cannot be read"))
+        .map_err(|_| ApiError::invalid_parameter("query", "the query string cannot be read"))
 }
 
 fn db(err: sqlx::Error) -> ApiError {
@@ -43,14 +39,7 @@ fn db(err: sqlx::Error) -> ApiError {
 
 fn device_id(path: Result<Path<String>, PathRejection>) -> Result<Uuid, ApiError> {
     let raw = path.map(|Path(raw)| raw).unwrap_or_default();
-    Uuid::parse_str(&raw).map_err(|_| {
-        ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "invalid_id",
-            "device_id is not a UUID",
-        )
-        .with_field("device_id")
-    })
+    Uuid::parse_str(&raw).map_err(|_| ApiError::invalid_id("device_id", "device_id is not a UUID"))
 }
 
 /// How stale the read models behind MDS are, ms (0 when no projector reported lag).
@@ -108,7 +97,10 @@ fn origin(state: &ApiState, headers: &HeaderMap) -> Result<String, ApiError> {
 fn page_after(params: &HashMap<String, String>) -> Result<Option<Uuid>, ApiError> {
     params
         .get("after")
-        .map(|a| Uuid::parse_str(a).map_err(|_| bad("after", "not a page cursor")))
+        .map(|a| {
+            Uuid::parse_str(a)
+                .map_err(|_| ApiError::invalid_parameter("after", "not a page cursor"))
+        })
         .transpose()
 }
 
@@ -322,13 +314,13 @@ pub(super) async fn historical_events(
 }
 
 fn millis(params: &HashMap<String, String>, field: &'static str) -> Result<i64, ApiError> {
-    let raw = params
-        .get(field)
-        .ok_or_else(|| bad(field, "required: a time in ms since the epoch"))?;
+    let raw = params.get(field).ok_or_else(|| {
+        ApiError::invalid_parameter(field, "required: a time in ms since the epoch")
+    })?;
     raw.parse::<i64>()
         .ok()
         .filter(|ms| *ms >= 0)
-        .ok_or_else(|| bad(field, "not a time in ms since the epoch"))
+        .ok_or_else(|| ApiError::invalid_parameter(field, "not a time in ms since the epoch"))
 }
 
 /// `GET /mds/events/recent?start_time=&end_time=`.
@@ -343,17 +335,20 @@ pub(super) async fn recent_events(
     let start = millis(&params, "start_time")?;
     let end = millis(&params, "end_time")?;
     if end < start {
-        return Err(bad("end_time", "before start_time"));
+        return Err(ApiError::invalid_parameter("end_time", "before start_time"));
     }
     if start < now_ms() - RECENT_WINDOW_MS {
-        return Err(bad("start_time", "more than two weeks ago"));
+        return Err(ApiError::invalid_parameter(
+            "start_time",
+            "more than two weeks ago",
+        ));
     }
     let after = params
         .get("after")
         .map(|a| {
             a.split_once('_')
                 .and_then(|(ts, id)| Some((ts.parse().ok()?, Uuid::parse_str(id).ok()?)))
-                .ok_or_else(|| bad("after", "not a page cursor"))
+                .ok_or_else(|| ApiError::invalid_parameter("after", "not a page cursor"))
         })
         .transpose()?;
     let size = state.mds.page_size as usize;
