@@ -11,6 +11,7 @@ use uuid::Uuid;
 
 use crate::auth::{AuthError, AuthUser, Role};
 use crate::error::ApiError;
+use crate::page::{self, After, Page};
 use crate::rides::rides_schema;
 use crate::state::ApiState;
 
@@ -54,20 +55,13 @@ pub(crate) struct ReservationView {
     ride_id: Option<Uuid>,
 }
 
-/// A page of reservations.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub(crate) struct ReservationPage {
-    items: Vec<ReservationView>,
-    next_cursor: Option<String>,
-}
-
 /// The rider's reservations, newest first.
 #[utoipa::path(
     get, path = "/v1/me/reservations", tag = "rides", operation_id = "my_reservations",
     security(("bearer" = [])),
     params(ReservationQuery),
     responses(
-        (status = 200, description = "A page of reservations", body = ReservationPage),
+        (status = 200, description = "A page of reservations", body = Page<ReservationView>),
         (status = 400, description = "`invalid_parameter` (`state`, `limit` or `cursor`)"),
     )
 )]
@@ -75,7 +69,7 @@ async fn my_reservations(
     State(state): State<ApiState>,
     user: AuthUser,
     query: Result<Query<ReservationQuery>, QueryRejection>,
-) -> Result<Json<ReservationPage>, ApiError> {
+) -> Result<Json<Page<ReservationView>>, ApiError> {
     if user.role != Role::Rider {
         return Err(AuthError::Forbidden.into());
     }
@@ -87,12 +81,10 @@ async fn my_reservations(
             "state must be active, cancelled, expired or converted",
         ));
     }
-    let (limit, after) = crate::page::request(q.limit, q.cursor.as_deref())?;
+    let limit = page::limit(q.limit, page::HISTORY)?;
+    let after: Option<After> = page::cursor(q.cursor.as_deref())?;
     let Some(schema) = rides_schema(&state.read_models).await? else {
-        return Ok(Json(ReservationPage {
-            items: Vec::new(),
-            next_cursor: None,
-        }));
+        return Ok(Json(Page::empty()));
     };
     let sql = format!(
         "SELECT reservation_id, vehicle_id, state, made_at, expires_at, ended_at, reason, ride_id
@@ -112,8 +104,7 @@ async fn my_reservations(
         .fetch_all(&state.pool)
         .await
         .map_err(ApiError::internal)?;
-    let (items, next_cursor) = crate::page::split(rows, limit, |r: &ReservationView| {
+    Ok(Json(Page::of(rows, limit, |r: &ReservationView| {
         Some((r.made_at?, r.reservation_id))
-    });
-    Ok(Json(ReservationPage { items, next_cursor }))
+    })))
 }

@@ -16,9 +16,8 @@ use uuid::Uuid;
 
 use crate::auth::{AuthError, AuthUser, Role};
 use crate::error::ApiError;
+use crate::page::{self, After, Page};
 use crate::state::ApiState;
-
-pub use crate::page::{DEFAULT_LIMIT, MAX_LIMIT};
 
 /// The OpenAPI description of these routes.
 #[derive(utoipa::OpenApi)]
@@ -124,46 +123,37 @@ pub(crate) async fn rides_schema(read: &ReadModels) -> Result<Option<String>, Ap
 /// `?limit=&cursor=`.
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
-pub(crate) struct Page {
+pub(crate) struct PageQuery {
     /// Rides per page, 1 to 100 (default 20).
     limit: Option<i64>,
     /// A previous page's `next_cursor`.
     cursor: Option<String>,
 }
 
-/// A page of rides.
-#[derive(Debug, Serialize, ToSchema)]
-pub(crate) struct RidePage {
-    items: Vec<RideView>,
-    next_cursor: Option<String>,
-}
-
 /// `GET /v1/me/rides`: the rider's rides, newest first.
 #[utoipa::path(
     get, path = "/v1/me/rides", tag = "rides",
     security(("bearer" = [])),
-    params(Page),
+    params(PageQuery),
     responses(
-        (status = 200, description = "A page of rides", body = RidePage),
+        (status = 200, description = "A page of rides", body = Page<RideView>),
         (status = 400, description = "`invalid_parameter` (`limit` or `cursor`)"),
     )
 )]
 async fn my_rides(
     State(state): State<ApiState>,
     user: AuthUser,
-    query: Result<Query<Page>, QueryRejection>,
-) -> Result<Json<RidePage>, ApiError> {
+    query: Result<Query<PageQuery>, QueryRejection>,
+) -> Result<Json<Page<RideView>>, ApiError> {
     if user.role != Role::Rider {
         return Err(AuthError::Forbidden.into());
     }
-    let Query(page) =
+    let Query(q) =
         query.map_err(|_| ApiError::invalid_parameter("limit", "limit must be a number"))?;
-    let (limit, after) = crate::page::request(page.limit, page.cursor.as_deref())?;
+    let limit = page::limit(q.limit, page::HISTORY)?;
+    let after: Option<After> = page::cursor(q.cursor.as_deref())?;
     let Some(schema) = rides_schema(&state.read_models).await? else {
-        return Ok(Json(RidePage {
-            items: Vec::new(),
-            next_cursor: None,
-        }));
+        return Ok(Json(Page::empty()));
     };
     let sql = format!(
         "SELECT {COLUMNS} FROM {schema}.rides
@@ -180,12 +170,8 @@ async fn my_rides(
         .fetch_all(&state.pool)
         .await
         .map_err(ApiError::internal)?;
-    let (items, next_cursor) =
-        crate::page::split(rows, limit, |r: &Row| Some((r.requested_at?, r.ride_id)));
-    Ok(Json(RidePage {
-        items: items.into_iter().map(RideView::from).collect(),
-        next_cursor,
-    }))
+    let page = Page::of(rows, limit, |r: &Row| Some((r.requested_at?, r.ride_id)));
+    Ok(Json(page.map(RideView::from)))
 }
 
 /// `GET /v1/rides/{ride_id}`: one ride (the rider's own, or any for staff).

@@ -15,14 +15,17 @@ use super::view::{Point, point, time};
 use super::{data_age, fleet_schema};
 use crate::auth::extract::RequireOperator;
 use crate::error::ApiError;
+use crate::page::{self, Limits};
 use crate::state::ApiState;
 
 /// Default window, in minutes, and the longest (one day).
 const DEFAULT_MINUTES: i64 = 60;
 const MAX_MINUTES: i64 = 24 * 60;
 /// Default and largest number of records.
-const DEFAULT_LIMIT: i64 = 500;
-const MAX_LIMIT: i64 = 5000;
+const LIMITS: Limits = Limits {
+    default: 500,
+    max: 5000,
+};
 
 /// `?minutes=&limit=`.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -109,13 +112,7 @@ pub(crate) async fn telemetry(
             "minutes must be 1 to 1440",
         ));
     }
-    let limit = q.limit.unwrap_or(DEFAULT_LIMIT);
-    if !(1..=MAX_LIMIT).contains(&limit) {
-        return Err(ApiError::invalid_parameter(
-            "limit",
-            "limit must be 1 to 5000",
-        ));
-    }
+    let limit = page::limit(q.limit, LIMITS)?;
     let schema = fleet_schema(&state.read_models).await?;
     let device: Option<Option<String>> = sqlx::query_scalar(&format!(
         "SELECT device_id FROM {schema}.vehicles WHERE vehicle_id = $1"

@@ -17,12 +17,14 @@ use super::view::{
 use super::{data_age, fleet_schema};
 use crate::auth::extract::RequireOperator;
 use crate::error::ApiError;
+use crate::page::{self, Limits, Page};
 use crate::state::ApiState;
 
-/// Default and largest page size.
-pub(crate) const DEFAULT_LIMIT: i64 = 50;
-/// See [`DEFAULT_LIMIT`].
-pub(crate) const MAX_LIMIT: i64 = 500;
+/// The fleet list's page sizes: 50, at most 500.
+const LIMITS: Limits = Limits {
+    default: 50,
+    max: 500,
+};
 /// Commands shown with a vehicle.
 pub(crate) const RECENT_COMMANDS: i64 = 20;
 
@@ -54,13 +56,6 @@ pub(crate) struct ListQuery {
     cursor: Option<Uuid>,
 }
 
-/// A page of vehicles, in vehicle id order.
-#[derive(Debug, Serialize, ToSchema)]
-pub(crate) struct VehiclePage {
-    items: Vec<VehicleView>,
-    next_cursor: Option<Uuid>,
-}
-
 const STATES: [&str; 4] = ["AVAILABLE", "RESERVED", "IN_RIDE", "OUT_OF_SERVICE"];
 
 /// `GET /v1/admin/vehicles` (operators): the fleet, filtered, in vehicle id order.
@@ -69,7 +64,7 @@ const STATES: [&str; 4] = ["AVAILABLE", "RESERVED", "IN_RIDE", "OUT_OF_SERVICE"]
     security(("bearer" = [])),
     params(ListQuery),
     responses(
-        (status = 200, description = "A page of vehicles", body = VehiclePage, headers(("X-Fleetlog-Data-Age-Ms" = i64, description = "How stale the read model behind the answer is, in ms (0 when caught up)"))),
+        (status = 200, description = "A page of vehicles", body = Page<VehicleView>, headers(("X-Fleetlog-Data-Age-Ms" = i64, description = "How stale the read model behind the answer is, in ms (0 when caught up)"))),
         (status = 400, description = "`invalid_parameter` (`field` names it)"),
         (status = 503, description = "`read_model_unavailable`, or `timeout`"),
     )
@@ -78,7 +73,7 @@ pub(crate) async fn list(
     State(state): State<ApiState>,
     RequireOperator(_): RequireOperator,
     query: Result<Query<ListQuery>, QueryRejection>,
-) -> Result<Aged<VehiclePage>, ApiError> {
+) -> Result<Aged<Page<VehicleView>>, ApiError> {
     let Query(q) = query.map_err(|e| {
         let text = e.body_text();
         let field = ["battery_below", "offline_for_s", "zone", "limit", "cursor"]
@@ -112,13 +107,7 @@ pub(crate) async fn list(
             "offline_for_s must not be negative",
         ));
     }
-    let limit = q.limit.unwrap_or(DEFAULT_LIMIT);
-    if !(1..=MAX_LIMIT).contains(&limit) {
-        return Err(ApiError::invalid_parameter(
-            "limit",
-            "limit must be 1 to 500",
-        ));
-    }
+    let limit = page::limit(q.limit, LIMITS)?;
     let schema = fleet_schema(&state.read_models).await?;
     if let Some(zone) = q.zone {
         let known: bool = sqlx::query_scalar(&format!(
@@ -165,17 +154,9 @@ pub(crate) async fn list(
         .fetch_all(&state.pool)
         .await
         .map_err(ApiError::internal)?;
-    let more = rows.len() as i64 > limit;
-    let items: Vec<VehicleRow> = rows.into_iter().take(limit as usize).collect();
-    let next_cursor = more.then(|| items.last().map(|r| r.vehicle_id)).flatten();
+    let page = Page::of(rows, limit, |r: &VehicleRow| Some(r.vehicle_id));
     let age = data_age(&state.read_models, FLEET).await?;
-    Ok((
-        [age],
-        Json(VehiclePage {
-            items: items.into_iter().map(VehicleView::from).collect(),
-            next_cursor,
-        }),
-    ))
+    Ok(([age], Json(page.map(VehicleView::from))))
 }
 
 /// A command with its outcome, as listed with a vehicle.

@@ -13,6 +13,7 @@ use super::view::{Point, VEHICLE_COLUMNS, VehicleRow, point};
 use super::{data_age, fleet_schema};
 use crate::auth::{AuthError, AuthUser, Role};
 use crate::error::ApiError;
+use crate::page::{self, Limits};
 use crate::state::ApiState;
 
 /// Range of a fully charged vehicle, in metres: the assumption behind `range_m` (a typical
@@ -23,9 +24,10 @@ pub(crate) const DEFAULT_RADIUS_M: u32 = 500;
 /// See [`DEFAULT_RADIUS_M`].
 pub(crate) const MAX_RADIUS_M: u32 = 5_000;
 /// Default and largest number of vehicles returned.
-pub(crate) const DEFAULT_LIMIT: u32 = 20;
-/// See [`DEFAULT_LIMIT`].
-pub(crate) const MAX_LIMIT: u32 = 100;
+const LIMITS: Limits = Limits {
+    default: 20,
+    max: 100,
+};
 
 /// `?lat=&lon=&radius_m=&limit=`.
 #[derive(Debug, Deserialize, IntoParams)]
@@ -113,13 +115,7 @@ pub(crate) async fn nearby(
             "radius_m must be 1 to 5000",
         ));
     }
-    let limit = q.limit.unwrap_or(DEFAULT_LIMIT);
-    if limit == 0 || limit > MAX_LIMIT {
-        return Err(ApiError::invalid_parameter(
-            "limit",
-            "limit must be 1 to 100",
-        ));
-    }
+    let limit = page::limit(q.limit.map(i64::from), LIMITS)?;
     let schema = fleet_schema(&state.read_models).await?;
     // A bounding box on the integer coordinates first, then the great-circle distance.
     let dlat = f64::from(radius) / 111_320.0;
