@@ -149,7 +149,7 @@ pub(crate) async fn nearby(
         .bind(e7(q.lon - dlon))
         .bind(e7(q.lon + dlon))
         .bind(i64::from(radius))
-        .bind(i64::from(limit))
+        .bind(limit)
         .fetch_all(&state.pool)
         .await
         .map_err(ApiError::internal)?
