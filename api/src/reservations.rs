@@ -12,6 +12,7 @@ use uuid::Uuid;
 use crate::auth::{AuthError, AuthUser, Role};
 use crate::error::ApiError;
 use crate::page::{self, After, Page};
+use crate::read_model::{Aged, RIDES};
 use crate::rides::rides_schema;
 use crate::state::ApiState;
 
@@ -61,7 +62,7 @@ pub(crate) struct ReservationView {
     security(("bearer" = [])),
     params(ReservationQuery),
     responses(
-        (status = 200, description = "A page of reservations", body = Page<ReservationView>),
+        (status = 200, description = "A page of reservations", body = Page<ReservationView>, headers(("X-Fleetlog-Data-Age-Ms" = i64))),
         (status = 400, description = "`invalid_parameter` (`state`, `limit` or `cursor`)"),
     )
 )]
@@ -69,7 +70,7 @@ async fn my_reservations(
     State(state): State<ApiState>,
     user: AuthUser,
     query: Result<Query<ReservationQuery>, QueryRejection>,
-) -> Result<Json<Page<ReservationView>>, ApiError> {
+) -> Result<Aged<Json<Page<ReservationView>>>, ApiError> {
     if user.role != Role::Rider {
         return Err(AuthError::Forbidden.into());
     }
@@ -83,8 +84,9 @@ async fn my_reservations(
     }
     let limit = page::limit(q.limit, page::HISTORY)?;
     let after: Option<After> = page::cursor(q.cursor.as_deref())?;
+    let age = state.read_models.data_age(&[RIDES]).await?;
     let Some(schema) = rides_schema(&state.read_models).await? else {
-        return Ok(Json(Page::empty()));
+        return Ok(Aged(age, Json(Page::empty())));
     };
     let sql = format!(
         "SELECT reservation_id, vehicle_id, state, made_at, expires_at, ended_at, reason, ride_id
@@ -104,7 +106,8 @@ async fn my_reservations(
         .fetch_all(&state.pool)
         .await
         .map_err(ApiError::internal)?;
-    Ok(Json(Page::of(rows, limit, |r: &ReservationView| {
+    let page = Page::of(rows, limit, |r: &ReservationView| {
         Some((r.made_at?, r.reservation_id))
-    })))
+    });
+    Ok(Aged(age, Json(page)))
 }

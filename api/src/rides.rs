@@ -3,7 +3,7 @@
 //! start and end, duration, distance and fare in integer minor units, and in the detail
 //! the route ([`crate::ride_track`]).
 
-use crate::read_model::{RIDES, ReadModels};
+use crate::read_model::{Aged, FLEET, RIDES, ReadModels};
 use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
@@ -136,7 +136,7 @@ pub(crate) struct PageQuery {
     security(("bearer" = [])),
     params(PageQuery),
     responses(
-        (status = 200, description = "A page of rides", body = Page<RideView>),
+        (status = 200, description = "A page of rides", body = Page<RideView>, headers(("X-Fleetlog-Data-Age-Ms" = i64))),
         (status = 400, description = "`invalid_parameter` (`limit` or `cursor`)"),
     )
 )]
@@ -144,7 +144,7 @@ async fn my_rides(
     State(state): State<ApiState>,
     user: AuthUser,
     query: Result<Query<PageQuery>, QueryRejection>,
-) -> Result<Json<Page<RideView>>, ApiError> {
+) -> Result<Aged<Json<Page<RideView>>>, ApiError> {
     if user.role != Role::Rider {
         return Err(AuthError::Forbidden.into());
     }
@@ -152,8 +152,9 @@ async fn my_rides(
         query.map_err(|_| ApiError::invalid_parameter("limit", "limit must be a number"))?;
     let limit = page::limit(q.limit, page::HISTORY)?;
     let after: Option<After> = page::cursor(q.cursor.as_deref())?;
+    let age = state.read_models.data_age(&[RIDES]).await?;
     let Some(schema) = rides_schema(&state.read_models).await? else {
-        return Ok(Json(Page::empty()));
+        return Ok(Aged(age, Json(Page::empty())));
     };
     let sql = format!(
         "SELECT {COLUMNS} FROM {schema}.rides
@@ -171,7 +172,7 @@ async fn my_rides(
         .await
         .map_err(ApiError::internal)?;
     let page = Page::of(rows, limit, |r: &Row| Some((r.requested_at?, r.ride_id)));
-    Ok(Json(page.map(RideView::from)))
+    Ok(Aged(age, Json(page.map(RideView::from))))
 }
 
 /// `GET /v1/rides/{ride_id}`: one ride (the rider's own, or any for staff).
@@ -180,7 +181,7 @@ async fn my_rides(
     security(("bearer" = [])),
     params(("ride_id" = Uuid, Path, description = "The ride")),
     responses(
-        (status = 200, description = "The ride", body = RideView),
+        (status = 200, description = "The ride", body = RideView, headers(("X-Fleetlog-Data-Age-Ms" = i64))),
         (status = 400, description = "`invalid_id`: not a UUID"),
         (status = 404, description = "`not_found`"),
     )
@@ -189,13 +190,14 @@ async fn ride(
     State(state): State<ApiState>,
     user: AuthUser,
     path: Result<Path<Uuid>, PathRejection>,
-) -> Result<Json<RideView>, ApiError> {
+) -> Result<Aged<Json<RideView>>, ApiError> {
     if user.role == Role::Provider {
         return Err(AuthError::Forbidden.into());
     }
     let Path(ride_id) =
         path.map_err(|_| ApiError::invalid_id("ride_id", "ride id must be a UUID"))?;
     let not_found = || ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such ride");
+    let age = state.read_models.data_age(&[RIDES, FLEET]).await?;
     let schema = rides_schema(&state.read_models)
         .await?
         .ok_or_else(not_found)?;
@@ -218,5 +220,5 @@ async fn ride(
     };
     let mut view = RideView::from(row);
     view.route = route;
-    Ok(Json(view))
+    Ok(Aged(age, Json(view)))
 }

@@ -6,7 +6,7 @@
 //! The outcome comes from the rides read model (`commands` table of the live `rides`
 //! version); the request itself, and whose it is, from `command_requests`.
 
-use crate::read_model::{RIDES, ReadModels};
+use crate::read_model::{Aged, RIDES, ReadModels};
 use std::time::{Duration, Instant};
 
 use axum::Json;
@@ -131,7 +131,7 @@ pub(crate) struct CommandView {
     security(("bearer" = [])),
     params(("command_id" = Uuid, Path, description = "The command"), WaitQuery),
     responses(
-        (status = 200, description = "Its status: `pending`, `accepted`, `rejected`, `completed` or `failed`", body = CommandView),
+        (status = 200, description = "Its status: `pending`, `accepted`, `rejected`, `completed` or `failed`", body = CommandView, headers(("X-Fleetlog-Data-Age-Ms" = i64))),
         (status = 400, description = "`invalid_id` or `invalid_wait`"),
         (status = 404, description = "`not_found`: no such command, or another rider's"),
     )
@@ -141,7 +141,7 @@ pub(crate) async fn get(
     user: AuthUser,
     path: Result<Path<Uuid>, PathRejection>,
     query: Result<Query<WaitQuery>, axum::extract::rejection::QueryRejection>,
-) -> Result<Json<CommandView>, ApiError> {
+) -> Result<Aged<Json<CommandView>>, ApiError> {
     if user.role == Role::Provider {
         return Err(AuthError::Forbidden.into());
     }
@@ -177,31 +177,35 @@ pub(crate) async fn get(
     };
     let deadline = Instant::now() + wait;
     loop {
+        let age = state.read_models.data_age(&[RIDES]).await?;
         let outcome = outcome(&state.read_models, command_id)
             .await
             .map_err(ApiError::internal)?;
         let done = outcome.as_ref().is_some_and(|o| is_done(&kind, &o.status));
         if done || Instant::now() >= deadline {
             let zone = kind == "define_zone";
-            return Ok(Json(CommandView {
-                command_id,
-                status: outcome
-                    .as_ref()
-                    .map_or_else(|| "pending".to_owned(), |o| o.status.clone()),
-                done,
-                vehicle_id: (!zone).then_some(target),
-                zone_id: zone.then_some(target),
-                requested_at,
-                decided_at: outcome.as_ref().and_then(|o| o.decided_at),
-                finished_at: outcome.as_ref().and_then(|o| o.finished_at),
-                reason: outcome
-                    .filter(|o| o.code.is_some() || o.message.is_some())
-                    .map(|o| Reason {
-                        code: o.code,
-                        message: o.message,
-                    }),
-                kind,
-            }));
+            return Ok(Aged(
+                age,
+                Json(CommandView {
+                    command_id,
+                    status: outcome
+                        .as_ref()
+                        .map_or_else(|| "pending".to_owned(), |o| o.status.clone()),
+                    done,
+                    vehicle_id: (!zone).then_some(target),
+                    zone_id: zone.then_some(target),
+                    requested_at,
+                    decided_at: outcome.as_ref().and_then(|o| o.decided_at),
+                    finished_at: outcome.as_ref().and_then(|o| o.finished_at),
+                    reason: outcome
+                        .filter(|o| o.code.is_some() || o.message.is_some())
+                        .map(|o| Reason {
+                            code: o.code,
+                            message: o.message,
+                        }),
+                    kind,
+                }),
+            ));
         }
         tokio::time::sleep(POLL).await;
     }

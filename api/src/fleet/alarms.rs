@@ -1,16 +1,15 @@
 //! `GET /v1/admin/alarms`: every device with an open alarm (the alarms its latest record
 //! reported), with its vehicle, newest report first.
 
-use crate::read_model::FLEET;
+use crate::read_model::{Aged, FLEET};
 use axum::Json;
 use axum::extract::State;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use uuid::Uuid;
 
-use super::operator::Aged;
+use super::fleet_schema;
 use super::view::{Point, point, time};
-use super::{data_age, fleet_schema};
 use crate::auth::extract::RequireOperator;
 use crate::error::ApiError;
 use crate::state::ApiState;
@@ -57,15 +56,16 @@ pub(crate) struct Alarms {
     get, path = "/v1/admin/alarms", tag = "fleet", operation_id = "list_alarms",
     security(("bearer" = [])),
     responses(
-        (status = 200, description = "The devices", body = Alarms, headers(("X-Fleetlog-Data-Age-Ms" = i64, description = "How stale the read model behind the answer is, in ms (0 when caught up)"))),
+        (status = 200, description = "The devices", body = Alarms, headers(("X-Fleetlog-Data-Age-Ms" = i64))),
         (status = 503, description = "`read_model_unavailable`, or `timeout`"),
     )
 )]
 pub(crate) async fn list(
     State(state): State<ApiState>,
     RequireOperator(_): RequireOperator,
-) -> Result<Aged<Alarms>, ApiError> {
+) -> Result<Aged<Json<Alarms>>, ApiError> {
     let schema = fleet_schema(&state.read_models).await?;
+    let age = state.read_models.data_age(&[FLEET]).await?;
     let rows: Vec<Row> = sqlx::query_as(&format!(
         "SELECT d.device_id, v.vehicle_id, v.qr_code, coalesce(v.state, 'AVAILABLE') AS state,
                 d.alarms, d.lat_e7, d.lon_e7, d.battery_pct, d.online, d.received_at_ms
@@ -93,6 +93,5 @@ pub(crate) async fn list(
             last_report_received_at: time(r.received_at_ms),
         })
         .collect();
-    let age = data_age(&state.read_models, FLEET).await?;
-    Ok(([age], Json(Alarms { items })))
+    Ok(Aged(age, Json(Alarms { items })))
 }

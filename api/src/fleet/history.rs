@@ -2,7 +2,7 @@
 //! a vehicle's device from the fleet read model's `telemetry_history` (battery history,
 //! positions), oldest first, each with the frame and event it came from (to trace them).
 
-use crate::read_model::FLEET;
+use crate::read_model::{Aged, FLEET};
 use axum::Json;
 use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
@@ -10,9 +10,9 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::operator::{Aged, not_found};
+use super::fleet_schema;
+use super::operator::not_found;
 use super::view::{Point, point, time};
-use super::{data_age, fleet_schema};
 use crate::auth::extract::RequireOperator;
 use crate::error::ApiError;
 use crate::page::{self, Limits};
@@ -83,7 +83,7 @@ pub(crate) struct History {
     security(("bearer" = [])),
     params(("vehicle_id" = Uuid, Path, description = "The vehicle"), HistoryQuery),
     responses(
-        (status = 200, description = "The records", body = History, headers(("X-Fleetlog-Data-Age-Ms" = i64, description = "How stale the read model behind the answer is, in ms (0 when caught up)"))),
+        (status = 200, description = "The records", body = History, headers(("X-Fleetlog-Data-Age-Ms" = i64))),
         (status = 400, description = "`invalid_id` or `invalid_parameter`"),
         (status = 404, description = "`not_found`: no such vehicle"),
         (status = 503, description = "`read_model_unavailable`, or `timeout`"),
@@ -94,7 +94,7 @@ pub(crate) async fn telemetry(
     RequireOperator(_): RequireOperator,
     path: Result<Path<Uuid>, PathRejection>,
     query: Result<Query<HistoryQuery>, QueryRejection>,
-) -> Result<Aged<History>, ApiError> {
+) -> Result<Aged<Json<History>>, ApiError> {
     let Path(id) =
         path.map_err(|_| ApiError::invalid_id("vehicle_id", "vehicle_id must be a UUID"))?;
     let Query(q) = query.map_err(|e| {
@@ -114,6 +114,7 @@ pub(crate) async fn telemetry(
     }
     let limit = page::limit(q.limit, LIMITS)?;
     let schema = fleet_schema(&state.read_models).await?;
+    let age = state.read_models.data_age(&[FLEET]).await?;
     let device: Option<Option<String>> = sqlx::query_scalar(&format!(
         "SELECT device_id FROM {schema}.vehicles WHERE vehicle_id = $1"
     ))
@@ -159,9 +160,8 @@ pub(crate) async fn telemetry(
             frame_id: r.frame_id,
         })
         .collect();
-    let age = data_age(&state.read_models, FLEET).await?;
-    Ok((
-        [age],
+    Ok(Aged(
+        age,
         Json(History {
             vehicle_id: id,
             device_id,

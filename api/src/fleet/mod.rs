@@ -10,8 +10,8 @@
 //!   recent records: battery history), `GET /v1/admin/alarms` (open alarms) and
 //!   `GET /v1/admin/projections` (read-model lag, rebuilds, parked keys, dead letters).
 //!
-//! Responses from a read model carry `X-Fleetlog-Data-Age-Ms`: how far the projection
-//! behind it is from the head of its topics (from `projection_lag`).
+//! Answers from a read model are [`Aged`](crate::read_model::Aged): they carry
+//! `X-Fleetlog-Data-Age-Ms`, of the one meaning of [`crate::read_model::age`].
 
 mod alarms;
 mod history;
@@ -21,16 +21,12 @@ mod rider;
 mod view;
 mod zones;
 
-use crate::read_model::{FLEET, Projection, ReadModels};
+use crate::read_model::{FLEET, ReadModels};
 use axum::Router;
-use axum::http::{HeaderName, HeaderValue};
 use axum::routing::get;
 
 use crate::error::ApiError;
 use crate::state::ApiState;
-
-/// The header naming the staleness of the read model behind a response.
-pub const DATA_AGE: HeaderName = HeaderName::from_static("x-fleetlog-data-age-ms");
 
 /// The OpenAPI description of these routes.
 #[derive(utoipa::OpenApi)]
@@ -78,17 +74,4 @@ async fn fleet_schema(read: &ReadModels) -> Result<String, ApiError> {
                 "the fleet read model is not built yet",
             )
         })
-}
-
-/// `X-Fleetlog-Data-Age-Ms` of `projection` ([`ReadModels::lag_age_ms`]): 0 when caught
-/// up, otherwise the time since its oldest unapplied partition last applied a record.
-async fn data_age(
-    read: &ReadModels,
-    projection: Projection,
-) -> Result<(HeaderName, HeaderValue), ApiError> {
-    let age = read
-        .lag_age_ms(projection)
-        .await
-        .map_err(ApiError::internal)?;
-    Ok((DATA_AGE, HeaderValue::from(age)))
 }

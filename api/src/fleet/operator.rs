@@ -1,20 +1,20 @@
 //! What operators look up: the fleet with filters, one vehicle or device in detail with
 //! its recent commands and their outcomes, and the trace of any frame, command or event.
 
-use crate::read_model::{FLEET, RIDES};
+use crate::read_model::{Aged, FLEET, LINEAGE, RIDES};
 use axum::Json;
 use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderName, HeaderValue, StatusCode};
+use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
+use super::fleet_schema;
 use super::view::{
     DEVICE_COLUMNS, DeviceRow, DeviceView, VEHICLE_COLUMNS, VehicleRow, VehicleView,
 };
-use super::{data_age, fleet_schema};
 use crate::auth::extract::RequireOperator;
 use crate::error::ApiError;
 use crate::page::{self, Limits, Page};
@@ -27,8 +27,6 @@ const LIMITS: Limits = Limits {
 };
 /// Commands shown with a vehicle.
 pub(crate) const RECENT_COMMANDS: i64 = 20;
-
-pub(crate) type Aged<T> = ([(HeaderName, HeaderValue); 1], Json<T>);
 
 pub(crate) fn not_found(what: &str) -> ApiError {
     ApiError::new(
@@ -64,7 +62,7 @@ const STATES: [&str; 4] = ["AVAILABLE", "RESERVED", "IN_RIDE", "OUT_OF_SERVICE"]
     security(("bearer" = [])),
     params(ListQuery),
     responses(
-        (status = 200, description = "A page of vehicles", body = Page<VehicleView>, headers(("X-Fleetlog-Data-Age-Ms" = i64, description = "How stale the read model behind the answer is, in ms (0 when caught up)"))),
+        (status = 200, description = "A page of vehicles", body = Page<VehicleView>, headers(("X-Fleetlog-Data-Age-Ms" = i64))),
         (status = 400, description = "`invalid_parameter` (`field` names it)"),
         (status = 503, description = "`read_model_unavailable`, or `timeout`"),
     )
@@ -73,7 +71,7 @@ pub(crate) async fn list(
     State(state): State<ApiState>,
     RequireOperator(_): RequireOperator,
     query: Result<Query<ListQuery>, QueryRejection>,
-) -> Result<Aged<Page<VehicleView>>, ApiError> {
+) -> Result<Aged<Json<Page<VehicleView>>>, ApiError> {
     let Query(q) = query.map_err(|e| {
         let text = e.body_text();
         let field = ["battery_below", "offline_for_s", "zone", "limit", "cursor"]
@@ -109,6 +107,7 @@ pub(crate) async fn list(
     }
     let limit = page::limit(q.limit, LIMITS)?;
     let schema = fleet_schema(&state.read_models).await?;
+    let age = state.read_models.data_age(&[FLEET]).await?;
     if let Some(zone) = q.zone {
         let known: bool = sqlx::query_scalar(&format!(
             "SELECT EXISTS (SELECT 1 FROM {schema}.zones WHERE zone_id = $1)"
@@ -155,8 +154,7 @@ pub(crate) async fn list(
         .await
         .map_err(ApiError::internal)?;
     let page = Page::of(rows, limit, |r: &VehicleRow| Some(r.vehicle_id));
-    let age = data_age(&state.read_models, FLEET).await?;
-    Ok(([age], Json(page.map(VehicleView::from))))
+    Ok(Aged(age, Json(page.map(VehicleView::from))))
 }
 
 /// A command with its outcome, as listed with a vehicle.
@@ -212,7 +210,7 @@ pub(crate) struct VehicleDetail {
     security(("bearer" = [])),
     params(("vehicle_id" = Uuid, Path, description = "The vehicle")),
     responses(
-        (status = 200, description = "The vehicle with its 20 most recent commands", body = VehicleDetail, headers(("X-Fleetlog-Data-Age-Ms" = i64, description = "How stale the read model behind the answer is, in ms (0 when caught up)"))),
+        (status = 200, description = "The vehicle with its 20 most recent commands", body = VehicleDetail, headers(("X-Fleetlog-Data-Age-Ms" = i64))),
         (status = 400, description = "`invalid_id`: not a UUID"),
         (status = 404, description = "`not_found`"),
         (status = 503, description = "`read_model_unavailable`, or `timeout`"),
@@ -222,10 +220,11 @@ pub(crate) async fn vehicle(
     State(state): State<ApiState>,
     RequireOperator(_): RequireOperator,
     path: Result<Path<Uuid>, PathRejection>,
-) -> Result<Aged<VehicleDetail>, ApiError> {
+) -> Result<Aged<Json<VehicleDetail>>, ApiError> {
     let Path(id) =
         path.map_err(|_| ApiError::invalid_id("vehicle_id", "vehicle_id must be a UUID"))?;
     let schema = fleet_schema(&state.read_models).await?;
+    let age = state.read_models.data_age(&[FLEET, RIDES]).await?;
     let sql = format!(
         "SELECT {VEHICLE_COLUMNS} FROM {schema}.vehicles v
          LEFT JOIN {schema}.devices d ON d.device_id = v.device_id WHERE v.vehicle_id = $1"
@@ -237,9 +236,8 @@ pub(crate) async fn vehicle(
         .map_err(ApiError::internal)?;
     let row = row.ok_or_else(|| not_found("vehicle"))?;
     let recent_commands = recent_commands(&state, id).await?;
-    let age = data_age(&state.read_models, FLEET).await?;
-    Ok((
-        [age],
+    Ok(Aged(
+        age,
         Json(VehicleDetail {
             vehicle: row.into(),
             recent_commands,
@@ -254,7 +252,7 @@ pub(crate) async fn vehicle(
     security(("bearer" = [])),
     params(("device_id" = String, Path, description = "IMEI or GT06 terminal id")),
     responses(
-        (status = 200, description = "The device", body = DeviceDetail, headers(("X-Fleetlog-Data-Age-Ms" = i64, description = "How stale the read model behind the answer is, in ms (0 when caught up)"))),
+        (status = 200, description = "The device", body = DeviceDetail, headers(("X-Fleetlog-Data-Age-Ms" = i64))),
         (status = 404, description = "`not_found`"),
         (status = 503, description = "`read_model_unavailable`, or `timeout`"),
     )
@@ -263,7 +261,7 @@ pub(crate) async fn device(
     State(state): State<ApiState>,
     RequireOperator(_): RequireOperator,
     path: Result<Path<String>, PathRejection>,
-) -> Result<Aged<DeviceDetail>, ApiError> {
+) -> Result<Aged<Json<DeviceDetail>>, ApiError> {
     let Path(device_id) =
         path.map_err(|_| ApiError::invalid_parameter("device_id", "device_id is required"))?;
     // PostgreSQL text cannot hold NUL, and no device id has one.
@@ -271,6 +269,7 @@ pub(crate) async fn device(
         return Err(not_found("device"));
     }
     let schema = fleet_schema(&state.read_models).await?;
+    let age = state.read_models.data_age(&[FLEET, RIDES]).await?;
     let sql = format!("SELECT {DEVICE_COLUMNS} FROM {schema}.devices WHERE device_id = $1");
     let row: Option<DeviceRow> = sqlx::query_as(&sql)
         .bind(&device_id)
@@ -283,9 +282,8 @@ pub(crate) async fn device(
         Some(v) => recent_commands(&state, v).await?,
         None => Vec::new(),
     };
-    let age = data_age(&state.read_models, FLEET).await?;
-    Ok((
-        [age],
+    Ok(Aged(
+        age,
         Json(DeviceDetail {
             device: row.into(),
             registered: vehicle.is_some(),
@@ -313,7 +311,7 @@ pub(crate) struct DeviceDetail {
     security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "Any frame, command or event id")),
     responses(
-        (status = 200, description = "The chain as a tree by causation", body = fleetlog_projections::lineage::Trace),
+        (status = 200, description = "The chain as a tree by causation", body = fleetlog_projections::lineage::Trace, headers(("X-Fleetlog-Data-Age-Ms" = i64))),
         (status = 400, description = "`invalid_id`: not a UUID"),
         (status = 404, description = "`not_found`: no event with this id"),
         (status = 503, description = "`read_model_unavailable`: the lineage projection has not run yet, or `timeout`"),
@@ -323,10 +321,11 @@ pub(crate) async fn trace(
     State(state): State<ApiState>,
     RequireOperator(_): RequireOperator,
     path: Result<Path<Uuid>, PathRejection>,
-) -> Result<Json<fleetlog_projections::lineage::Trace>, ApiError> {
+) -> Result<Aged<Json<fleetlog_projections::lineage::Trace>>, ApiError> {
     let Path(id) = path.map_err(|_| ApiError::invalid_id("id", "id must be a UUID"))?;
+    let age = state.read_models.data_age(&[LINEAGE]).await?;
     match fleetlog_projections::lineage::trace(&state.pool, id).await {
-        Ok(Some(trace)) => Ok(Json(trace)),
+        Ok(Some(trace)) => Ok(Aged(age, Json(trace))),
         Ok(None) => Err(ApiError::new(
             StatusCode::NOT_FOUND,
             "not_found",

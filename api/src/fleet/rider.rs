@@ -1,16 +1,16 @@
 //! What riders look up: vehicles near them, and the vehicle behind a QR code.
 
-use crate::read_model::FLEET;
+use crate::read_model::{Aged, FLEET};
 use axum::Json;
 use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderName, HeaderValue, StatusCode};
+use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
+use super::fleet_schema;
 use super::view::{Point, VEHICLE_COLUMNS, VehicleRow, point};
-use super::{data_age, fleet_schema};
 use crate::auth::{AuthError, AuthUser, Role};
 use crate::error::ApiError;
 use crate::page::{self, Limits};
@@ -77,7 +77,7 @@ fn range_m(battery_pct: Option<i32>) -> Option<i64> {
     security(("bearer" = [])),
     params(NearbyQuery),
     responses(
-        (status = 200, description = "Vehicles", body = NearbyPage, headers(("X-Fleetlog-Data-Age-Ms" = i64, description = "How stale the read model behind the answer is, in ms (0 when caught up)"))),
+        (status = 200, description = "Vehicles", body = NearbyPage, headers(("X-Fleetlog-Data-Age-Ms" = i64))),
         (status = 400, description = "`invalid_parameter` (`field` names it)"),
         (status = 503, description = "`read_model_unavailable`: the fleet read model is not built yet, or `timeout`"),
     )
@@ -86,7 +86,7 @@ pub(crate) async fn nearby(
     State(state): State<ApiState>,
     user: AuthUser,
     query: Result<Query<NearbyQuery>, QueryRejection>,
-) -> Result<([(HeaderName, HeaderValue); 1], Json<NearbyPage>), ApiError> {
+) -> Result<Aged<Json<NearbyPage>>, ApiError> {
     riders_and_staff(&user)?;
     let Query(q) = query.map_err(|e| {
         let text = e.body_text();
@@ -117,6 +117,7 @@ pub(crate) async fn nearby(
     }
     let limit = page::limit(q.limit.map(i64::from), LIMITS)?;
     let schema = fleet_schema(&state.read_models).await?;
+    let age = state.read_models.data_age(&[FLEET]).await?;
     // A bounding box on the integer coordinates first, then the great-circle distance.
     let dlat = f64::from(radius) / 111_320.0;
     let dlon = dlat / q.lat.to_radians().cos().abs().max(0.01);
@@ -172,8 +173,7 @@ pub(crate) async fn nearby(
             range_m: range_m(r.battery_pct),
         })
         .collect();
-    let age = data_age(&state.read_models, FLEET).await?;
-    Ok(([age], Json(NearbyPage { items })))
+    Ok(Aged(age, Json(NearbyPage { items })))
 }
 
 /// The vehicle behind a QR code, as a rider sees it.
@@ -194,7 +194,7 @@ pub(crate) struct RiderVehicle {
     security(("bearer" = [])),
     params(("qr_code" = String, Path, description = "The code printed on the vehicle")),
     responses(
-        (status = 200, description = "The vehicle and whether it can be taken", body = RiderVehicle, headers(("X-Fleetlog-Data-Age-Ms" = i64, description = "How stale the read model behind the answer is, in ms (0 when caught up)"))),
+        (status = 200, description = "The vehicle and whether it can be taken", body = RiderVehicle, headers(("X-Fleetlog-Data-Age-Ms" = i64))),
         (status = 404, description = "`not_found`: no vehicle with this QR code"),
         (status = 503, description = "`read_model_unavailable`, or `timeout`"),
     )
@@ -203,7 +203,7 @@ pub(crate) async fn by_qr(
     State(state): State<ApiState>,
     user: AuthUser,
     path: Result<Path<String>, PathRejection>,
-) -> Result<([(HeaderName, HeaderValue); 1], Json<RiderVehicle>), ApiError> {
+) -> Result<Aged<Json<RiderVehicle>>, ApiError> {
     riders_and_staff(&user)?;
     let Path(qr) =
         path.map_err(|_| ApiError::invalid_parameter("qr_code", "qr_code is required"))?;
@@ -219,6 +219,7 @@ pub(crate) async fn by_qr(
         return Err(no_such());
     }
     let schema = fleet_schema(&state.read_models).await?;
+    let age = state.read_models.data_age(&[FLEET]).await?;
     let sql = format!(
         "SELECT {VEHICLE_COLUMNS} FROM {schema}.vehicles v
          LEFT JOIN {schema}.devices d ON d.device_id = v.device_id
@@ -231,9 +232,8 @@ pub(crate) async fn by_qr(
         .map_err(ApiError::internal)?;
     let r = row.ok_or_else(no_such)?;
     let available = r.state == "AVAILABLE" && r.online == Some(true);
-    let age = data_age(&state.read_models, FLEET).await?;
-    Ok((
-        [age],
+    Ok(Aged(
+        age,
         Json(RiderVehicle {
             vehicle_id: r.vehicle_id,
             model: r.model,

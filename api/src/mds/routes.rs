@@ -1,6 +1,6 @@
 //! The handlers of [`super::router`].
 
-use crate::read_model::{FLEET, RIDES};
+use crate::read_model::{DataAge, FLEET, RIDES};
 use std::collections::HashMap;
 
 use axum::extract::rejection::{PathRejection, QueryRejection};
@@ -42,19 +42,17 @@ fn device_id(path: Result<Path<String>, PathRejection>) -> Result<Uuid, ApiError
     Uuid::parse_str(&raw).map_err(|_| ApiError::invalid_id("device_id", "device_id is not a UUID"))
 }
 
-/// How stale the read models behind MDS are, ms (0 when no projector reported lag).
-async fn data_age(state: &ApiState) -> Result<i64, ApiError> {
-    let age = crate::gbfs::read::data_age_ms(&state.read_models, &[FLEET, RIDES])
-        .await
-        .map_err(db)?;
-    Ok(age.unwrap_or(0))
+/// The data age of the read models behind MDS (fleet and rides): measure it before
+/// reading.
+async fn data_age(state: &ApiState) -> Result<DataAge, ApiError> {
+    Ok(state.read_models.data_age(&[FLEET, RIDES]).await?)
 }
 
 /// `version`, `last_updated` and `ttl` of a near-real-time answer.
-fn realtime(state: &ApiState, age: i64, payload: (&str, Vec<Value>)) -> Value {
+fn realtime(state: &ApiState, age: DataAge, payload: (&str, Vec<Value>)) -> Value {
     let mut body = json!({
         "version": BODY_VERSION,
-        "last_updated": now_ms() - age,
+        "last_updated": age.last_updated(chrono::Utc::now()).timestamp_millis(),
         "ttl": state.mds.ttl_ms,
     });
     body[payload.0] = Value::Array(payload.1);
@@ -137,15 +135,15 @@ pub(super) async fn vehicles(
 ) -> Result<Mds, ApiError> {
     check_accept(&headers)?;
     let params = query_params(query)?;
-    let (rows, next) = vehicle_page(&state, &params).await?;
     let age = data_age(&state).await?;
+    let (rows, next) = vehicle_page(&state, &params).await?;
     let items = rows
         .iter()
         .map(|r| mds_json::vehicle(&state.mds, r))
         .collect();
     let mut body = realtime(&state, age, ("vehicles", items));
     body["links"] = links(&origin(&state, &headers)?, "/mds/vehicles", "", next);
-    Ok(Mds::ok(body, Some(age)))
+    Ok(Mds::ok(body, age))
 }
 
 /// `GET /mds/vehicles/{device_id}`.
@@ -157,21 +155,18 @@ pub(super) async fn vehicle(
 ) -> Result<Mds, ApiError> {
     check_accept(&headers)?;
     let id = device_id(path)?;
+    let age = data_age(&state).await?;
     let rows = read::vehicles(&state.read_models, None, Some(id), 1)
         .await
         .map_err(db)?;
     if rows.is_empty() {
         return Err(ApiError::not_found());
     }
-    let age = data_age(&state).await?;
     let items = rows
         .iter()
         .map(|r| mds_json::vehicle(&state.mds, r))
         .collect();
-    Ok(Mds::ok(
-        realtime(&state, age, ("vehicles", items)),
-        Some(age),
-    ))
+    Ok(Mds::ok(realtime(&state, age, ("vehicles", items)), age))
 }
 
 /// The statuses of `ids` (vehicles with both an event and a telemetry point).
@@ -203,13 +198,13 @@ pub(super) async fn statuses(
 ) -> Result<Mds, ApiError> {
     check_accept(&headers)?;
     let params = query_params(query)?;
+    let age = data_age(&state).await?;
     let (rows, next) = vehicle_page(&state, &params).await?;
     let ids: Vec<Uuid> = rows.iter().map(|r| r.vehicle_id).collect();
     let items = statuses_of(&state, &ids).await?;
-    let age = data_age(&state).await?;
     let mut body = realtime(&state, age, ("vehicles_status", items));
     body["links"] = links(&origin(&state, &headers)?, "/mds/vehicles/status", "", next);
-    Ok(Mds::ok(body, Some(age)))
+    Ok(Mds::ok(body, age))
 }
 
 /// `GET /mds/vehicles/status/{device_id}`.
@@ -221,25 +216,32 @@ pub(super) async fn status(
 ) -> Result<Mds, ApiError> {
     check_accept(&headers)?;
     let id = device_id(path)?;
+    let age = data_age(&state).await?;
     let items = statuses_of(&state, &[id]).await?;
     if items.is_empty() {
         return Err(ApiError::not_found());
     }
-    let age = data_age(&state).await?;
     Ok(Mds::ok(
         realtime(&state, age, ("vehicles_status", items)),
-        Some(age),
+        age,
     ))
 }
 
-/// The readiness of `hour` for `/trips` and `/events/historical`: `Err` for 404, `Ok(None)`
-/// for 202, `Ok(Some(age))` when final.
-async fn final_hour(state: &ApiState, hour: Hour) -> Result<Result<i64, Mds>, ApiError> {
+/// The readiness of `hour` for `/trips` and `/events/historical`: `Err` for 404,
+/// `Ok(Err(202))` while not final, `Ok(Ok(age))` when final.
+async fn final_hour(state: &ApiState, hour: Hour) -> Result<Result<DataAge, Mds>, ApiError> {
     let age = data_age(state).await?;
     let first = read::first_operation_ms(&state.read_models)
         .await
         .map_err(db)?;
-    match readiness(hour, now_ms(), state.mds.hour_close_delay_ms, age, first) {
+    let current_as_of_ms = age.known_current_at().map(|at| at.timestamp_millis());
+    match readiness(
+        hour,
+        now_ms(),
+        state.mds.hour_close_delay_ms,
+        current_as_of_ms,
+        first,
+    ) {
         Readiness::NotPast => Err(ApiError::new(
             StatusCode::NOT_FOUND,
             "hour_not_past",
@@ -250,7 +252,7 @@ async fn final_hour(state: &ApiState, hour: Hour) -> Result<Result<i64, Mds>, Ap
             "not_operating",
             "no operations during this hour",
         )),
-        Readiness::Processing => Ok(Err(Mds::processing(Some(age)))),
+        Readiness::Processing => Ok(Err(Mds::processing(age))),
         Readiness::Closed => Ok(Ok(age)),
     }
 }
@@ -275,7 +277,7 @@ pub(super) async fn trips(
     let trips: Vec<Value> = rows.iter().map(|r| mds_json::trip(&state.mds, r)).collect();
     Ok(Mds::ok(
         json!({ "version": BODY_VERSION, "trips": trips }),
-        Some(age),
+        age,
     ))
 }
 
@@ -310,7 +312,7 @@ pub(super) async fn historical_events(
     let rows = read::events(&state.read_models, filter, None)
         .await
         .map_err(db)?;
-    Ok(Mds::ok(events_body(&state, &rows), Some(age)))
+    Ok(Mds::ok(events_body(&state, &rows), age))
 }
 
 fn millis(params: &HashMap<String, String>, field: &'static str) -> Result<i64, ApiError> {
@@ -351,6 +353,7 @@ pub(super) async fn recent_events(
                 .ok_or_else(|| ApiError::invalid_parameter("after", "not a page cursor"))
         })
         .transpose()?;
+    let age = data_age(&state).await?;
     let size = state.mds.page_size as usize;
     let filter = EventFilter::Range {
         from_ms: start,
@@ -365,7 +368,6 @@ pub(super) async fn recent_events(
         rows.truncate(size);
         rows.last().map(|r| format!("{}_{}", r.ts, r.event_id))
     });
-    let age = data_age(&state).await?;
     let mut body = events_body(&state, &rows);
     body["links"] = links(
         &origin(&state, &headers)?,
@@ -373,7 +375,7 @@ pub(super) async fn recent_events(
         &format!("start_time={start}&end_time={end}"),
         next.flatten(),
     );
-    Ok(Mds::ok(body, Some(age)))
+    Ok(Mds::ok(body, age))
 }
 
 /// `GET /mds/telemetry?telemetry_time=`.
@@ -389,6 +391,7 @@ pub(super) async fn telemetry(
         "telemetry_time",
         params.get("telemetry_time").map(String::as_str),
     )?;
+    let age = data_age(&state).await?;
     let rows = read::telemetry(
         &state.read_models,
         Some((hour.start_ms, hour.end_ms())),
@@ -400,9 +403,8 @@ pub(super) async fn telemetry(
         .iter()
         .map(|r| mds_json::telemetry(&state.mds, r))
         .collect();
-    let age = data_age(&state).await?;
     Ok(Mds::ok(
         json!({ "version": BODY_VERSION, "telemetry": points }),
-        Some(age),
+        age,
     ))
 }
