@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use uuid::Uuid;
 
-use super::fleet_schema;
+use super::read::Fleet;
 use super::view::{Point, point, time};
 use crate::auth::extract::RequireOperator;
 use crate::error::ApiError;
@@ -16,20 +16,6 @@ use crate::state::ApiState;
 
 /// Most devices listed.
 const LIMIT: i64 = 1000;
-
-#[derive(Debug, sqlx::FromRow)]
-struct Row {
-    device_id: String,
-    vehicle_id: Option<Uuid>,
-    qr_code: Option<String>,
-    state: Option<String>,
-    alarms: Vec<String>,
-    lat_e7: Option<i32>,
-    lon_e7: Option<i32>,
-    battery_pct: Option<i32>,
-    online: bool,
-    received_at_ms: Option<i64>,
-}
 
 /// A device with open alarms.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -64,21 +50,9 @@ pub(crate) async fn list(
     State(state): State<ApiState>,
     RequireOperator(_): RequireOperator,
 ) -> Result<Aged<Json<Alarms>>, ApiError> {
-    let schema = fleet_schema(&state.read_models).await?;
+    let fleet = Fleet::live(&state.read_models).await?;
     let age = state.read_models.data_age(&[FLEET]).await?;
-    let rows: Vec<Row> = sqlx::query_as(&format!(
-        "SELECT d.device_id, v.vehicle_id, v.qr_code, coalesce(v.state, 'AVAILABLE') AS state,
-                d.alarms, d.lat_e7, d.lon_e7, d.battery_pct, d.online, d.received_at_ms
-         FROM {schema}.devices d
-         LEFT JOIN {schema}.vehicles v ON v.vehicle_id = d.vehicle_id
-         WHERE cardinality(d.alarms) > 0
-         ORDER BY d.received_at_ms DESC NULLS LAST, d.device_id
-         LIMIT $1"
-    ))
-    .bind(LIMIT)
-    .fetch_all(&state.pool)
-    .await
-    .map_err(ApiError::internal)?;
+    let rows = fleet.alarms(LIMIT).await?;
     let items = rows
         .into_iter()
         .map(|r| Alarm {

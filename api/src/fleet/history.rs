@@ -10,8 +10,8 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::fleet_schema;
 use super::operator::not_found;
+use super::read::Fleet;
 use super::view::{Point, point, time};
 use crate::auth::extract::RequireOperator;
 use crate::error::ApiError;
@@ -35,21 +35,6 @@ pub(crate) struct HistoryQuery {
     minutes: Option<i64>,
     /// At most this many of the newest records, 1 to 5000 (default 500).
     limit: Option<i64>,
-}
-
-#[derive(Debug, sqlx::FromRow)]
-struct Row {
-    device_time_ms: i64,
-    received_at_ms: i64,
-    lat_e7: i32,
-    lon_e7: i32,
-    position_valid: bool,
-    speed_kmh: i32,
-    battery_pct: Option<i32>,
-    lock_state: Option<String>,
-    alarms: Vec<String>,
-    event_id: Uuid,
-    frame_id: Uuid,
 }
 
 /// One device record.
@@ -113,36 +98,19 @@ pub(crate) async fn telemetry(
         ));
     }
     let limit = page::limit(q.limit, LIMITS)?;
-    let schema = fleet_schema(&state.read_models).await?;
+    let fleet = Fleet::live(&state.read_models).await?;
     let age = state.read_models.data_age(&[FLEET]).await?;
-    let device: Option<Option<String>> = sqlx::query_scalar(&format!(
-        "SELECT device_id FROM {schema}.vehicles WHERE vehicle_id = $1"
-    ))
-    .bind(id)
-    .fetch_optional(&state.pool)
-    .await
-    .map_err(ApiError::internal)?;
-    let device_id = device.ok_or_else(|| not_found("vehicle"))?;
+    let device_id = fleet
+        .device_of(id)
+        .await?
+        .ok_or_else(|| not_found("vehicle"))?;
     let since_ms = Utc::now()
         .timestamp_millis()
         .saturating_sub(minutes.saturating_mul(60_000));
-    let mut rows: Vec<Row> = match &device_id {
-        Some(device) => sqlx::query_as(&format!(
-            "SELECT device_time_ms, received_at_ms, lat_e7, lon_e7, position_valid, speed_kmh,
-                    battery_pct, lock_state, alarms, event_id, frame_id
-             FROM {schema}.telemetry_history
-             WHERE device_id = $1 AND device_time_ms >= $2
-             ORDER BY device_time_ms DESC, record_index DESC LIMIT $3"
-        ))
-        .bind(device)
-        .bind(since_ms)
-        .bind(limit)
-        .fetch_all(&state.pool)
-        .await
-        .map_err(ApiError::internal)?,
+    let rows = match &device_id {
+        Some(device) => fleet.telemetry(device, since_ms, limit).await?,
         None => Vec::new(),
     };
-    rows.reverse();
     let items = rows
         .into_iter()
         .map(|r| Record {

@@ -10,6 +10,7 @@
 //!   recent records: battery history), `GET /v1/admin/alarms` (open alarms) and
 //!   `GET /v1/admin/projections` (read-model lag, rebuilds, parked keys, dead letters).
 //!
+//! The handlers parse, authorize and shape; what they read, and the SQL, is in [`read`].
 //! Answers from a read model are [`Aged`](crate::read_model::Aged): they carry
 //! `X-Fleetlog-Data-Age-Ms`, of the one meaning of [`crate::read_model::age`].
 
@@ -17,15 +18,14 @@ mod alarms;
 mod history;
 mod operator;
 mod projections;
+mod read;
 mod rider;
 mod view;
 mod zones;
 
-use crate::read_model::{FLEET, ReadModels};
 use axum::Router;
 use axum::routing::get;
 
-use crate::error::ApiError;
 use crate::state::ApiState;
 
 /// The OpenAPI description of these routes.
@@ -60,18 +60,4 @@ pub fn router() -> Router<ApiState> {
         .route("/v1/admin/alarms", get(alarms::list))
         .route("/v1/admin/zones", get(zones::list))
         .route("/v1/admin/projections", get(projections::health))
-}
-
-/// The fleet read model's schema, or 503 while no version is live.
-async fn fleet_schema(read: &ReadModels) -> Result<String, ApiError> {
-    read.live_schema(FLEET)
-        .await
-        .map_err(ApiError::internal)?
-        .ok_or_else(|| {
-            ApiError::new(
-                axum::http::StatusCode::SERVICE_UNAVAILABLE,
-                "read_model_unavailable",
-                "the fleet read model is not built yet",
-            )
-        })
 }

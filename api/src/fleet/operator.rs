@@ -6,15 +6,13 @@ use axum::Json;
 use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use super::fleet_schema;
-use super::view::{
-    DEVICE_COLUMNS, DeviceRow, DeviceView, VEHICLE_COLUMNS, VehicleRow, VehicleView,
-};
+use super::read::{self, Fleet, VehicleFilter};
+use super::view::{DeviceView, RecentCommand, VehicleRow, VehicleView};
 use crate::auth::extract::RequireOperator;
 use crate::error::ApiError;
 use crate::page::{self, Limits, Page};
@@ -106,94 +104,30 @@ pub(crate) async fn list(
         ));
     }
     let limit = page::limit(q.limit, LIMITS)?;
-    let schema = fleet_schema(&state.read_models).await?;
+    let fleet = Fleet::live(&state.read_models).await?;
     let age = state.read_models.data_age(&[FLEET]).await?;
-    if let Some(zone) = q.zone {
-        let known: bool = sqlx::query_scalar(&format!(
-            "SELECT EXISTS (SELECT 1 FROM {schema}.zones WHERE zone_id = $1)"
-        ))
-        .bind(zone)
-        .fetch_one(&state.pool)
-        .await
-        .map_err(ApiError::internal)?;
-        if !known {
-            return Err(ApiError::invalid_parameter(
-                "zone",
-                "no zone has this id (see GET /v1/admin/zones)",
-            ));
-        }
+    if let Some(zone) = q.zone
+        && !fleet.zone_exists(zone).await?
+    {
+        return Err(ApiError::invalid_parameter(
+            "zone",
+            "no zone has this id (see GET /v1/admin/zones)",
+        ));
     }
-    let offline_before_ms = q.offline_for_s.map(|s| {
-        Utc::now()
-            .timestamp_millis()
-            .saturating_sub(s.saturating_mul(1000))
-    });
-    let sql = format!(
-        "SELECT {VEHICLE_COLUMNS} FROM {schema}.vehicles v
-         LEFT JOIN {schema}.devices d ON d.device_id = v.device_id
-         WHERE ($1::text IS NULL OR coalesce(v.state, 'AVAILABLE') = $1)
-           AND ($2::int IS NULL OR d.battery_pct < $2)
-           AND ($3::bigint IS NULL OR (NOT coalesce(d.online, false)
-                AND coalesce(d.received_at_ms, 0) < $3))
-           AND ($4::uuid IS NULL OR v.vehicle_id > $4)
-           AND ($6::uuid IS NULL OR EXISTS (
-                SELECT 1 FROM {schema}.zones z
-                WHERE z.zone_id = $6
-                  AND fleetlog_point_in_rings(d.lat_e7, d.lon_e7, z.rings)))
-         ORDER BY v.vehicle_id
-         LIMIT $5"
-    );
-    let rows: Vec<VehicleRow> = sqlx::query_as(&sql)
-        .bind(wanted_state)
-        .bind(q.battery_below)
-        .bind(offline_before_ms)
-        .bind(q.cursor)
-        .bind(limit + 1)
-        .bind(q.zone)
-        .fetch_all(&state.pool)
-        .await
-        .map_err(ApiError::internal)?;
+    let filter = VehicleFilter {
+        state: wanted_state,
+        battery_below: q.battery_below,
+        offline_before_ms: q.offline_for_s.map(|s| {
+            Utc::now()
+                .timestamp_millis()
+                .saturating_sub(s.saturating_mul(1000))
+        }),
+        zone: q.zone,
+        after: q.cursor,
+    };
+    let rows = fleet.vehicles(filter, limit + 1).await?;
     let page = Page::of(rows, limit, |r: &VehicleRow| Some(r.vehicle_id));
     Ok(Aged(age, Json(page.map(VehicleView::from))))
-}
-
-/// A command with its outcome, as listed with a vehicle.
-#[derive(Debug, Serialize, sqlx::FromRow, ToSchema)]
-pub(crate) struct RecentCommand {
-    command_id: Uuid,
-    kind: String,
-    actor_role: String,
-    requested_at: DateTime<Utc>,
-    status: String,
-    code: Option<String>,
-    message: Option<String>,
-    finished_at: Option<DateTime<Utc>>,
-}
-
-async fn recent_commands(state: &ApiState, target: Uuid) -> Result<Vec<RecentCommand>, ApiError> {
-    let rides = state
-        .read_models
-        .live_schema(RIDES)
-        .await
-        .map_err(ApiError::internal)?;
-    let sql = match rides {
-        Some(rides) => format!(
-            "SELECT r.command_id, r.kind, r.actor_role, r.requested_at,
-                    coalesce(c.status, 'pending') AS status, c.code, c.message, c.finished_at
-             FROM command_requests r LEFT JOIN {rides}.commands c USING (command_id)
-             WHERE r.target_id = $1 ORDER BY r.requested_at DESC LIMIT $2"
-        ),
-        None => "SELECT command_id, kind, actor_role, requested_at, 'pending' AS status,
-                    NULL::text AS code, NULL::text AS message, NULL::timestamptz AS finished_at
-             FROM command_requests WHERE target_id = $1 ORDER BY requested_at DESC LIMIT $2"
-            .to_owned(),
-    };
-    sqlx::query_as(&sql)
-        .bind(target)
-        .bind(RECENT_COMMANDS)
-        .fetch_all(&state.pool)
-        .await
-        .map_err(ApiError::internal)
 }
 
 /// One vehicle with its device's state and its recent commands.
@@ -223,19 +157,11 @@ pub(crate) async fn vehicle(
 ) -> Result<Aged<Json<VehicleDetail>>, ApiError> {
     let Path(id) =
         path.map_err(|_| ApiError::invalid_id("vehicle_id", "vehicle_id must be a UUID"))?;
-    let schema = fleet_schema(&state.read_models).await?;
+    let fleet = Fleet::live(&state.read_models).await?;
     let age = state.read_models.data_age(&[FLEET, RIDES]).await?;
-    let sql = format!(
-        "SELECT {VEHICLE_COLUMNS} FROM {schema}.vehicles v
-         LEFT JOIN {schema}.devices d ON d.device_id = v.device_id WHERE v.vehicle_id = $1"
-    );
-    let row: Option<VehicleRow> = sqlx::query_as(&sql)
-        .bind(id)
-        .fetch_optional(&state.pool)
-        .await
-        .map_err(ApiError::internal)?;
+    let row = fleet.vehicle(id).await?;
     let row = row.ok_or_else(|| not_found("vehicle"))?;
-    let recent_commands = recent_commands(&state, id).await?;
+    let recent_commands = read::recent_commands(&state.read_models, id, RECENT_COMMANDS).await?;
     Ok(Aged(
         age,
         Json(VehicleDetail {
@@ -268,18 +194,13 @@ pub(crate) async fn device(
     if device_id.contains('\0') {
         return Err(not_found("device"));
     }
-    let schema = fleet_schema(&state.read_models).await?;
+    let fleet = Fleet::live(&state.read_models).await?;
     let age = state.read_models.data_age(&[FLEET, RIDES]).await?;
-    let sql = format!("SELECT {DEVICE_COLUMNS} FROM {schema}.devices WHERE device_id = $1");
-    let row: Option<DeviceRow> = sqlx::query_as(&sql)
-        .bind(&device_id)
-        .fetch_optional(&state.pool)
-        .await
-        .map_err(ApiError::internal)?;
+    let row = fleet.device(&device_id).await?;
     let row = row.ok_or_else(|| not_found("device"))?;
     let vehicle = row.vehicle_id;
     let recent_commands = match vehicle {
-        Some(v) => recent_commands(&state, v).await?,
+        Some(v) => read::recent_commands(&state.read_models, v, RECENT_COMMANDS).await?,
         None => Vec::new(),
     };
     Ok(Aged(

@@ -11,10 +11,10 @@ use fleetlog_schemas::topics;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use serde::Serialize;
 
+use super::read::{self, VersionRow};
 use crate::auth::extract::RequireOperator;
 use crate::error::ApiError;
 use crate::read_model::DataAge;
-use crate::read_model::age::{OFFSETS_JOIN, current_as_of_sql};
 use crate::state::ApiState;
 
 /// How long the broker may take to answer for the dead-letter counts.
@@ -39,9 +39,6 @@ pub(crate) struct VersionHealth {
     /// unknown (no lag reported yet).
     #[sqlx(default)]
     data_age_ms: Option<i64>,
-    /// The time up to which it is known to reflect the log (what the age is measured from).
-    #[serde(skip)]
-    current_as_of: Option<DateTime<Utc>>,
     lag_updated_at: Option<DateTime<Utc>>,
     /// Keys whose records wait behind a poison record.
     parked_keys: i64,
@@ -83,43 +80,27 @@ pub(crate) async fn health(
     State(state): State<ApiState>,
     RequireOperator(_): RequireOperator,
 ) -> Result<Json<Health>, ApiError> {
-    let rows: Vec<VersionHealth> = sqlx::query_as(&format!(
-        "SELECT v.projection, v.version, v.state, v.created_at, v.switched_at,
-                count(l.partition) AS partitions,
-                coalesce(sum(l.lag_records), 0)::bigint AS lag_records,
-                coalesce(sum(l.next_offset), 0)::bigint AS applied_records,
-                coalesce(sum(l.high_watermark), 0)::bigint AS log_records,
-                {} AS current_as_of,
-                max(l.updated_at) AS lag_updated_at,
-                (SELECT count(*) FROM projection_parked p
-                 WHERE p.projection = v.projection AND p.version = v.version) AS parked_keys
-         FROM projection_versions v
-         LEFT JOIN projection_lag l ON l.projection = v.projection AND l.version = v.version
-         {OFFSETS_JOIN}
-         WHERE v.state <> 'retired'
-         GROUP BY v.projection, v.version, v.state, v.created_at, v.switched_at
-         ORDER BY v.projection, v.version",
-        current_as_of_sql()
-    ))
-    .fetch_all(&state.pool)
-    .await
-    .map_err(ApiError::internal)?;
+    let rows = read::projection_versions(&state.pool).await?;
     let now = Utc::now();
     let items = rows
         .into_iter()
-        .map(|mut health| {
-            health.data_age_ms = health
-                .current_as_of
-                .map_or(DataAge::UNKNOWN, DataAge::current_as_of)
-                .ms_at(now);
-            #[allow(clippy::cast_precision_loss, reason = "a ratio for display")]
-            let progress = if health.log_records > 0 {
-                (health.applied_records as f64 / health.log_records as f64).min(1.0)
-            } else {
-                1.0
-            };
-            Version { health, progress }
-        })
+        .map(
+            |VersionRow {
+                 mut health,
+                 current_as_of,
+             }| {
+                health.data_age_ms = current_as_of
+                    .map_or(DataAge::UNKNOWN, DataAge::current_as_of)
+                    .ms_at(now);
+                #[allow(clippy::cast_precision_loss, reason = "a ratio for display")]
+                let progress = if health.log_records > 0 {
+                    (health.applied_records as f64 / health.log_records as f64).min(1.0)
+                } else {
+                    1.0
+                };
+                Version { health, progress }
+            },
+        )
         .collect();
     let setup = state.clone();
     let dead_letters = tokio::task::spawn_blocking(move || dead_letters(&setup))

@@ -9,8 +9,8 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use super::fleet_schema;
-use super::view::{Point, VEHICLE_COLUMNS, VehicleRow, point};
+use super::read::Fleet;
+use super::view::{Point, point};
 use crate::auth::{AuthError, AuthUser, Role};
 use crate::error::ApiError;
 use crate::page::{self, Limits};
@@ -116,52 +116,9 @@ pub(crate) async fn nearby(
         ));
     }
     let limit = page::limit(q.limit.map(i64::from), LIMITS)?;
-    let schema = fleet_schema(&state.read_models).await?;
+    let fleet = Fleet::live(&state.read_models).await?;
     let age = state.read_models.data_age(&[FLEET]).await?;
-    // A bounding box on the integer coordinates first, then the great-circle distance.
-    let dlat = f64::from(radius) / 111_320.0;
-    let dlon = dlat / q.lat.to_radians().cos().abs().max(0.01);
-    #[allow(clippy::cast_possible_truncation, reason = "within ±1.8e9")]
-    let e7 = |deg: f64| (deg * 1e7).round().clamp(-1.8e9, 1.8e9) as i32;
-    // The devices in the box first (one pass over the small, index-free devices table),
-    // then their vehicles by index: the planner, left alone, probed every vehicle's device
-    // (10 ms for 2,000 vehicles instead of 1.7 ms).
-    let sql = format!(
-        "WITH d AS MATERIALIZED (
-            SELECT * FROM {schema}.devices
-            WHERE online AND lat_e7 BETWEEN $3 AND $4 AND lon_e7 BETWEEN $5 AND $6
-         )
-         SELECT * FROM (
-            SELECT {VEHICLE_COLUMNS},
-                   fleetlog_haversine_m($1, $2, d.lat_e7 / 1e7, d.lon_e7 / 1e7)::bigint
-                       AS distance_m
-            FROM d JOIN {schema}.vehicles v ON v.device_id = d.device_id
-            WHERE coalesce(v.state, 'AVAILABLE') = 'AVAILABLE'
-         ) near
-         WHERE distance_m <= $7
-         ORDER BY distance_m, vehicle_id
-         LIMIT $8"
-    );
-    let rows: Vec<(i64, VehicleRow)> = sqlx::query(&sql)
-        .bind(q.lat)
-        .bind(q.lon)
-        .bind(e7(q.lat - dlat))
-        .bind(e7(q.lat + dlat))
-        .bind(e7(q.lon - dlon))
-        .bind(e7(q.lon + dlon))
-        .bind(i64::from(radius))
-        .bind(limit)
-        .fetch_all(&state.pool)
-        .await
-        .map_err(ApiError::internal)?
-        .into_iter()
-        .map(|row| {
-            use sqlx::{FromRow, Row};
-            let distance: i64 = row.try_get("distance_m")?;
-            Ok((distance, VehicleRow::from_row(&row)?))
-        })
-        .collect::<Result<_, sqlx::Error>>()
-        .map_err(ApiError::internal)?;
+    let rows = fleet.nearby((q.lat, q.lon), radius, limit).await?;
     let items = rows
         .into_iter()
         .map(|(distance_m, r)| NearbyVehicle {
@@ -218,18 +175,9 @@ pub(crate) async fn by_qr(
     if qr.contains('\0') {
         return Err(no_such());
     }
-    let schema = fleet_schema(&state.read_models).await?;
+    let fleet = Fleet::live(&state.read_models).await?;
     let age = state.read_models.data_age(&[FLEET]).await?;
-    let sql = format!(
-        "SELECT {VEHICLE_COLUMNS} FROM {schema}.vehicles v
-         LEFT JOIN {schema}.devices d ON d.device_id = v.device_id
-         WHERE v.qr_code = $1"
-    );
-    let row: Option<VehicleRow> = sqlx::query_as(&sql)
-        .bind(&qr)
-        .fetch_optional(&state.pool)
-        .await
-        .map_err(ApiError::internal)?;
+    let row = fleet.vehicle_by_qr(&qr).await?;
     let r = row.ok_or_else(no_such)?;
     let available = r.state == "AVAILABLE" && r.online == Some(true);
     Ok(Aged(

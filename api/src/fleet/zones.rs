@@ -8,21 +8,11 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use uuid::Uuid;
 
-use super::fleet_schema;
+use super::read::Fleet;
 use super::view::{Point, point, time};
 use crate::auth::extract::RequireOperator;
 use crate::error::ApiError;
 use crate::state::ApiState;
-
-#[derive(Debug, sqlx::FromRow)]
-struct Row {
-    zone_id: Uuid,
-    kind: String,
-    name: String,
-    rings: serde_json::Value,
-    speed_limit_kmh: Option<i32>,
-    defined_at_ms: i64,
-}
 
 /// One zone.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -81,15 +71,9 @@ pub(crate) async fn list(
     State(state): State<ApiState>,
     RequireOperator(_): RequireOperator,
 ) -> Result<Aged<Json<Zones>>, ApiError> {
-    let schema = fleet_schema(&state.read_models).await?;
+    let fleet = Fleet::live(&state.read_models).await?;
     let age = state.read_models.data_age(&[FLEET]).await?;
-    let rows: Vec<Row> = sqlx::query_as(&format!(
-        "SELECT zone_id, kind, name, rings, speed_limit_kmh, defined_at_ms
-         FROM {schema}.zones ORDER BY name, zone_id"
-    ))
-    .fetch_all(&state.pool)
-    .await
-    .map_err(ApiError::internal)?;
+    let rows = fleet.zones().await?;
     let items = rows
         .into_iter()
         .map(|r| Zone {
