@@ -1,10 +1,10 @@
 //! A rider's reservations from the rides read model: `GET /v1/me/reservations` (newest
-//! first, cursor paginated, `?state=active|cancelled|expired|converted` to filter).
+//! first, cursor paginated, `?state=active|cancelled|expired|converted` to filter; read by
+//! [`super::read::reservations_of`]).
 
+use axum::Json;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
-use axum::routing::get;
-use axum::{Json, Router};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -13,20 +13,9 @@ use crate::auth::{AuthError, AuthUser, Role};
 use crate::error::ApiError;
 use crate::page::{self, After, Page};
 use crate::read_model::{Aged, RIDES};
-use crate::rides::rides_schema;
 use crate::state::ApiState;
 
 const STATES: [&str; 4] = ["active", "cancelled", "expired", "converted"];
-
-/// The OpenAPI description of these routes.
-#[derive(utoipa::OpenApi)]
-#[openapi(paths(my_reservations))]
-pub(crate) struct Doc;
-
-/// The routes.
-pub fn router() -> Router<ApiState> {
-    Router::new().route("/v1/me/reservations", get(my_reservations))
-}
 
 /// `?state=&limit=&cursor=`.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -66,7 +55,7 @@ pub(crate) struct ReservationView {
         (status = 400, description = "`invalid_parameter` (`state`, `limit` or `cursor`)"),
     )
 )]
-async fn my_reservations(
+pub(super) async fn my_reservations(
     State(state): State<ApiState>,
     user: AuthUser,
     query: Result<Query<ReservationQuery>, QueryRejection>,
@@ -85,27 +74,14 @@ async fn my_reservations(
     let limit = page::limit(q.limit, page::HISTORY)?;
     let after: Option<After> = page::cursor(q.cursor.as_deref())?;
     let age = state.read_models.data_age(&[RIDES]).await?;
-    let Some(schema) = rides_schema(&state.read_models).await? else {
-        return Ok(Aged(age, Json(Page::empty())));
-    };
-    let sql = format!(
-        "SELECT reservation_id, vehicle_id, state, made_at, expires_at, ended_at, reason, ride_id
-         FROM {schema}.reservations
-         WHERE rider_id = $1 AND made_at IS NOT NULL
-           AND ($2::text IS NULL OR state = $2)
-           AND ($3::timestamptz IS NULL OR (made_at, reservation_id) < ($3, $4))
-         ORDER BY made_at DESC, reservation_id DESC
-         LIMIT $5"
-    );
-    let rows: Vec<ReservationView> = sqlx::query_as(&sql)
-        .bind(user.user_id)
-        .bind(q.state)
-        .bind(after.map(|a| a.0))
-        .bind(after.map(|a| a.1))
-        .bind(limit + 1)
-        .fetch_all(&state.pool)
-        .await
-        .map_err(ApiError::internal)?;
+    let rows = super::read::reservations_of(
+        &state.read_models,
+        user.user_id,
+        q.state.as_deref(),
+        after,
+        limit + 1,
+    )
+    .await?;
     let page = Page::of(rows, limit, |r: &ReservationView| {
         Some((r.made_at?, r.reservation_id))
     });
