@@ -2,6 +2,7 @@
 //! unlock, locate and draw zones. Every route validates the shape of the request, then
 //! appends the command to `app.commands.v1` ([`intake`]) and answers `202` with its id;
 //! the deciders rule on it, and `GET /v1/commands/{id}` ([`status`]) tells the outcome.
+//! Their SQL is in [`read`] and `write` (the `command_requests` rows).
 //!
 //! | route | who | command |
 //! |---|---|---|
@@ -22,7 +23,9 @@
 pub mod bodies;
 pub mod intake;
 pub mod log;
+pub mod read;
 pub mod status;
+mod write;
 
 use axum::Router;
 use axum::extract::rejection::PathRejection;

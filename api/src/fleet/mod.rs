@@ -10,7 +10,7 @@
 //!   recent records: battery history), `GET /v1/admin/alarms` (open alarms) and
 //!   `GET /v1/admin/projections` (read-model lag, rebuilds, parked keys, dead letters).
 //!
-//! The handlers parse, authorize and shape; what they read, and the SQL, is in [`read`].
+//! The handlers parse, authorize and shape; what they read, and the SQL, is in `read.rs`.
 //! Answers from a read model are [`Aged`](crate::read_model::Aged): they carry
 //! `X-Fleetlog-Data-Age-Ms`, of the one meaning of [`crate::read_model::age`].
 
