@@ -45,7 +45,7 @@ pub(crate) fn client_routes() -> Router<ApiState> {
     Router::new()
         .merge(auth::routes::router())
         .merge(auth::admin_routes::router())
-        .merge(auth::sessions::router())
+        .merge(auth::session_routes::router())
         .merge(commands::router())
         .merge(rides::router())
         .merge(fleet::router())

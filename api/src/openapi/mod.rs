@@ -53,7 +53,7 @@ pub fn document() -> utoipa::openapi::OpenApi {
     for part in [
         auth::routes::Doc::openapi(),
         auth::admin_routes::Doc::openapi(),
-        auth::sessions::Doc::openapi(),
+        auth::session_routes::Doc::openapi(),
         commands::Doc::openapi(),
         rides::Doc::openapi(),
         fleet::Doc::openapi(),
