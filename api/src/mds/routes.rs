@@ -14,6 +14,7 @@ use super::read::{self, EventFilter};
 use super::{BODY_VERSION, Mds, check_accept, json as mds_json};
 use crate::auth::RequireProvider;
 use crate::error::ApiError;
+use crate::page::{Cursor, Page};
 use crate::state::ApiState;
 
 type Params = Query<HashMap<String, String>>;
@@ -92,14 +93,30 @@ fn origin(state: &ApiState, headers: &HeaderMap) -> Result<String, ApiError> {
     }
 }
 
-fn page_after(params: &HashMap<String, String>) -> Result<Option<Uuid>, ApiError> {
+/// `?after=`: where an MDS page starts (a [`Cursor`], as in the API's own pages).
+fn page_after<C: Cursor>(params: &HashMap<String, String>) -> Result<Option<C>, ApiError> {
     params
         .get("after")
         .map(|a| {
-            Uuid::parse_str(a)
-                .map_err(|_| ApiError::invalid_parameter("after", "not a page cursor"))
+            C::decode(a).ok_or_else(|| ApiError::invalid_parameter("after", "not a page cursor"))
         })
         .transpose()
+}
+
+/// Where an `/events/recent` page starts: after the event `(timestamp, event_id)`,
+/// written `<ts>_<event_id>`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct EventAfter(i64, Uuid);
+
+impl Cursor for EventAfter {
+    fn encode(&self) -> String {
+        format!("{}_{}", self.0, self.1)
+    }
+
+    fn decode(text: &str) -> Option<Self> {
+        let (ts, id) = text.split_once('_')?;
+        Some(Self(ts.parse().ok()?, Uuid::parse_str(id).ok()?))
+    }
 }
 
 /// One page of vehicles after `?after=` (`page_size` of them) and the cursor of the next
@@ -108,23 +125,13 @@ async fn vehicle_page(
     state: &ApiState,
     params: &HashMap<String, String>,
 ) -> Result<(Vec<read::VehicleRow>, Option<String>), ApiError> {
-    let after = page_after(params)?;
-    let size = state.mds.page_size as usize;
-    let mut rows = read::vehicles(
-        &state.read_models,
-        after,
-        None,
-        i64::from(state.mds.page_size) + 1,
-    )
-    .await
-    .map_err(db)?;
-    let next = (rows.len() > size)
-        .then(|| {
-            rows.truncate(size);
-            rows.last().map(|r| r.vehicle_id.to_string())
-        })
-        .flatten();
-    Ok((rows, next))
+    let after: Option<Uuid> = page_after(params)?;
+    let size = i64::from(state.mds.page_size);
+    let rows = read::vehicles(&state.read_models, after, None, size + 1)
+        .await
+        .map_err(db)?;
+    let page = Page::of(rows, size, |r: &read::VehicleRow| Some(r.vehicle_id));
+    Ok((page.items, page.next_cursor))
 }
 /// `GET /mds/vehicles`.
 pub(super) async fn vehicles(
@@ -345,35 +352,27 @@ pub(super) async fn recent_events(
             "more than two weeks ago",
         ));
     }
-    let after = params
-        .get("after")
-        .map(|a| {
-            a.split_once('_')
-                .and_then(|(ts, id)| Some((ts.parse().ok()?, Uuid::parse_str(id).ok()?)))
-                .ok_or_else(|| ApiError::invalid_parameter("after", "not a page cursor"))
-        })
-        .transpose()?;
+    let after: Option<EventAfter> = page_after(&params)?;
     let age = data_age(&state).await?;
-    let size = state.mds.page_size as usize;
+    let size = i64::from(state.mds.page_size);
     let filter = EventFilter::Range {
         from_ms: start,
         to_ms: end,
-        after,
-        limit: i64::from(state.mds.page_size) + 1,
+        after: after.map(|EventAfter(ts, id)| (ts, id)),
+        limit: size + 1,
     };
-    let mut rows = read::events(&state.read_models, filter, None)
+    let rows = read::events(&state.read_models, filter, None)
         .await
         .map_err(db)?;
-    let next = (rows.len() > size).then(|| {
-        rows.truncate(size);
-        rows.last().map(|r| format!("{}_{}", r.ts, r.event_id))
+    let page = Page::of(rows, size, |r: &read::EventRow| {
+        Some(EventAfter(r.ts, r.event_id))
     });
-    let mut body = events_body(&state, &rows);
+    let mut body = events_body(&state, &page.items);
     body["links"] = links(
         &origin(&state, &headers)?,
         "/mds/events/recent",
         &format!("start_time={start}&end_time={end}"),
-        next.flatten(),
+        page.next_cursor,
     );
     Ok(Mds::ok(body, age))
 }
@@ -407,4 +406,26 @@ pub(super) async fn telemetry(
         json!({ "version": BODY_VERSION, "telemetry": points }),
         age,
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_event_cursor_reads_back_what_it_writes_and_garbage_is_refused() {
+        let after = EventAfter(1_764_000_000_123, Uuid::from_u128(7));
+        assert_eq!(
+            after.encode(),
+            format!("1764000000123_{}", Uuid::from_u128(7))
+        );
+        assert_eq!(EventAfter::decode(&after.encode()), Some(after));
+        let params = HashMap::from([("after".to_owned(), "12_not-a-uuid".to_owned())]);
+        let err = page_after::<EventAfter>(&params).expect_err("refused");
+        assert_eq!(
+            (err.code(), err.field()),
+            ("invalid_parameter", Some("after"))
+        );
+        assert_eq!(page_after::<Uuid>(&HashMap::new()).expect("none"), None);
+    }
 }
