@@ -49,7 +49,7 @@ export const projectionsView = new Polled(async () => {
     h('td', {}, String(p.version)),
     h('td', {}, p.state),
     h('td', {}, String(p.lag_records)),
-    h('td', {}, `${p.data_age_ms} ms`),
+    h('td', {}, p.data_age_ms === null ? '—' : `${p.data_age_ms} ms`),
     h('td', {},
       h('progress', { max: 1, value: p.progress, 'aria-label': `${p.projection} v${p.version} progress` }),
       ` ${(p.progress * 100).toFixed(1)} %`),

@@ -95,6 +95,20 @@ impl ApiError {
         err
     }
 
+    /// 400 `invalid_parameter`: the query parameter (or header) `field` is missing,
+    /// malformed or out of range. The API's one helper for a bad parameter.
+    pub fn invalid_parameter(
+        field: impl Into<String>,
+        message: impl Into<Cow<'static, str>>,
+    ) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "invalid_parameter", message).with_field(field)
+    }
+
+    /// 400 `invalid_id`: the path parameter `field` is not an id (a UUID).
+    pub fn invalid_id(field: impl Into<String>, message: impl Into<Cow<'static, str>>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "invalid_id", message).with_field(field)
+    }
+
     /// 404 `not_found`.
     pub fn not_found() -> Self {
         Self::new(StatusCode::NOT_FOUND, "not_found", "no such resource")

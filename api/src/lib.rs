@@ -8,10 +8,10 @@
 //! with [`json::ApiJson`]. [`commands`] takes riders' and operators' commands (appended to
 //! `app.commands.v1`, answered `202`) and reports their outcome. Rider and operator
 //! queries ([`fleet`]: nearby, QR, the operator's fleet, vehicle and device detail, zones,
-//! trace), [`rides`] (with [`ride_track`], a ride's route) and [`reservations`]
-//! serve the read models, and [`gbfs`] the public GBFS 2.3 and 3.0 feeds.
-//! [`mds`] is the MDS 2.0 provider API for cities, [`stream`] the live updates (SSE), and
-//! [`console`] serves the operator console at `/console/`. [`openapi`] serves
+//! trace) and [`rides`] (rides with their route, and reservations) serve the read models,
+//! and [`gbfs`] the public GBFS 2.3 and 3.0 feeds. [`mds`] is the MDS 2.0 provider API for
+//! cities, [`stream`] the live updates (SSE), and [`console`] serves the operator console
+//! at `/console/`. [`openapi`] serves
 //! `/openapi.json`, the OpenAPI document of every `/v1` route, generated from the code.
 
 pub mod auth;
@@ -26,8 +26,6 @@ pub mod openapi;
 pub mod ops;
 pub mod page;
 pub mod read_model;
-pub mod reservations;
-pub mod ride_track;
 pub mod rides;
 pub mod routes;
 pub mod server;

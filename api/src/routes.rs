@@ -14,7 +14,7 @@ use tower_http::trace::TraceLayer;
 use crate::auth::request_limit::Caller;
 use crate::error::{self, ApiError};
 use crate::state::ApiState;
-use crate::{auth, commands, console, fleet, gbfs, mds, openapi, ops, reservations, rides, stream};
+use crate::{auth, commands, console, fleet, gbfs, mds, openapi, ops, rides, stream};
 
 /// Largest `/v1` request body, in bytes (larger ones get 413 `payload_too_large`).
 pub const BODY_LIMIT_BYTES: usize = 64 * 1024;
@@ -45,10 +45,9 @@ pub(crate) fn client_routes() -> Router<ApiState> {
     Router::new()
         .merge(auth::routes::router())
         .merge(auth::admin_routes::router())
-        .merge(auth::sessions::router())
+        .merge(auth::session_routes::router())
         .merge(commands::router())
         .merge(rides::router())
-        .merge(reservations::router())
         .merge(fleet::router())
         .merge(stream::router())
         .merge(gbfs::router())

@@ -18,6 +18,7 @@ pub mod rate_limit;
 pub mod refresh;
 pub mod request_limit;
 pub mod routes;
+pub mod session_routes;
 pub mod sessions;
 pub mod settings;
 pub mod tokens;

@@ -6,7 +6,8 @@
 //! unique per actor. The same key with the same command returns the first command's id —
 //! re-appending it, unchanged, while it is still pending, which the deciders ignore once
 //! decided — so a retry after a lost response never has a second effect. The same key with
-//! a different command is refused (`422 idempotency_key_reused`).
+//! a different command is refused (`422 idempotency_key_reused`). The requests are
+//! written by the private `commands::write`.
 
 use axum::Json;
 use axum::http::header::LOCATION;
@@ -19,7 +20,7 @@ use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use super::log::AppendError;
-use super::status;
+use super::{read, write};
 use crate::auth::{AuthUser, Role};
 use crate::error::ApiError;
 use crate::state::ApiState;
@@ -117,25 +118,15 @@ pub async fn submit(
     };
     let fingerprint = fingerprint(&command.command)?;
     let stored = serde_json::to_value(&command).map_err(ApiError::internal)?;
-    let inserted: Option<Uuid> = sqlx::query_scalar(
-        "INSERT INTO command_requests
-             (command_id, actor_id, actor_role, idempotency_key, fingerprint, kind, target_id, command)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-         ON CONFLICT (actor_id, idempotency_key) DO NOTHING
-         RETURNING command_id",
-    )
-    .bind(command_id)
-    .bind(user.user_id)
-    .bind(user.role.as_str())
-    .bind(&key)
-    .bind(&fingerprint)
-    .bind(kind(&command.command))
-    .bind(command.key())
-    .bind(&stored)
-    .fetch_optional(&state.pool)
-    .await
-    .map_err(ApiError::internal)?;
-    if inserted.is_some() {
+    let request = write::NewRequest {
+        command: &command,
+        actor_id: user.user_id,
+        actor_role: user.role.as_str(),
+        kind: kind(&command.command),
+        fingerprint: &fingerprint,
+        stored: &stored,
+    };
+    if write::record(&state.pool, request).await? {
         return append(state, &command, true).await;
     }
     replay(state, user, &key, &fingerprint).await
@@ -148,15 +139,7 @@ async fn replay(
     key: &str,
     fingerprint: &str,
 ) -> Result<Response, ApiError> {
-    let (stored_fingerprint, stored): (String, serde_json::Value) = sqlx::query_as(
-        "SELECT fingerprint, command FROM command_requests
-         WHERE actor_id = $1 AND idempotency_key = $2",
-    )
-    .bind(user.user_id)
-    .bind(key)
-    .fetch_one(&state.pool)
-    .await
-    .map_err(ApiError::internal)?;
+    let (stored_fingerprint, stored) = write::recorded(&state.pool, user.user_id, key).await?;
     if stored_fingerprint != fingerprint {
         return Err(ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -166,9 +149,7 @@ async fn replay(
         .with_field("Idempotency-Key"));
     }
     let command: AppCommand = serde_json::from_value(stored).map_err(ApiError::internal)?;
-    let current = status::outcome(&state.read_models, command.command_id)
-        .await
-        .map_err(ApiError::internal)?;
+    let current = read::outcome(&state.read_models, command.command_id).await?;
     if current.is_none() {
         return append(state, &command, false).await;
     }
@@ -182,10 +163,9 @@ async fn append(state: &ApiState, command: &AppCommand, fresh: bool) -> Result<R
         Err(err) => {
             if fresh && matches!(err, AppendError::Refused(_)) {
                 // Certainly not on the log: forget it, so a retry starts clean.
-                let _ = sqlx::query("DELETE FROM command_requests WHERE command_id = $1")
-                    .bind(command.command_id)
-                    .execute(&state.pool)
-                    .await;
+                if let Err(forget) = write::forget(&state.pool, command.command_id).await {
+                    tracing::warn!(command = %command.command_id, error = %forget, "refused command not forgotten");
+                }
             }
             tracing::warn!(command = %command.command_id, error = %err, "command not appended");
             Err(ApiError::new(

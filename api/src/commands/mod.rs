@@ -2,6 +2,7 @@
 //! unlock, locate and draw zones. Every route validates the shape of the request, then
 //! appends the command to `app.commands.v1` ([`intake`]) and answers `202` with its id;
 //! the deciders rule on it, and `GET /v1/commands/{id}` ([`status`]) tells the outcome.
+//! Their SQL is in [`read`] and `write` (the `command_requests` rows).
 //!
 //! | route | who | command |
 //! |---|---|---|
@@ -22,7 +23,9 @@
 pub mod bodies;
 pub mod intake;
 pub mod log;
+pub mod read;
 pub mod status;
+mod write;
 
 use axum::Router;
 use axum::extract::rejection::PathRejection;
@@ -102,14 +105,8 @@ pub fn router() -> Router<ApiState> {
 
 /// A UUID path segment, or `400 invalid_id` naming it.
 fn id(path: Result<Path<Uuid>, PathRejection>, field: &str) -> Result<Uuid, ApiError> {
-    path.map(|Path(id)| id).map_err(|_| {
-        ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "invalid_id",
-            format!("{field} must be a UUID"),
-        )
-        .with_field(field)
-    })
+    path.map(|Path(id)| id)
+        .map_err(|_| ApiError::invalid_id(field, format!("{field} must be a UUID")))
 }
 
 type VehiclePath = Result<Path<Uuid>, PathRejection>;

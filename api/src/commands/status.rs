@@ -4,9 +4,11 @@
 //! long-polls until the command is done or the time is up.
 //!
 //! The outcome comes from the rides read model (`commands` table of the live `rides`
-//! version); the request itself, and whose it is, from `command_requests`.
+//! version); the request itself, and whose it is, from `command_requests` (both read by
+//! [`super::read`]).
 
-use crate::read_model::{RIDES, ReadModels};
+use super::read;
+use crate::read_model::{Aged, RIDES};
 use std::time::{Duration, Instant};
 
 use axum::Json;
@@ -25,46 +27,6 @@ use crate::state::ApiState;
 pub const MAX_WAIT: Duration = Duration::from_secs(25);
 /// How often a long poll looks again.
 const POLL: Duration = Duration::from_millis(25);
-
-/// A command's outcome as the rides read model has it.
-#[derive(Debug, Clone, sqlx::FromRow)]
-pub struct Outcome {
-    /// `accepted`, `rejected`, `completed` or `failed`.
-    pub status: String,
-    /// The rejection or failure code.
-    pub code: Option<String>,
-    /// Its message.
-    pub message: Option<String>,
-    /// When it was decided.
-    pub decided_at: Option<DateTime<Utc>>,
-    /// When the device step finished.
-    pub finished_at: Option<DateTime<Utc>>,
-}
-
-/// The outcome of `command_id`, if the rides read model has one yet.
-///
-/// # Errors
-/// Database failures.
-pub async fn outcome(read: &ReadModels, command_id: Uuid) -> Result<Option<Outcome>, sqlx::Error> {
-    let pool = read.pool();
-    let Some(schema) = read.live_schema(RIDES).await? else {
-        return Ok(None);
-    };
-    let sql = format!(
-        "SELECT status, code, message, decided_at, finished_at
-         FROM {schema}.commands WHERE command_id = $1"
-    );
-    match sqlx::query_as(&sql)
-        .bind(command_id)
-        .fetch_optional(pool)
-        .await
-    {
-        Ok(row) => Ok(row),
-        // The live version exists but has not created its tables yet.
-        Err(e) if crate::read_model::is_missing_table(&e) => Ok(None),
-        Err(e) => Err(e),
-    }
-}
 
 /// Whether `kind` waits on the device after it was accepted.
 pub fn has_device_step(kind: &str) -> bool {
@@ -131,7 +93,7 @@ pub(crate) struct CommandView {
     security(("bearer" = [])),
     params(("command_id" = Uuid, Path, description = "The command"), WaitQuery),
     responses(
-        (status = 200, description = "Its status: `pending`, `accepted`, `rejected`, `completed` or `failed`", body = CommandView),
+        (status = 200, description = "Its status: `pending`, `accepted`, `rejected`, `completed` or `failed`", body = CommandView, headers(("X-Fleetlog-Data-Age-Ms" = i64))),
         (status = 400, description = "`invalid_id` or `invalid_wait`"),
         (status = 404, description = "`not_found`: no such command, or another rider's"),
     )
@@ -141,18 +103,12 @@ pub(crate) async fn get(
     user: AuthUser,
     path: Result<Path<Uuid>, PathRejection>,
     query: Result<Query<WaitQuery>, axum::extract::rejection::QueryRejection>,
-) -> Result<Json<CommandView>, ApiError> {
+) -> Result<Aged<Json<CommandView>>, ApiError> {
     if user.role == Role::Provider {
         return Err(AuthError::Forbidden.into());
     }
-    let Path(command_id) = path.map_err(|_| {
-        ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "invalid_id",
-            "command id must be a UUID",
-        )
-        .with_field("command_id")
-    })?;
+    let Path(command_id) =
+        path.map_err(|_| ApiError::invalid_id("command_id", "command id must be a UUID"))?;
     let wait = match query.ok().and_then(|Query(q)| q.wait) {
         None => Duration::ZERO,
         Some(text) => parse_wait(&text).ok_or_else(|| {
@@ -164,16 +120,14 @@ pub(crate) async fn get(
             .with_field("wait")
         })?,
     };
-    let request: Option<(Uuid, String, Uuid, DateTime<Utc>)> = sqlx::query_as(
-        "SELECT actor_id, kind, target_id, requested_at FROM command_requests WHERE command_id = $1",
-    )
-    .bind(command_id)
-    .fetch_optional(&state.pool)
-    .await
-    .map_err(ApiError::internal)?;
+    let request = read::request(&state.pool, command_id).await?;
     // Riders see their own commands only; others' are as unknown as missing ones.
-    let Some((_, kind, target, requested_at)) =
-        request.filter(|(actor, ..)| user.role != Role::Rider || *actor == user.user_id)
+    let Some(read::Request {
+        kind,
+        target_id: target,
+        requested_at,
+        ..
+    }) = request.filter(|r| user.role != Role::Rider || r.actor_id == user.user_id)
     else {
         return Err(ApiError::new(
             StatusCode::NOT_FOUND,
@@ -183,31 +137,33 @@ pub(crate) async fn get(
     };
     let deadline = Instant::now() + wait;
     loop {
-        let outcome = outcome(&state.read_models, command_id)
-            .await
-            .map_err(ApiError::internal)?;
+        let age = state.read_models.data_age(&[RIDES]).await?;
+        let outcome = read::outcome(&state.read_models, command_id).await?;
         let done = outcome.as_ref().is_some_and(|o| is_done(&kind, &o.status));
         if done || Instant::now() >= deadline {
             let zone = kind == "define_zone";
-            return Ok(Json(CommandView {
-                command_id,
-                status: outcome
-                    .as_ref()
-                    .map_or_else(|| "pending".to_owned(), |o| o.status.clone()),
-                done,
-                vehicle_id: (!zone).then_some(target),
-                zone_id: zone.then_some(target),
-                requested_at,
-                decided_at: outcome.as_ref().and_then(|o| o.decided_at),
-                finished_at: outcome.as_ref().and_then(|o| o.finished_at),
-                reason: outcome
-                    .filter(|o| o.code.is_some() || o.message.is_some())
-                    .map(|o| Reason {
-                        code: o.code,
-                        message: o.message,
-                    }),
-                kind,
-            }));
+            return Ok(Aged(
+                age,
+                Json(CommandView {
+                    command_id,
+                    status: outcome
+                        .as_ref()
+                        .map_or_else(|| "pending".to_owned(), |o| o.status.clone()),
+                    done,
+                    vehicle_id: (!zone).then_some(target),
+                    zone_id: zone.then_some(target),
+                    requested_at,
+                    decided_at: outcome.as_ref().and_then(|o| o.decided_at),
+                    finished_at: outcome.as_ref().and_then(|o| o.finished_at),
+                    reason: outcome
+                        .filter(|o| o.code.is_some() || o.message.is_some())
+                        .map(|o| Reason {
+                            code: o.code,
+                            message: o.message,
+                        }),
+                    kind,
+                }),
+            ));
         }
         tokio::time::sleep(POLL).await;
     }

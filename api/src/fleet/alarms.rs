@@ -1,36 +1,21 @@
 //! `GET /v1/admin/alarms`: every device with an open alarm (the alarms its latest record
 //! reported), with its vehicle, newest report first.
 
-use crate::read_model::FLEET;
+use crate::read_model::{Aged, FLEET};
 use axum::Json;
 use axum::extract::State;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use uuid::Uuid;
 
-use super::operator::Aged;
+use super::read::Fleet;
 use super::view::{Point, point, time};
-use super::{data_age, fleet_schema};
 use crate::auth::extract::RequireOperator;
 use crate::error::ApiError;
 use crate::state::ApiState;
 
 /// Most devices listed.
 const LIMIT: i64 = 1000;
-
-#[derive(Debug, sqlx::FromRow)]
-struct Row {
-    device_id: String,
-    vehicle_id: Option<Uuid>,
-    qr_code: Option<String>,
-    state: Option<String>,
-    alarms: Vec<String>,
-    lat_e7: Option<i32>,
-    lon_e7: Option<i32>,
-    battery_pct: Option<i32>,
-    online: bool,
-    received_at_ms: Option<i64>,
-}
 
 /// A device with open alarms.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -57,28 +42,17 @@ pub(crate) struct Alarms {
     get, path = "/v1/admin/alarms", tag = "fleet", operation_id = "list_alarms",
     security(("bearer" = [])),
     responses(
-        (status = 200, description = "The devices", body = Alarms, headers(("X-Fleetlog-Data-Age-Ms" = i64, description = "How stale the read model behind the answer is, in ms (0 when caught up)"))),
+        (status = 200, description = "The devices", body = Alarms, headers(("X-Fleetlog-Data-Age-Ms" = i64))),
         (status = 503, description = "`read_model_unavailable`, or `timeout`"),
     )
 )]
 pub(crate) async fn list(
     State(state): State<ApiState>,
     RequireOperator(_): RequireOperator,
-) -> Result<Aged<Alarms>, ApiError> {
-    let schema = fleet_schema(&state.read_models).await?;
-    let rows: Vec<Row> = sqlx::query_as(&format!(
-        "SELECT d.device_id, v.vehicle_id, v.qr_code, coalesce(v.state, 'AVAILABLE') AS state,
-                d.alarms, d.lat_e7, d.lon_e7, d.battery_pct, d.online, d.received_at_ms
-         FROM {schema}.devices d
-         LEFT JOIN {schema}.vehicles v ON v.vehicle_id = d.vehicle_id
-         WHERE cardinality(d.alarms) > 0
-         ORDER BY d.received_at_ms DESC NULLS LAST, d.device_id
-         LIMIT $1"
-    ))
-    .bind(LIMIT)
-    .fetch_all(&state.pool)
-    .await
-    .map_err(ApiError::internal)?;
+) -> Result<Aged<Json<Alarms>>, ApiError> {
+    let fleet = Fleet::live(&state.read_models).await?;
+    let age = state.read_models.data_age(&[FLEET]).await?;
+    let rows = fleet.alarms(LIMIT).await?;
     let items = rows
         .into_iter()
         .map(|r| Alarm {
@@ -93,6 +67,5 @@ pub(crate) async fn list(
             last_report_received_at: time(r.received_at_ms),
         })
         .collect();
-    let age = data_age(&state.read_models, FLEET).await?;
-    Ok(([age], Json(Alarms { items })))
+    Ok(Aged(age, Json(Alarms { items })))
 }

@@ -2,28 +2,30 @@
 //! a vehicle's device from the fleet read model's `telemetry_history` (battery history,
 //! positions), oldest first, each with the frame and event it came from (to trace them).
 
-use crate::read_model::FLEET;
+use crate::read_model::{Aged, FLEET};
 use axum::Json;
 use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::operator::{Aged, bad, not_found};
+use super::operator::not_found;
+use super::read::Fleet;
 use super::view::{Point, point, time};
-use super::{data_age, fleet_schema};
 use crate::auth::extract::RequireOperator;
 use crate::error::ApiError;
+use crate::page::{self, Limits};
 use crate::state::ApiState;
 
 /// Default window, in minutes, and the longest (one day).
 const DEFAULT_MINUTES: i64 = 60;
 const MAX_MINUTES: i64 = 24 * 60;
 /// Default and largest number of records.
-const DEFAULT_LIMIT: i64 = 500;
-const MAX_LIMIT: i64 = 5000;
+const LIMITS: Limits = Limits {
+    default: 500,
+    max: 5000,
+};
 
 /// `?minutes=&limit=`.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -33,21 +35,6 @@ pub(crate) struct HistoryQuery {
     minutes: Option<i64>,
     /// At most this many of the newest records, 1 to 5000 (default 500).
     limit: Option<i64>,
-}
-
-#[derive(Debug, sqlx::FromRow)]
-struct Row {
-    device_time_ms: i64,
-    received_at_ms: i64,
-    lat_e7: i32,
-    lon_e7: i32,
-    position_valid: bool,
-    speed_kmh: i32,
-    battery_pct: Option<i32>,
-    lock_state: Option<String>,
-    alarms: Vec<String>,
-    event_id: Uuid,
-    frame_id: Uuid,
 }
 
 /// One device record.
@@ -81,7 +68,7 @@ pub(crate) struct History {
     security(("bearer" = [])),
     params(("vehicle_id" = Uuid, Path, description = "The vehicle"), HistoryQuery),
     responses(
-        (status = 200, description = "The records", body = History, headers(("X-Fleetlog-Data-Age-Ms" = i64, description = "How stale the read model behind the answer is, in ms (0 when caught up)"))),
+        (status = 200, description = "The records", body = History, headers(("X-Fleetlog-Data-Age-Ms" = i64))),
         (status = 400, description = "`invalid_id` or `invalid_parameter`"),
         (status = 404, description = "`not_found`: no such vehicle"),
         (status = 503, description = "`read_model_unavailable`, or `timeout`"),
@@ -92,60 +79,38 @@ pub(crate) async fn telemetry(
     RequireOperator(_): RequireOperator,
     path: Result<Path<Uuid>, PathRejection>,
     query: Result<Query<HistoryQuery>, QueryRejection>,
-) -> Result<Aged<History>, ApiError> {
-    let Path(id) = path.map_err(|_| {
-        ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "invalid_id",
-            "vehicle_id must be a UUID",
-        )
-        .with_field("vehicle_id")
-    })?;
+) -> Result<Aged<Json<History>>, ApiError> {
+    let Path(id) =
+        path.map_err(|_| ApiError::invalid_id("vehicle_id", "vehicle_id must be a UUID"))?;
     let Query(q) = query.map_err(|e| {
         let field = if e.body_text().contains("limit") {
             "limit"
         } else {
             "minutes"
         };
-        bad(field, "minutes and limit are whole numbers")
+        ApiError::invalid_parameter(field, "minutes and limit are whole numbers")
     })?;
     let minutes = q.minutes.unwrap_or(DEFAULT_MINUTES);
     if !(1..=MAX_MINUTES).contains(&minutes) {
-        return Err(bad("minutes", "minutes must be 1 to 1440"));
+        return Err(ApiError::invalid_parameter(
+            "minutes",
+            "minutes must be 1 to 1440",
+        ));
     }
-    let limit = q.limit.unwrap_or(DEFAULT_LIMIT);
-    if !(1..=MAX_LIMIT).contains(&limit) {
-        return Err(bad("limit", "limit must be 1 to 5000"));
-    }
-    let schema = fleet_schema(&state.read_models).await?;
-    let device: Option<Option<String>> = sqlx::query_scalar(&format!(
-        "SELECT device_id FROM {schema}.vehicles WHERE vehicle_id = $1"
-    ))
-    .bind(id)
-    .fetch_optional(&state.pool)
-    .await
-    .map_err(ApiError::internal)?;
-    let device_id = device.ok_or_else(|| not_found("vehicle"))?;
+    let limit = page::limit(q.limit, LIMITS)?;
+    let fleet = Fleet::live(&state.read_models).await?;
+    let age = state.read_models.data_age(&[FLEET]).await?;
+    let device_id = fleet
+        .device_of(id)
+        .await?
+        .ok_or_else(|| not_found("vehicle"))?;
     let since_ms = Utc::now()
         .timestamp_millis()
         .saturating_sub(minutes.saturating_mul(60_000));
-    let mut rows: Vec<Row> = match &device_id {
-        Some(device) => sqlx::query_as(&format!(
-            "SELECT device_time_ms, received_at_ms, lat_e7, lon_e7, position_valid, speed_kmh,
-                    battery_pct, lock_state, alarms, event_id, frame_id
-             FROM {schema}.telemetry_history
-             WHERE device_id = $1 AND device_time_ms >= $2
-             ORDER BY device_time_ms DESC, record_index DESC LIMIT $3"
-        ))
-        .bind(device)
-        .bind(since_ms)
-        .bind(limit)
-        .fetch_all(&state.pool)
-        .await
-        .map_err(ApiError::internal)?,
+    let rows = match &device_id {
+        Some(device) => fleet.telemetry(device, since_ms, limit).await?,
         None => Vec::new(),
     };
-    rows.reverse();
     let items = rows
         .into_iter()
         .map(|r| Record {
@@ -163,9 +128,8 @@ pub(crate) async fn telemetry(
             frame_id: r.frame_id,
         })
         .collect();
-    let age = data_age(&state.read_models, FLEET).await?;
-    Ok((
-        [age],
+    Ok(Aged(
+        age,
         Json(History {
             vehicle_id: id,
             device_id,

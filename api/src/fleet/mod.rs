@@ -10,27 +10,23 @@
 //!   recent records: battery history), `GET /v1/admin/alarms` (open alarms) and
 //!   `GET /v1/admin/projections` (read-model lag, rebuilds, parked keys, dead letters).
 //!
-//! Responses from a read model carry `X-Fleetlog-Data-Age-Ms`: how far the projection
-//! behind it is from the head of its topics (from `projection_lag`).
+//! The handlers parse, authorize and shape; what they read, and the SQL, is in `read.rs`.
+//! Answers from a read model are [`Aged`](crate::read_model::Aged): they carry
+//! `X-Fleetlog-Data-Age-Ms`, of the one meaning of [`crate::read_model::age`].
 
 mod alarms;
 mod history;
 mod operator;
 mod projections;
+mod read;
 mod rider;
 mod view;
 mod zones;
 
-use crate::read_model::{FLEET, Projection, ReadModels};
 use axum::Router;
-use axum::http::{HeaderName, HeaderValue};
 use axum::routing::get;
 
-use crate::error::ApiError;
 use crate::state::ApiState;
-
-/// The header naming the staleness of the read model behind a response.
-pub const DATA_AGE: HeaderName = HeaderName::from_static("x-fleetlog-data-age-ms");
 
 /// The OpenAPI description of these routes.
 #[derive(utoipa::OpenApi)]
@@ -64,31 +60,4 @@ pub fn router() -> Router<ApiState> {
         .route("/v1/admin/alarms", get(alarms::list))
         .route("/v1/admin/zones", get(zones::list))
         .route("/v1/admin/projections", get(projections::health))
-}
-
-/// The fleet read model's schema, or 503 while no version is live.
-async fn fleet_schema(read: &ReadModels) -> Result<String, ApiError> {
-    read.live_schema(FLEET)
-        .await
-        .map_err(ApiError::internal)?
-        .ok_or_else(|| {
-            ApiError::new(
-                axum::http::StatusCode::SERVICE_UNAVAILABLE,
-                "read_model_unavailable",
-                "the fleet read model is not built yet",
-            )
-        })
-}
-
-/// `X-Fleetlog-Data-Age-Ms` of `projection` ([`ReadModels::lag_age_ms`]): 0 when caught
-/// up, otherwise the time since its oldest unapplied partition last applied a record.
-async fn data_age(
-    read: &ReadModels,
-    projection: Projection,
-) -> Result<(HeaderName, HeaderValue), ApiError> {
-    let age = read
-        .lag_age_ms(projection)
-        .await
-        .map_err(ApiError::internal)?;
-    Ok((DATA_AGE, HeaderValue::from(age)))
 }

@@ -11,8 +11,10 @@ use fleetlog_schemas::topics;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use serde::Serialize;
 
+use super::read::{self, VersionRow};
 use crate::auth::extract::RequireOperator;
 use crate::error::ApiError;
+use crate::read_model::DataAge;
 use crate::state::ApiState;
 
 /// How long the broker may take to answer for the dead-letter counts.
@@ -33,8 +35,10 @@ pub(crate) struct VersionHealth {
     /// Records applied (the sum of its next offsets) and on the log (high watermarks).
     applied_records: i64,
     log_records: i64,
-    /// 0 when caught up, else how long its oldest behind partition has waited.
-    data_age_ms: i64,
+    /// Its data age, ms, in the one meaning of `X-Fleetlog-Data-Age-Ms`; `null` while
+    /// unknown (no lag reported yet).
+    #[sqlx(default)]
+    data_age_ms: Option<i64>,
     lag_updated_at: Option<DateTime<Utc>>,
     /// Keys whose records wait behind a poison record.
     parked_keys: i64,
@@ -76,39 +80,27 @@ pub(crate) async fn health(
     State(state): State<ApiState>,
     RequireOperator(_): RequireOperator,
 ) -> Result<Json<Health>, ApiError> {
-    let rows: Vec<VersionHealth> = sqlx::query_as(
-        "SELECT v.projection, v.version, v.state, v.created_at, v.switched_at,
-                count(l.partition) AS partitions,
-                coalesce(sum(l.lag_records), 0)::bigint AS lag_records,
-                coalesce(sum(l.next_offset), 0)::bigint AS applied_records,
-                coalesce(sum(l.high_watermark), 0)::bigint AS log_records,
-                coalesce(max(CASE WHEN l.lag_records > 0
-                    THEN (extract(epoch FROM now() - coalesce(l.last_record_at, l.updated_at))
-                          * 1000)::bigint
-                    ELSE 0 END), 0)::bigint AS data_age_ms,
-                max(l.updated_at) AS lag_updated_at,
-                (SELECT count(*) FROM projection_parked p
-                 WHERE p.projection = v.projection AND p.version = v.version) AS parked_keys
-         FROM projection_versions v
-         LEFT JOIN projection_lag l ON l.projection = v.projection AND l.version = v.version
-         WHERE v.state <> 'retired'
-         GROUP BY v.projection, v.version, v.state, v.created_at, v.switched_at
-         ORDER BY v.projection, v.version",
-    )
-    .fetch_all(&state.pool)
-    .await
-    .map_err(ApiError::internal)?;
+    let rows = read::projection_versions(&state.pool).await?;
+    let now = Utc::now();
     let items = rows
         .into_iter()
-        .map(|health| {
-            #[allow(clippy::cast_precision_loss, reason = "a ratio for display")]
-            let progress = if health.log_records > 0 {
-                (health.applied_records as f64 / health.log_records as f64).min(1.0)
-            } else {
-                1.0
-            };
-            Version { health, progress }
-        })
+        .map(
+            |VersionRow {
+                 mut health,
+                 current_as_of,
+             }| {
+                health.data_age_ms = current_as_of
+                    .map_or(DataAge::UNKNOWN, DataAge::current_as_of)
+                    .ms_at(now);
+                #[allow(clippy::cast_precision_loss, reason = "a ratio for display")]
+                let progress = if health.log_records > 0 {
+                    (health.applied_records as f64 / health.log_records as f64).min(1.0)
+                } else {
+                    1.0
+                };
+                Version { health, progress }
+            },
+        )
         .collect();
     let setup = state.clone();
     let dead_letters = tokio::task::spawn_blocking(move || dead_letters(&setup))

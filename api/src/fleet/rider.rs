@@ -1,18 +1,19 @@
 //! What riders look up: vehicles near them, and the vehicle behind a QR code.
 
-use crate::read_model::FLEET;
+use crate::read_model::{Aged, FLEET};
 use axum::Json;
 use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderName, HeaderValue, StatusCode};
+use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use super::view::{Point, VEHICLE_COLUMNS, VehicleRow, point};
-use super::{data_age, fleet_schema};
+use super::read::Fleet;
+use super::view::{Point, point};
 use crate::auth::{AuthError, AuthUser, Role};
 use crate::error::ApiError;
+use crate::page::{self, Limits};
 use crate::state::ApiState;
 
 /// Range of a fully charged vehicle, in metres: the assumption behind `range_m` (a typical
@@ -23,9 +24,10 @@ pub(crate) const DEFAULT_RADIUS_M: u32 = 500;
 /// See [`DEFAULT_RADIUS_M`].
 pub(crate) const MAX_RADIUS_M: u32 = 5_000;
 /// Default and largest number of vehicles returned.
-pub(crate) const DEFAULT_LIMIT: u32 = 20;
-/// See [`DEFAULT_LIMIT`].
-pub(crate) const MAX_LIMIT: u32 = 100;
+const LIMITS: Limits = Limits {
+    default: 20,
+    max: 100,
+};
 
 /// `?lat=&lon=&radius_m=&limit=`.
 #[derive(Debug, Deserialize, IntoParams)]
@@ -58,15 +60,6 @@ pub(crate) struct NearbyPage {
     items: Vec<NearbyVehicle>,
 }
 
-fn bad(field: &str, message: &str) -> ApiError {
-    ApiError::new(
-        StatusCode::BAD_REQUEST,
-        "invalid_parameter",
-        message.to_owned(),
-    )
-    .with_field(field)
-}
-
 fn riders_and_staff(user: &AuthUser) -> Result<(), ApiError> {
     if user.role == Role::Provider {
         return Err(AuthError::Forbidden.into());
@@ -84,7 +77,7 @@ fn range_m(battery_pct: Option<i32>) -> Option<i64> {
     security(("bearer" = [])),
     params(NearbyQuery),
     responses(
-        (status = 200, description = "Vehicles", body = NearbyPage, headers(("X-Fleetlog-Data-Age-Ms" = i64, description = "How stale the read model behind the answer is, in ms (0 when caught up)"))),
+        (status = 200, description = "Vehicles", body = NearbyPage, headers(("X-Fleetlog-Data-Age-Ms" = i64))),
         (status = 400, description = "`invalid_parameter` (`field` names it)"),
         (status = 503, description = "`read_model_unavailable`: the fleet read model is not built yet, or `timeout`"),
     )
@@ -93,7 +86,7 @@ pub(crate) async fn nearby(
     State(state): State<ApiState>,
     user: AuthUser,
     query: Result<Query<NearbyQuery>, QueryRejection>,
-) -> Result<([(HeaderName, HeaderValue); 1], Json<NearbyPage>), ApiError> {
+) -> Result<Aged<Json<NearbyPage>>, ApiError> {
     riders_and_staff(&user)?;
     let Query(q) = query.map_err(|e| {
         let text = e.body_text();
@@ -101,70 +94,31 @@ pub(crate) async fn nearby(
             .into_iter()
             .find(|f| text.contains(&format!("`{f}`")) || text.contains(f))
             .unwrap_or("lat");
-        bad(
+        ApiError::invalid_parameter(
             field,
             "lat and lon are required numbers; radius_m and limit whole numbers",
         )
     })?;
     if !(q.lat.is_finite() && (-90.0..=90.0).contains(&q.lat)) {
-        return Err(bad("lat", "lat must be within ±90"));
+        return Err(ApiError::invalid_parameter("lat", "lat must be within ±90"));
     }
     if !(q.lon.is_finite() && (-180.0..=180.0).contains(&q.lon)) {
-        return Err(bad("lon", "lon must be within ±180"));
+        return Err(ApiError::invalid_parameter(
+            "lon",
+            "lon must be within ±180",
+        ));
     }
     let radius = q.radius_m.unwrap_or(DEFAULT_RADIUS_M);
     if radius == 0 || radius > MAX_RADIUS_M {
-        return Err(bad("radius_m", "radius_m must be 1 to 5000"));
+        return Err(ApiError::invalid_parameter(
+            "radius_m",
+            "radius_m must be 1 to 5000",
+        ));
     }
-    let limit = q.limit.unwrap_or(DEFAULT_LIMIT);
-    if limit == 0 || limit > MAX_LIMIT {
-        return Err(bad("limit", "limit must be 1 to 100"));
-    }
-    let schema = fleet_schema(&state.read_models).await?;
-    // A bounding box on the integer coordinates first, then the great-circle distance.
-    let dlat = f64::from(radius) / 111_320.0;
-    let dlon = dlat / q.lat.to_radians().cos().abs().max(0.01);
-    #[allow(clippy::cast_possible_truncation, reason = "within ±1.8e9")]
-    let e7 = |deg: f64| (deg * 1e7).round().clamp(-1.8e9, 1.8e9) as i32;
-    // The devices in the box first (one pass over the small, index-free devices table),
-    // then their vehicles by index: the planner, left alone, probed every vehicle's device
-    // (10 ms for 2,000 vehicles instead of 1.7 ms).
-    let sql = format!(
-        "WITH d AS MATERIALIZED (
-            SELECT * FROM {schema}.devices
-            WHERE online AND lat_e7 BETWEEN $3 AND $4 AND lon_e7 BETWEEN $5 AND $6
-         )
-         SELECT * FROM (
-            SELECT {VEHICLE_COLUMNS},
-                   fleetlog_haversine_m($1, $2, d.lat_e7 / 1e7, d.lon_e7 / 1e7)::bigint
-                       AS distance_m
-            FROM d JOIN {schema}.vehicles v ON v.device_id = d.device_id
-            WHERE coalesce(v.state, 'AVAILABLE') = 'AVAILABLE'
-         ) near
-         WHERE distance_m <= $7
-         ORDER BY distance_m, vehicle_id
-         LIMIT $8"
-    );
-    let rows: Vec<(i64, VehicleRow)> = sqlx::query(&sql)
-        .bind(q.lat)
-        .bind(q.lon)
-        .bind(e7(q.lat - dlat))
-        .bind(e7(q.lat + dlat))
-        .bind(e7(q.lon - dlon))
-        .bind(e7(q.lon + dlon))
-        .bind(i64::from(radius))
-        .bind(i64::from(limit))
-        .fetch_all(&state.pool)
-        .await
-        .map_err(ApiError::internal)?
-        .into_iter()
-        .map(|row| {
-            use sqlx::{FromRow, Row};
-            let distance: i64 = row.try_get("distance_m")?;
-            Ok((distance, VehicleRow::from_row(&row)?))
-        })
-        .collect::<Result<_, sqlx::Error>>()
-        .map_err(ApiError::internal)?;
+    let limit = page::limit(q.limit.map(i64::from), LIMITS)?;
+    let fleet = Fleet::live(&state.read_models).await?;
+    let age = state.read_models.data_age(&[FLEET]).await?;
+    let rows = fleet.nearby((q.lat, q.lon), radius, limit).await?;
     let items = rows
         .into_iter()
         .map(|(distance_m, r)| NearbyVehicle {
@@ -176,8 +130,7 @@ pub(crate) async fn nearby(
             range_m: range_m(r.battery_pct),
         })
         .collect();
-    let age = data_age(&state.read_models, FLEET).await?;
-    Ok(([age], Json(NearbyPage { items })))
+    Ok(Aged(age, Json(NearbyPage { items })))
 }
 
 /// The vehicle behind a QR code, as a rider sees it.
@@ -198,7 +151,7 @@ pub(crate) struct RiderVehicle {
     security(("bearer" = [])),
     params(("qr_code" = String, Path, description = "The code printed on the vehicle")),
     responses(
-        (status = 200, description = "The vehicle and whether it can be taken", body = RiderVehicle, headers(("X-Fleetlog-Data-Age-Ms" = i64, description = "How stale the read model behind the answer is, in ms (0 when caught up)"))),
+        (status = 200, description = "The vehicle and whether it can be taken", body = RiderVehicle, headers(("X-Fleetlog-Data-Age-Ms" = i64))),
         (status = 404, description = "`not_found`: no vehicle with this QR code"),
         (status = 503, description = "`read_model_unavailable`, or `timeout`"),
     )
@@ -207,9 +160,10 @@ pub(crate) async fn by_qr(
     State(state): State<ApiState>,
     user: AuthUser,
     path: Result<Path<String>, PathRejection>,
-) -> Result<([(HeaderName, HeaderValue); 1], Json<RiderVehicle>), ApiError> {
+) -> Result<Aged<Json<RiderVehicle>>, ApiError> {
     riders_and_staff(&user)?;
-    let Path(qr) = path.map_err(|_| bad("qr_code", "qr_code is required"))?;
+    let Path(qr) =
+        path.map_err(|_| ApiError::invalid_parameter("qr_code", "qr_code is required"))?;
     let no_such = || {
         ApiError::new(
             StatusCode::NOT_FOUND,
@@ -221,22 +175,13 @@ pub(crate) async fn by_qr(
     if qr.contains('\0') {
         return Err(no_such());
     }
-    let schema = fleet_schema(&state.read_models).await?;
-    let sql = format!(
-        "SELECT {VEHICLE_COLUMNS} FROM {schema}.vehicles v
-         LEFT JOIN {schema}.devices d ON d.device_id = v.device_id
-         WHERE v.qr_code = $1"
-    );
-    let row: Option<VehicleRow> = sqlx::query_as(&sql)
-        .bind(&qr)
-        .fetch_optional(&state.pool)
-        .await
-        .map_err(ApiError::internal)?;
+    let fleet = Fleet::live(&state.read_models).await?;
+    let age = state.read_models.data_age(&[FLEET]).await?;
+    let row = fleet.vehicle_by_qr(&qr).await?;
     let r = row.ok_or_else(no_such)?;
     let available = r.state == "AVAILABLE" && r.online == Some(true);
-    let age = data_age(&state.read_models, FLEET).await?;
-    Ok((
-        [age],
+    Ok(Aged(
+        age,
         Json(RiderVehicle {
             vehicle_id: r.vehicle_id,
             model: r.model,

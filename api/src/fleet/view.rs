@@ -1,5 +1,5 @@
 //! Rows of the fleet read model as the API shows them: degrees, not e7 integers; RFC 3339
-//! times, not epoch milliseconds.
+//! times, not epoch milliseconds (the rows themselves are read by [`super::read`]).
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -21,6 +21,20 @@ pub(crate) fn point(lat_e7: Option<i32>, lon_e7: Option<i32>) -> Option<Point> {
 
 pub(crate) fn time(ms: Option<i64>) -> Option<DateTime<Utc>> {
     DateTime::from_timestamp_millis(ms?)
+}
+
+/// A command with its outcome, as listed with a vehicle (from `command_requests` and the
+/// rides read model).
+#[derive(Debug, Serialize, sqlx::FromRow, utoipa::ToSchema)]
+pub(crate) struct RecentCommand {
+    command_id: Uuid,
+    kind: String,
+    actor_role: String,
+    requested_at: DateTime<Utc>,
+    status: String,
+    code: Option<String>,
+    message: Option<String>,
+    finished_at: Option<DateTime<Utc>>,
 }
 
 /// Columns of `vehicles v LEFT JOIN devices d` every vehicle view selects.

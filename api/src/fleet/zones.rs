@@ -1,29 +1,18 @@
 //! `GET /v1/admin/zones`: every zone the operators defined (service area, no-parking, slow),
 //! newest definition each, with its rings as `{lat, lon}` points.
 
-use crate::read_model::FLEET;
+use crate::read_model::{Aged, FLEET};
 use axum::Json;
 use axum::extract::State;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use uuid::Uuid;
 
-use super::operator::Aged;
+use super::read::Fleet;
 use super::view::{Point, point, time};
-use super::{data_age, fleet_schema};
 use crate::auth::extract::RequireOperator;
 use crate::error::ApiError;
 use crate::state::ApiState;
-
-#[derive(Debug, sqlx::FromRow)]
-struct Row {
-    zone_id: Uuid,
-    kind: String,
-    name: String,
-    rings: serde_json::Value,
-    speed_limit_kmh: Option<i32>,
-    defined_at_ms: i64,
-}
 
 /// One zone.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -74,22 +63,17 @@ fn rings(value: &serde_json::Value) -> Vec<Vec<Point>> {
     get, path = "/v1/admin/zones", tag = "fleet", operation_id = "list_zones",
     security(("bearer" = [])),
     responses(
-        (status = 200, description = "The zones", body = Zones, headers(("X-Fleetlog-Data-Age-Ms" = i64, description = "How stale the read model behind the answer is, in ms (0 when caught up)"))),
+        (status = 200, description = "The zones", body = Zones, headers(("X-Fleetlog-Data-Age-Ms" = i64))),
         (status = 503, description = "`read_model_unavailable`, or `timeout`"),
     )
 )]
 pub(crate) async fn list(
     State(state): State<ApiState>,
     RequireOperator(_): RequireOperator,
-) -> Result<Aged<Zones>, ApiError> {
-    let schema = fleet_schema(&state.read_models).await?;
-    let rows: Vec<Row> = sqlx::query_as(&format!(
-        "SELECT zone_id, kind, name, rings, speed_limit_kmh, defined_at_ms
-         FROM {schema}.zones ORDER BY name, zone_id"
-    ))
-    .fetch_all(&state.pool)
-    .await
-    .map_err(ApiError::internal)?;
+) -> Result<Aged<Json<Zones>>, ApiError> {
+    let fleet = Fleet::live(&state.read_models).await?;
+    let age = state.read_models.data_age(&[FLEET]).await?;
+    let rows = fleet.zones().await?;
     let items = rows
         .into_iter()
         .map(|r| Zone {
@@ -101,8 +85,7 @@ pub(crate) async fn list(
             defined_at: time(Some(r.defined_at_ms)),
         })
         .collect();
-    let age = data_age(&state.read_models, FLEET).await?;
-    Ok(([age], Json(Zones { items })))
+    Ok(Aged(age, Json(Zones { items })))
 }
 
 #[cfg(test)]

@@ -9,9 +9,9 @@
 //! Both versions are written from the same rows ([`read`]) by [`feeds`] and [`zones`];
 //! public vehicle ids rotate after every trip ([`ids`]). Every file has the GBFS envelope
 //! (`last_updated`, `ttl`, `version`, `data`) and `Cache-Control: public, max-age=<ttl>`;
-//! files read from a read model also carry `X-Fleetlog-Data-Age-Ms` (architecture §9),
-//! and their `last_updated` is the time the read model was last known current (now minus
-//! that age). Unknown files are a 404 in the §9 error shape.
+//! files read from a read model are [`Aged`]: they carry `X-Fleetlog-Data-Age-Ms`
+//! ([`crate::read_model::age`]), and their `last_updated` is the time the read model was
+//! last known current (now minus that age). Unknown files are a 404 in the §9 error shape.
 
 pub mod config;
 pub mod feeds;
@@ -19,7 +19,7 @@ pub mod ids;
 pub mod read;
 pub mod zones;
 
-use crate::read_model::{FLEET, Projection, RIDES};
+use crate::read_model::{Aged, DataAge, FLEET, Projection, RIDES};
 use axum::Router;
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
@@ -27,7 +27,7 @@ use axum::http::header;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use chrono::{DateTime, TimeDelta, Utc};
+use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 
 pub use config::{GbfsConfig, GbfsConfigError, Plan};
@@ -51,7 +51,9 @@ struct Document {
     ttl_s: u32,
     last_updated: DateTime<Utc>,
     data: Value,
-    data_age_ms: Option<i64>,
+    /// The age of the read models it was written from; `None` for files written from the
+    /// configuration alone.
+    data_age: Option<DataAge>,
 }
 
 impl IntoResponse for Document {
@@ -80,10 +82,10 @@ impl IntoResponse for Document {
             header::ACCESS_CONTROL_ALLOW_ORIGIN,
             HeaderValue::from_static("*"),
         );
-        if let Some(age) = self.data_age_ms {
-            headers.insert(crate::fleet::DATA_AGE, HeaderValue::from(age));
+        match self.data_age {
+            Some(age) => Aged(age, response).into_response(),
+            None => response,
         }
-        response
     }
 }
 
@@ -181,10 +183,10 @@ async fn document(
         Feed::VehicleTypes | Feed::GeofencingZones => &[FLEET],
         _ => &[],
     };
-    let data_age_ms = if sources.is_empty() {
+    let data_age = if sources.is_empty() {
         None
     } else {
-        read::data_age_ms(read_models, sources).await?
+        Some(read_models.data_age(sources).await?)
     };
     let data = match feed {
         Feed::Gbfs => ctx.discovery(),
@@ -197,9 +199,7 @@ async fn document(
         Feed::GeofencingZones => ctx.geofencing_zones(&read::zones(read_models).await?),
     };
     let now = Utc::now();
-    let last_updated = data_age_ms
-        .and_then(|age| now.checked_sub_signed(TimeDelta::milliseconds(age)))
-        .unwrap_or(now);
+    let last_updated = data_age.map_or(now, |age| age.last_updated(now));
     Ok(Document {
         version,
         ttl_s: if feed.is_status() {
@@ -209,7 +209,7 @@ async fn document(
         },
         last_updated,
         data,
-        data_age_ms,
+        data_age,
     })
 }
 
@@ -250,12 +250,12 @@ mod tests {
             ttl_s: 42,
             last_updated: DateTime::from_timestamp(1_764_000_000, 0).expect("time"),
             data: json!({"bikes": []}),
-            data_age_ms: Some(1500),
+            data_age: Some(DataAge::current_as_of(Utc::now())),
         }
         .into_response();
         let headers = response.headers();
         assert_eq!(headers[header::CACHE_CONTROL], "public, max-age=42");
-        assert_eq!(headers[crate::fleet::DATA_AGE], "1500");
+        assert!(headers.contains_key(crate::read_model::DATA_AGE));
         let body = axum::body::to_bytes(response.into_body(), 1 << 16)
             .await
             .expect("body");

@@ -1,6 +1,5 @@
 //! What the GBFS feeds read: the vehicles that may be shown, the vehicle models, the zones
-//! (fleet read model, with the rides read model for trips), and how stale those read models
-//! are (`projection_lag`).
+//! (fleet read model, with the rides read model for trips).
 //!
 //! A read model that is not live yet (or still creating its tables) reads as empty: GBFS
 //! files must never 404, an empty fleet is a valid answer.
@@ -8,7 +7,7 @@
 use fleetlog_schemas::events::GeoPoint;
 use uuid::Uuid;
 
-use crate::read_model::{FLEET, Projection, RIDES, ReadModels, is_missing_table};
+use crate::read_model::{FLEET, RIDES, ReadModels, is_missing_table};
 
 /// A vehicle the feeds may list: registered, its device's position known, not on a trip
 /// nor out of service.
@@ -147,31 +146,4 @@ pub async fn zones(read: &ReadModels) -> Result<Vec<ZoneRow>, sqlx::Error> {
             }
         })
         .collect())
-}
-
-/// How stale the live versions of `projections` are, in ms: per partition, the time since
-/// the lag was last found to be zero, or since the newest record applied while behind; the
-/// largest of those. `None` when no running projector has reported its lag.
-///
-/// # Errors
-/// Database failures.
-pub async fn data_age_ms(
-    read: &ReadModels,
-    projections: &[Projection],
-) -> Result<Option<i64>, sqlx::Error> {
-    let pool = read.pool();
-    let projections: Vec<&str> = projections.iter().map(|p| p.name()).collect();
-    let age: Option<f64> = sqlx::query_scalar(
-        "SELECT max(extract(epoch FROM now() - CASE WHEN l.lag_records = 0 THEN l.updated_at
-                                                    ELSE COALESCE(l.last_record_at, l.updated_at)
-                                               END))::float8
-         FROM projection_lag l
-         JOIN projection_versions v
-           ON v.projection = l.projection AND v.version = l.version AND v.state = 'live'
-         WHERE l.projection = ANY($1)",
-    )
-    .bind(projections)
-    .fetch_one(pool)
-    .await?;
-    Ok(age.map(|s| (s * 1000.0).round().max(0.0) as i64))
 }

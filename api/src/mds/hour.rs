@@ -1,7 +1,6 @@
 //! The hour parameters of MDS (`end_time`, `event_time`, `telemetry_time`: `YYYY-MM-DDTHH`,
 //! UTC) and whether an hour can be answered yet.
 
-use axum::http::StatusCode;
 use chrono::{NaiveDate, TimeZone, Utc};
 
 use crate::error::ApiError;
@@ -21,9 +20,7 @@ impl Hour {
     /// # Errors
     /// 400 `invalid_parameter` naming `field`.
     pub fn parse(field: &'static str, value: Option<&str>) -> Result<Self, ApiError> {
-        let bad = |message: &'static str| {
-            ApiError::new(StatusCode::BAD_REQUEST, "invalid_parameter", message).with_field(field)
-        };
+        let bad = |message: &'static str| ApiError::invalid_parameter(field, message);
         let value = value.ok_or_else(|| bad("required: an hour as YYYY-MM-DDTHH (UTC)"))?;
         let b = value.as_bytes();
         let shape = b.len() == 13
@@ -68,12 +65,13 @@ pub enum Readiness {
 }
 
 /// Whether `hour` is final at `now_ms`: it ended more than `close_delay_ms` ago, and the
-/// read models behind it (stale by `data_age_ms`) had applied everything up to then.
+/// read models behind it are known to reflect the log up to then (`current_as_of_ms`:
+/// now minus their data age; `None`, unknown, is not final).
 pub fn readiness(
     hour: Hour,
     now_ms: i64,
     close_delay_ms: i64,
-    data_age_ms: i64,
+    current_as_of_ms: Option<i64>,
     first_operation_ms: Option<i64>,
 ) -> Readiness {
     if hour.end_ms() > now_ms {
@@ -83,17 +81,16 @@ pub fn readiness(
         Some(first) if first < hour.end_ms() => {}
         _ => return Readiness::NotOperating,
     }
-    let current_as_of = now_ms - data_age_ms.max(0);
-    if current_as_of - close_delay_ms >= hour.end_ms() {
-        Readiness::Closed
-    } else {
-        Readiness::Processing
+    match current_as_of_ms {
+        Some(current) if current.min(now_ms) - close_delay_ms >= hour.end_ms() => Readiness::Closed,
+        _ => Readiness::Processing,
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use axum::http::StatusCode;
 
     #[test]
     fn hours_parse_strictly_in_utc() {
@@ -123,20 +120,26 @@ mod tests {
         let hour = Hour { start_ms: 0 };
         let end = hour.end_ms();
         let first = Some(-1);
-        assert_eq!(readiness(hour, end - 1, 0, 0, first), Readiness::NotPast);
-        assert_eq!(readiness(hour, end, 0, 0, None), Readiness::NotOperating);
+        // (now, close delay, known current as of) → readiness
+        let at = |now: i64, delay: i64, current: Option<i64>, first: Option<i64>| {
+            readiness(hour, now, delay, current, first)
+        };
+        assert_eq!(at(end - 1, 0, Some(end - 1), first), Readiness::NotPast);
+        assert_eq!(at(end, 0, Some(end), None), Readiness::NotOperating);
+        assert_eq!(at(end, 0, Some(end), Some(end)), Readiness::NotOperating);
+        assert_eq!(at(end, 0, Some(end), first), Readiness::Closed);
+        assert_eq!(at(end + 5, 10, Some(end + 5), first), Readiness::Processing);
+        assert_eq!(at(end + 10, 10, Some(end + 10), first), Readiness::Closed);
         assert_eq!(
-            readiness(hour, end, 0, 0, Some(end)),
-            Readiness::NotOperating
-        );
-        assert_eq!(readiness(hour, end, 0, 0, first), Readiness::Closed);
-        assert_eq!(
-            readiness(hour, end + 5, 10, 0, first),
+            at(end + 10, 10, Some(end + 9), first),
             Readiness::Processing
         );
-        assert_eq!(readiness(hour, end + 10, 10, 0, first), Readiness::Closed);
+        // Unknown data age: not final.
+        assert_eq!(at(end + 10, 0, None, first), Readiness::Processing);
+        // A read model "current" past now (clocks apart) counts as current now.
+        assert_eq!(at(end + 10, 10, Some(end + 99), first), Readiness::Closed);
         assert_eq!(
-            readiness(hour, end + 10, 10, 1, first),
+            at(end + 5, 10, Some(end + 99), first),
             Readiness::Processing
         );
     }

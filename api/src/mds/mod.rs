@@ -12,8 +12,9 @@
 //! Every route needs a provider token (`POST /v1/admin/provider-tokens`; anyone else gets
 //! 403) and `Accept: application/vnd.mds+json;version=2.0` (anything else, including no
 //! `Accept`, is `406`: we serve 2.0 only and do not guess). Answers carry that media type,
-//! `version: "2.0.0"`, and for the near-real-time routes `last_updated` (ms: when the read
-//! models were last known current) and `ttl` (ms). Hours not over yet, or before we
+//! `version: "2.0.0"`, `X-Fleetlog-Data-Age-Ms` ([`crate::read_model::age`]), and for the
+//! near-real-time routes `last_updated` (ms: when the read models were last known current)
+//! and `ttl` (ms). Hours not over yet, or before we
 //! operated, are `404`; hours over but still open to late data (`FLEETLOG_MDS__
 //! HOUR_CLOSE_DELAY_S`, and the projections' lag) are `202`. Errors have the API's one
 //! shape (architecture §9). How our events map to MDS events: [`read`].
@@ -34,6 +35,7 @@ use serde_json::Value;
 pub use config::{MdsConfig, MdsConfigError};
 
 use crate::error::ApiError;
+use crate::read_model::{Aged, DataAge};
 use crate::state::ApiState;
 
 /// The media type of MDS 2.0 requests and responses.
@@ -88,26 +90,27 @@ pub fn check_accept(headers: &HeaderMap) -> Result<(), ApiError> {
     }
 }
 
-/// An MDS answer: a JSON body with the MDS media type.
+/// An MDS answer: a JSON body with the MDS media type, read from read models of
+/// `data_age`.
 #[derive(Debug)]
 pub struct Mds {
     status: StatusCode,
     body: Value,
-    data_age_ms: Option<i64>,
+    data_age: DataAge,
 }
 
 impl Mds {
     /// `200` with `body`.
-    pub fn ok(body: Value, data_age_ms: Option<i64>) -> Self {
+    pub fn ok(body: Value, data_age: DataAge) -> Self {
         Self {
             status: StatusCode::OK,
             body,
-            data_age_ms,
+            data_age,
         }
     }
 
     /// `202`: the hour is over but not final yet.
-    pub fn processing(data_age_ms: Option<i64>) -> Self {
+    pub fn processing(data_age: DataAge) -> Self {
         Self {
             status: StatusCode::ACCEPTED,
             body: serde_json::json!({
@@ -115,7 +118,7 @@ impl Mds {
                 "status": "processing",
                 "message": "this hour is not final yet; ask again later",
             }),
-            data_age_ms,
+            data_age,
         }
     }
 }
@@ -132,10 +135,7 @@ impl IntoResponse for Mds {
         if self.status == StatusCode::ACCEPTED {
             headers.insert(header::RETRY_AFTER, HeaderValue::from_static("60"));
         }
-        if let Some(age) = self.data_age_ms {
-            headers.insert(crate::fleet::DATA_AGE, HeaderValue::from(age.max(0)));
-        }
-        response
+        Aged(self.data_age, response).into_response()
     }
 }
 

@@ -1,6 +1,6 @@
 //! The handlers of [`super::router`].
 
-use crate::read_model::{FLEET, RIDES};
+use crate::read_model::{DataAge, FLEET, RIDES};
 use std::collections::HashMap;
 
 use axum::extract::rejection::{PathRejection, QueryRejection};
@@ -14,6 +14,7 @@ use super::read::{self, EventFilter};
 use super::{BODY_VERSION, Mds, check_accept, json as mds_json};
 use crate::auth::RequireProvider;
 use crate::error::ApiError;
+use crate::page::{Cursor, Page};
 use crate::state::ApiState;
 
 type Params = Query<HashMap<String, String>>;
@@ -25,16 +26,12 @@ fn now_ms() -> i64 {
     chrono::Utc::now().timestamp_millis()
 }
 
-fn bad(field: &'static str, message: &'static str) -> ApiError {
-    ApiError::new(StatusCode::BAD_REQUEST, "invalid_parameter", message).with_field(field)
-}
-
 fn query_params(
     query: Result<Params, QueryRejection>,
 ) -> Result<HashMap<String, String>, ApiError> {
     query
         .map(|Query(params)| params)
-        .map_err(|_| bad("query", "the query string cannot be read"))
+        .map_err(|_| ApiError::invalid_parameter("query", "the query string cannot be read"))
 }
 
 fn db(err: sqlx::Error) -> ApiError {
@@ -43,29 +40,20 @@ fn db(err: sqlx::Error) -> ApiError {
 
 fn device_id(path: Result<Path<String>, PathRejection>) -> Result<Uuid, ApiError> {
     let raw = path.map(|Path(raw)| raw).unwrap_or_default();
-    Uuid::parse_str(&raw).map_err(|_| {
-        ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "invalid_id",
-            "device_id is not a UUID",
-        )
-        .with_field("device_id")
-    })
+    Uuid::parse_str(&raw).map_err(|_| ApiError::invalid_id("device_id", "device_id is not a UUID"))
 }
 
-/// How stale the read models behind MDS are, ms (0 when no projector reported lag).
-async fn data_age(state: &ApiState) -> Result<i64, ApiError> {
-    let age = crate::gbfs::read::data_age_ms(&state.read_models, &[FLEET, RIDES])
-        .await
-        .map_err(db)?;
-    Ok(age.unwrap_or(0))
+/// The data age of the read models behind MDS (fleet and rides): measure it before
+/// reading.
+async fn data_age(state: &ApiState) -> Result<DataAge, ApiError> {
+    Ok(state.read_models.data_age(&[FLEET, RIDES]).await?)
 }
 
 /// `version`, `last_updated` and `ttl` of a near-real-time answer.
-fn realtime(state: &ApiState, age: i64, payload: (&str, Vec<Value>)) -> Value {
+fn realtime(state: &ApiState, age: DataAge, payload: (&str, Vec<Value>)) -> Value {
     let mut body = json!({
         "version": BODY_VERSION,
-        "last_updated": now_ms() - age,
+        "last_updated": age.last_updated(chrono::Utc::now()).timestamp_millis(),
         "ttl": state.mds.ttl_ms,
     });
     body[payload.0] = Value::Array(payload.1);
@@ -105,11 +93,30 @@ fn origin(state: &ApiState, headers: &HeaderMap) -> Result<String, ApiError> {
     }
 }
 
-fn page_after(params: &HashMap<String, String>) -> Result<Option<Uuid>, ApiError> {
+/// `?after=`: where an MDS page starts (a [`Cursor`], as in the API's own pages).
+fn page_after<C: Cursor>(params: &HashMap<String, String>) -> Result<Option<C>, ApiError> {
     params
         .get("after")
-        .map(|a| Uuid::parse_str(a).map_err(|_| bad("after", "not a page cursor")))
+        .map(|a| {
+            C::decode(a).ok_or_else(|| ApiError::invalid_parameter("after", "not a page cursor"))
+        })
         .transpose()
+}
+
+/// Where an `/events/recent` page starts: after the event `(timestamp, event_id)`,
+/// written `<ts>_<event_id>`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct EventAfter(i64, Uuid);
+
+impl Cursor for EventAfter {
+    fn encode(&self) -> String {
+        format!("{}_{}", self.0, self.1)
+    }
+
+    fn decode(text: &str) -> Option<Self> {
+        let (ts, id) = text.split_once('_')?;
+        Some(Self(ts.parse().ok()?, Uuid::parse_str(id).ok()?))
+    }
 }
 
 /// One page of vehicles after `?after=` (`page_size` of them) and the cursor of the next
@@ -118,23 +125,13 @@ async fn vehicle_page(
     state: &ApiState,
     params: &HashMap<String, String>,
 ) -> Result<(Vec<read::VehicleRow>, Option<String>), ApiError> {
-    let after = page_after(params)?;
-    let size = state.mds.page_size as usize;
-    let mut rows = read::vehicles(
-        &state.read_models,
-        after,
-        None,
-        i64::from(state.mds.page_size) + 1,
-    )
-    .await
-    .map_err(db)?;
-    let next = (rows.len() > size)
-        .then(|| {
-            rows.truncate(size);
-            rows.last().map(|r| r.vehicle_id.to_string())
-        })
-        .flatten();
-    Ok((rows, next))
+    let after: Option<Uuid> = page_after(params)?;
+    let size = i64::from(state.mds.page_size);
+    let rows = read::vehicles(&state.read_models, after, None, size + 1)
+        .await
+        .map_err(db)?;
+    let page = Page::of(rows, size, |r: &read::VehicleRow| Some(r.vehicle_id));
+    Ok((page.items, page.next_cursor))
 }
 /// `GET /mds/vehicles`.
 pub(super) async fn vehicles(
@@ -145,15 +142,15 @@ pub(super) async fn vehicles(
 ) -> Result<Mds, ApiError> {
     check_accept(&headers)?;
     let params = query_params(query)?;
-    let (rows, next) = vehicle_page(&state, &params).await?;
     let age = data_age(&state).await?;
+    let (rows, next) = vehicle_page(&state, &params).await?;
     let items = rows
         .iter()
         .map(|r| mds_json::vehicle(&state.mds, r))
         .collect();
     let mut body = realtime(&state, age, ("vehicles", items));
     body["links"] = links(&origin(&state, &headers)?, "/mds/vehicles", "", next);
-    Ok(Mds::ok(body, Some(age)))
+    Ok(Mds::ok(body, age))
 }
 
 /// `GET /mds/vehicles/{device_id}`.
@@ -165,21 +162,18 @@ pub(super) async fn vehicle(
 ) -> Result<Mds, ApiError> {
     check_accept(&headers)?;
     let id = device_id(path)?;
+    let age = data_age(&state).await?;
     let rows = read::vehicles(&state.read_models, None, Some(id), 1)
         .await
         .map_err(db)?;
     if rows.is_empty() {
         return Err(ApiError::not_found());
     }
-    let age = data_age(&state).await?;
     let items = rows
         .iter()
         .map(|r| mds_json::vehicle(&state.mds, r))
         .collect();
-    Ok(Mds::ok(
-        realtime(&state, age, ("vehicles", items)),
-        Some(age),
-    ))
+    Ok(Mds::ok(realtime(&state, age, ("vehicles", items)), age))
 }
 
 /// The statuses of `ids` (vehicles with both an event and a telemetry point).
@@ -211,13 +205,13 @@ pub(super) async fn statuses(
 ) -> Result<Mds, ApiError> {
     check_accept(&headers)?;
     let params = query_params(query)?;
+    let age = data_age(&state).await?;
     let (rows, next) = vehicle_page(&state, &params).await?;
     let ids: Vec<Uuid> = rows.iter().map(|r| r.vehicle_id).collect();
     let items = statuses_of(&state, &ids).await?;
-    let age = data_age(&state).await?;
     let mut body = realtime(&state, age, ("vehicles_status", items));
     body["links"] = links(&origin(&state, &headers)?, "/mds/vehicles/status", "", next);
-    Ok(Mds::ok(body, Some(age)))
+    Ok(Mds::ok(body, age))
 }
 
 /// `GET /mds/vehicles/status/{device_id}`.
@@ -229,25 +223,32 @@ pub(super) async fn status(
 ) -> Result<Mds, ApiError> {
     check_accept(&headers)?;
     let id = device_id(path)?;
+    let age = data_age(&state).await?;
     let items = statuses_of(&state, &[id]).await?;
     if items.is_empty() {
         return Err(ApiError::not_found());
     }
-    let age = data_age(&state).await?;
     Ok(Mds::ok(
         realtime(&state, age, ("vehicles_status", items)),
-        Some(age),
+        age,
     ))
 }
 
-/// The readiness of `hour` for `/trips` and `/events/historical`: `Err` for 404, `Ok(None)`
-/// for 202, `Ok(Some(age))` when final.
-async fn final_hour(state: &ApiState, hour: Hour) -> Result<Result<i64, Mds>, ApiError> {
+/// The readiness of `hour` for `/trips` and `/events/historical`: `Err` for 404,
+/// `Ok(Err(202))` while not final, `Ok(Ok(age))` when final.
+async fn final_hour(state: &ApiState, hour: Hour) -> Result<Result<DataAge, Mds>, ApiError> {
     let age = data_age(state).await?;
     let first = read::first_operation_ms(&state.read_models)
         .await
         .map_err(db)?;
-    match readiness(hour, now_ms(), state.mds.hour_close_delay_ms, age, first) {
+    let current_as_of_ms = age.known_current_at().map(|at| at.timestamp_millis());
+    match readiness(
+        hour,
+        now_ms(),
+        state.mds.hour_close_delay_ms,
+        current_as_of_ms,
+        first,
+    ) {
         Readiness::NotPast => Err(ApiError::new(
             StatusCode::NOT_FOUND,
             "hour_not_past",
@@ -258,7 +259,7 @@ async fn final_hour(state: &ApiState, hour: Hour) -> Result<Result<i64, Mds>, Ap
             "not_operating",
             "no operations during this hour",
         )),
-        Readiness::Processing => Ok(Err(Mds::processing(Some(age)))),
+        Readiness::Processing => Ok(Err(Mds::processing(age))),
         Readiness::Closed => Ok(Ok(age)),
     }
 }
@@ -283,7 +284,7 @@ pub(super) async fn trips(
     let trips: Vec<Value> = rows.iter().map(|r| mds_json::trip(&state.mds, r)).collect();
     Ok(Mds::ok(
         json!({ "version": BODY_VERSION, "trips": trips }),
-        Some(age),
+        age,
     ))
 }
 
@@ -318,17 +319,17 @@ pub(super) async fn historical_events(
     let rows = read::events(&state.read_models, filter, None)
         .await
         .map_err(db)?;
-    Ok(Mds::ok(events_body(&state, &rows), Some(age)))
+    Ok(Mds::ok(events_body(&state, &rows), age))
 }
 
 fn millis(params: &HashMap<String, String>, field: &'static str) -> Result<i64, ApiError> {
-    let raw = params
-        .get(field)
-        .ok_or_else(|| bad(field, "required: a time in ms since the epoch"))?;
+    let raw = params.get(field).ok_or_else(|| {
+        ApiError::invalid_parameter(field, "required: a time in ms since the epoch")
+    })?;
     raw.parse::<i64>()
         .ok()
         .filter(|ms| *ms >= 0)
-        .ok_or_else(|| bad(field, "not a time in ms since the epoch"))
+        .ok_or_else(|| ApiError::invalid_parameter(field, "not a time in ms since the epoch"))
 }
 
 /// `GET /mds/events/recent?start_time=&end_time=`.
@@ -343,42 +344,37 @@ pub(super) async fn recent_events(
     let start = millis(&params, "start_time")?;
     let end = millis(&params, "end_time")?;
     if end < start {
-        return Err(bad("end_time", "before start_time"));
+        return Err(ApiError::invalid_parameter("end_time", "before start_time"));
     }
     if start < now_ms() - RECENT_WINDOW_MS {
-        return Err(bad("start_time", "more than two weeks ago"));
+        return Err(ApiError::invalid_parameter(
+            "start_time",
+            "more than two weeks ago",
+        ));
     }
-    let after = params
-        .get("after")
-        .map(|a| {
-            a.split_once('_')
-                .and_then(|(ts, id)| Some((ts.parse().ok()?, Uuid::parse_str(id).ok()?)))
-                .ok_or_else(|| bad("after", "not a page cursor"))
-        })
-        .transpose()?;
-    let size = state.mds.page_size as usize;
+    let after: Option<EventAfter> = page_after(&params)?;
+    let age = data_age(&state).await?;
+    let size = i64::from(state.mds.page_size);
     let filter = EventFilter::Range {
         from_ms: start,
         to_ms: end,
-        after,
-        limit: i64::from(state.mds.page_size) + 1,
+        after: after.map(|EventAfter(ts, id)| (ts, id)),
+        limit: size + 1,
     };
-    let mut rows = read::events(&state.read_models, filter, None)
+    let rows = read::events(&state.read_models, filter, None)
         .await
         .map_err(db)?;
-    let next = (rows.len() > size).then(|| {
-        rows.truncate(size);
-        rows.last().map(|r| format!("{}_{}", r.ts, r.event_id))
+    let page = Page::of(rows, size, |r: &read::EventRow| {
+        Some(EventAfter(r.ts, r.event_id))
     });
-    let age = data_age(&state).await?;
-    let mut body = events_body(&state, &rows);
+    let mut body = events_body(&state, &page.items);
     body["links"] = links(
         &origin(&state, &headers)?,
         "/mds/events/recent",
         &format!("start_time={start}&end_time={end}"),
-        next.flatten(),
+        page.next_cursor,
     );
-    Ok(Mds::ok(body, Some(age)))
+    Ok(Mds::ok(body, age))
 }
 
 /// `GET /mds/telemetry?telemetry_time=`.
@@ -394,6 +390,7 @@ pub(super) async fn telemetry(
         "telemetry_time",
         params.get("telemetry_time").map(String::as_str),
     )?;
+    let age = data_age(&state).await?;
     let rows = read::telemetry(
         &state.read_models,
         Some((hour.start_ms, hour.end_ms())),
@@ -405,9 +402,30 @@ pub(super) async fn telemetry(
         .iter()
         .map(|r| mds_json::telemetry(&state.mds, r))
         .collect();
-    let age = data_age(&state).await?;
     Ok(Mds::ok(
         json!({ "version": BODY_VERSION, "telemetry": points }),
-        Some(age),
+        age,
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_event_cursor_reads_back_what_it_writes_and_garbage_is_refused() {
+        let after = EventAfter(1_764_000_000_123, Uuid::from_u128(7));
+        assert_eq!(
+            after.encode(),
+            format!("1764000000123_{}", Uuid::from_u128(7))
+        );
+        assert_eq!(EventAfter::decode(&after.encode()), Some(after));
+        let params = HashMap::from([("after".to_owned(), "12_not-a-uuid".to_owned())]);
+        let err = page_after::<EventAfter>(&params).expect_err("refused");
+        assert_eq!(
+            (err.code(), err.field()),
+            ("invalid_parameter", Some("after"))
+        );
+        assert_eq!(page_after::<Uuid>(&HashMap::new()).expect("none"), None);
+    }
 }

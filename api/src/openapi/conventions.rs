@@ -1,7 +1,8 @@
 //! What every `/v1` operation shares, applied to the merged document once: the bearer
-//! security scheme, the §9 error body on every 4xx/5xx answer, and the answers any route
+//! security scheme, the §9 error body on every 4xx/5xx answer, the answers any route
 //! can give whatever its handler does (authentication, the per-caller limit, body
-//! limits, timeouts, internal errors). A handler's own description of a status wins.
+//! limits, timeouts, internal errors), and the one meaning of `X-Fleetlog-Data-Age-Ms`
+//! wherever a handler declares it. A handler's own description of a status wins.
 
 use utoipa::openapi::path::Operation;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
@@ -39,6 +40,7 @@ pub(crate) fn apply(doc: &mut OpenApi) {
         .flatten()
         {
             shared_answers(op);
+            data_age_headers(op);
         }
     }
 }
@@ -106,6 +108,36 @@ fn shared_answers(op: &mut Operation) {
             );
         }
     }
+}
+
+/// Every `X-Fleetlog-Data-Age-Ms` a handler declares (`headers(("X-Fleetlog-Data-Age-Ms"
+/// = i64))`), described once: [`crate::read_model::age`].
+fn data_age_headers(op: &mut Operation) {
+    for response in op.responses.responses.values_mut() {
+        let RefOr::T(response) = response else {
+            continue;
+        };
+        for (name, header) in &mut response.headers {
+            if name.eq_ignore_ascii_case(crate::read_model::DATA_AGE.as_str()) {
+                *header = RefOr::T(data_age());
+            }
+        }
+    }
+}
+
+/// `X-Fleetlog-Data-Age-Ms`: whole milliseconds, never negative.
+fn data_age() -> Header {
+    let mut header = Header::new(RefOr::<Schema>::T(
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::Type::Integer)
+            .format(Some(utoipa::openapi::SchemaFormat::KnownFormat(
+                utoipa::openapi::KnownFormat::Int64,
+            )))
+            .minimum(Some(0))
+            .into(),
+    ));
+    header.description = Some(crate::read_model::age::DATA_AGE_DESCRIPTION.to_owned());
+    header
 }
 
 /// An error answer with the §9 body.

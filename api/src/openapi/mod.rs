@@ -23,7 +23,7 @@ use axum::http::header;
 use axum::routing::get;
 use utoipa::OpenApi;
 
-use crate::{auth, commands, fleet, reservations, rides, stream};
+use crate::{auth, commands, fleet, rides, stream};
 
 /// The document's root: title, description, tags and shared components.
 #[derive(OpenApi)]
@@ -53,10 +53,9 @@ pub fn document() -> utoipa::openapi::OpenApi {
     for part in [
         auth::routes::Doc::openapi(),
         auth::admin_routes::Doc::openapi(),
-        auth::sessions::Doc::openapi(),
+        auth::session_routes::Doc::openapi(),
         commands::Doc::openapi(),
         rides::Doc::openapi(),
-        reservations::Doc::openapi(),
         fleet::Doc::openapi(),
         stream::Doc::openapi(),
     ] {

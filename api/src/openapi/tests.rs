@@ -196,3 +196,48 @@ fn positions_are_degrees_and_every_success_answer_has_a_typed_body() {
         }
     }
 }
+
+#[test]
+fn every_answer_from_a_read_model_declares_the_data_age_with_its_one_meaning() {
+    let json = serde_json::to_value(document()).expect("serialises");
+    let mut declared = BTreeSet::new();
+    for (path, item) in json["paths"].as_object().expect("paths") {
+        for (method, op) in item.as_object().expect("path item") {
+            let Some(responses) = op["responses"].as_object() else {
+                continue;
+            };
+            for (status, response) in responses {
+                let Some(header) = response["headers"].get("X-Fleetlog-Data-Age-Ms") else {
+                    continue;
+                };
+                assert_eq!(status, "200", "{method} {path}");
+                assert_eq!(
+                    header["description"],
+                    crate::read_model::age::DATA_AGE_DESCRIPTION,
+                    "{method} {path}"
+                );
+                assert_eq!(header["schema"]["minimum"], 0, "{method} {path}");
+                declared.insert(format!("{method} {path}"));
+            }
+        }
+    }
+    let expected: BTreeSet<String> = [
+        "/v1/me/rides",
+        "/v1/me/reservations",
+        "/v1/rides/{ride_id}",
+        "/v1/commands/{command_id}",
+        "/v1/vehicles/nearby",
+        "/v1/vehicles/by-qr/{qr_code}",
+        "/v1/admin/vehicles",
+        "/v1/admin/vehicles/{vehicle_id}",
+        "/v1/admin/vehicles/{vehicle_id}/telemetry",
+        "/v1/admin/devices/{device_id}",
+        "/v1/admin/trace/{id}",
+        "/v1/admin/alarms",
+        "/v1/admin/zones",
+    ]
+    .into_iter()
+    .map(|path| format!("get {path}"))
+    .collect();
+    assert_eq!(declared, expected);
+}

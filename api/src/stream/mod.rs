@@ -243,14 +243,9 @@ async fn visible(state: &ApiState, user: AuthUser, body: &FleetEventBody) -> boo
 }
 
 async fn sent_by(state: &ApiState, command_id: Uuid, user: Uuid) -> bool {
-    sqlx::query_scalar::<_, bool>(
-        "SELECT EXISTS (SELECT 1 FROM command_requests WHERE command_id = $1 AND actor_id = $2)",
-    )
-    .bind(command_id)
-    .bind(user)
-    .fetch_one(&state.pool)
-    .await
-    .unwrap_or(false)
+    crate::commands::read::sent_by(&state.pool, command_id, user)
+        .await
+        .unwrap_or(false)
 }
 
 #[cfg(test)]

@@ -8,12 +8,15 @@
 //!   (`tests/python/validate_mds.py`).
 //! - What the schemas cannot say: the spec's units (ms, `lng`, seconds, metres, cents), the
 //!   trip's events carry its id, states follow the micromobility transitions per vehicle,
-//!   hours not over are 404, hours not final 202, hours before we operated 404, the hour
-//!   parameters are required (400 naming them), paging covers every vehicle once.
+//!   hours not over are 404, hours not final 202 (so is every hour while the read models'
+//!   data age is unknown: the test waits for `X-Fleetlog-Data-Age-Ms` first), hours before
+//!   we operated 404, the hour parameters are required (400 naming them), paging covers
+//!   every vehicle once.
 //! - Wrong or missing `Accept` → 406; a rider or operator token → 403; none → 401.
 
 use std::collections::BTreeSet;
 use std::path::Path;
+use std::time::{Duration, Instant};
 
 use chrono::{TimeZone, Utc};
 use fleetlog_api::auth::{AuthSettings, Role};
@@ -65,6 +68,30 @@ impl Client {
     async fn get(&self, path: &str) -> (StatusCode, Value) {
         self.get_with(path, Some(&self.token), Some(MEDIA_TYPE))
             .await
+    }
+
+    /// Wait until answers carry `X-Fleetlog-Data-Age-Ms` (both projectors have reported
+    /// their lag): until then no hour is final, and a client would retry the 202.
+    async fn wait_for_data_age(&self) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let response = self
+                .http
+                .get(format!("{}/mds/vehicles", self.base))
+                .bearer_auth(&self.token)
+                .header("accept", MEDIA_TYPE)
+                .send()
+                .await
+                .unwrap();
+            if response.headers().contains_key("x-fleetlog-data-age-ms") {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no X-Fleetlog-Data-Age-Ms: the projectors never reported lag"
+            );
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
     }
 
     /// The `key` items of every page from `path` on, following `links.next`.
@@ -289,6 +316,7 @@ async fn mds_answers_validate_against_the_spec_and_follow_its_rules() {
         recent.clone(),
         format!("/mds/telemetry?telemetry_time={hour}"),
     ];
+    client.wait_for_data_age().await;
     let report = validate(&client, &paths).await;
     let bodies: Vec<&Value> = report["responses"]
         .as_array()

@@ -57,6 +57,23 @@ async fn a_rider_reserves_unlocks_rides_and_parks_a_simulated_scooter_and_sees_t
         assert!(Instant::now() < deadline, "ride never ended: {page}");
         tokio::time::sleep(Duration::from_millis(200)).await;
     };
+    // Read from the rides read model: the answer says how old its data may be.
+    let mine = stack
+        .http()
+        .get(format!("{}/v1/me/rides", stack.api()))
+        .bearer_auth(&rider)
+        .send()
+        .await
+        .unwrap();
+    let age: i64 = mine.headers()["x-fleetlog-data-age-ms"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(
+        (0..60_000).contains(&age),
+        "a caught-up rides read model is fresh: {age} ms"
+    );
     assert_eq!(ride["vehicle_id"], vehicle.as_str());
     assert_eq!(ride["fare_minor"], 125, "{ride}");
     assert_eq!(ride["currency"], "EUR");

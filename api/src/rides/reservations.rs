@@ -1,31 +1,21 @@
 //! A rider's reservations from the rides read model: `GET /v1/me/reservations` (newest
-//! first, cursor paginated, `?state=active|cancelled|expired|converted` to filter).
+//! first, cursor paginated, `?state=active|cancelled|expired|converted` to filter; read by
+//! [`super::read::reservations_of`]).
 
+use axum::Json;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
-use axum::routing::get;
-use axum::{Json, Router};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::auth::{AuthError, AuthUser, Role};
 use crate::error::ApiError;
-use crate::page::bad;
-use crate::rides::rides_schema;
+use crate::page::{self, After, Page};
+use crate::read_model::{Aged, RIDES};
 use crate::state::ApiState;
 
 const STATES: [&str; 4] = ["active", "cancelled", "expired", "converted"];
-
-/// The OpenAPI description of these routes.
-#[derive(utoipa::OpenApi)]
-#[openapi(paths(my_reservations))]
-pub(crate) struct Doc;
-
-/// The routes.
-pub fn router() -> Router<ApiState> {
-    Router::new().route("/v1/me/reservations", get(my_reservations))
-}
 
 /// `?state=&limit=&cursor=`.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -55,65 +45,45 @@ pub(crate) struct ReservationView {
     ride_id: Option<Uuid>,
 }
 
-/// A page of reservations.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub(crate) struct ReservationPage {
-    items: Vec<ReservationView>,
-    next_cursor: Option<String>,
-}
-
 /// The rider's reservations, newest first.
 #[utoipa::path(
     get, path = "/v1/me/reservations", tag = "rides", operation_id = "my_reservations",
     security(("bearer" = [])),
     params(ReservationQuery),
     responses(
-        (status = 200, description = "A page of reservations", body = ReservationPage),
+        (status = 200, description = "A page of reservations", body = Page<ReservationView>, headers(("X-Fleetlog-Data-Age-Ms" = i64))),
         (status = 400, description = "`invalid_parameter` (`state`, `limit` or `cursor`)"),
     )
 )]
-async fn my_reservations(
+pub(super) async fn my_reservations(
     State(state): State<ApiState>,
     user: AuthUser,
     query: Result<Query<ReservationQuery>, QueryRejection>,
-) -> Result<Json<ReservationPage>, ApiError> {
+) -> Result<Aged<Json<Page<ReservationView>>>, ApiError> {
     if user.role != Role::Rider {
         return Err(AuthError::Forbidden.into());
     }
-    let Query(q) = query.map_err(|_| bad("limit", "limit must be a number"))?;
+    let Query(q) =
+        query.map_err(|_| ApiError::invalid_parameter("limit", "limit must be a number"))?;
     if q.state.as_deref().is_some_and(|s| !STATES.contains(&s)) {
-        return Err(bad(
+        return Err(ApiError::invalid_parameter(
             "state",
             "state must be active, cancelled, expired or converted",
         ));
     }
-    let (limit, after) = crate::page::request(q.limit, q.cursor.as_deref())?;
-    let Some(schema) = rides_schema(&state.read_models).await? else {
-        return Ok(Json(ReservationPage {
-            items: Vec::new(),
-            next_cursor: None,
-        }));
-    };
-    let sql = format!(
-        "SELECT reservation_id, vehicle_id, state, made_at, expires_at, ended_at, reason, ride_id
-         FROM {schema}.reservations
-         WHERE rider_id = $1 AND made_at IS NOT NULL
-           AND ($2::text IS NULL OR state = $2)
-           AND ($3::timestamptz IS NULL OR (made_at, reservation_id) < ($3, $4))
-         ORDER BY made_at DESC, reservation_id DESC
-         LIMIT $5"
-    );
-    let rows: Vec<ReservationView> = sqlx::query_as(&sql)
-        .bind(user.user_id)
-        .bind(q.state)
-        .bind(after.map(|a| a.0))
-        .bind(after.map(|a| a.1))
-        .bind(limit + 1)
-        .fetch_all(&state.pool)
-        .await
-        .map_err(ApiError::internal)?;
-    let (items, next_cursor) = crate::page::split(rows, limit, |r: &ReservationView| {
+    let limit = page::limit(q.limit, page::HISTORY)?;
+    let after: Option<After> = page::cursor(q.cursor.as_deref())?;
+    let age = state.read_models.data_age(&[RIDES]).await?;
+    let rows = super::read::reservations_of(
+        &state.read_models,
+        user.user_id,
+        q.state.as_deref(),
+        after,
+        limit + 1,
+    )
+    .await?;
+    let page = Page::of(rows, limit, |r: &ReservationView| {
         Some((r.made_at?, r.reservation_id))
     });
-    Ok(Json(ReservationPage { items, next_cursor }))
+    Ok(Aged(age, Json(page)))
 }

@@ -1,6 +1,7 @@
 //! Where the API reads a projection: the schema of its live version
-//! (`projection_live_schema(name)`), switched atomically by a rebuild, and how far that
-//! version is behind the log.
+//! (`projection_live_schema(name)`), switched atomically by a rebuild, and how old the
+//! data read there may be ([`age`]: the one meaning of `X-Fleetlog-Data-Age-Ms`, and
+//! [`Aged`], the answer that sends it).
 //!
 //! [`ReadModels`] is part of the API state (one per state, no process-global cache).
 //! Every read-model request needs the live schema, so a found one is remembered for
@@ -8,16 +9,21 @@
 //! from is kept by the rebuild far longer, so no reader fails meanwhile. Projections are
 //! named by [`Projection`], built from the projections crate's own names.
 
+pub mod age;
+
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use sqlx::PgPool;
 
+pub use age::{Aged, DATA_AGE, DataAge};
+
 /// How long a live schema, once found, is used without asking the database again.
 pub const LIVE_SCHEMA_TTL: Duration = Duration::from_millis(500);
-/// How long a projection's lag age is reused: a header, not worth a query per request.
-pub const LAG_AGE_TTL: Duration = Duration::from_millis(250);
+/// How long a projection's data age is reused: a header, not worth a query per request.
+/// It is remembered as a time, so the age sent still grows meanwhile.
+pub const DATA_AGE_TTL: Duration = Duration::from_millis(250);
 
 /// A projection the API reads, by the name its runtime registers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -27,6 +33,8 @@ pub struct Projection(&'static str);
 pub const FLEET: Projection = Projection(fleetlog_projections::fleet::NAME);
 /// The rides read model (rides, trips).
 pub const RIDES: Projection = Projection(fleetlog_projections::rides::NAME);
+/// The lineage read model (the causal chain of frames, commands and events).
+pub const LINEAGE: Projection = Projection(fleetlog_projections::lineage::NAME);
 
 impl Projection {
     /// The name, as in `projection_versions.projection`.
@@ -64,11 +72,11 @@ impl<V: Clone> TtlCache<V> {
     }
 }
 
-/// The read models of one database: their pool, live schemas and lag.
+/// The read models of one database: their pool, live schemas and data ages.
 pub struct ReadModels {
     pool: PgPool,
     schemas: TtlCache<String>,
-    lag_ages: TtlCache<i64>,
+    data_ages: TtlCache<DataAge>,
 }
 
 impl std::fmt::Debug for ReadModels {
@@ -83,7 +91,7 @@ impl ReadModels {
         Self {
             pool,
             schemas: TtlCache::new(LIVE_SCHEMA_TTL),
-            lag_ages: TtlCache::new(LAG_AGE_TTL),
+            data_ages: TtlCache::new(DATA_AGE_TTL),
         }
     }
 
@@ -115,32 +123,6 @@ impl ReadModels {
         }
         Ok(schema)
     }
-
-    /// How stale `projection`'s live version is, ms: 0 when caught up, otherwise the time
-    /// since its oldest unapplied partition last applied a record (remembered for
-    /// [`LAG_AGE_TTL`]).
-    ///
-    /// # Errors
-    /// Database failures.
-    pub async fn lag_age_ms(&self, projection: Projection) -> Result<i64, sqlx::Error> {
-        if let Some(age) = self.lag_ages.get(projection) {
-            return Ok(age);
-        }
-        let age: Option<i64> = sqlx::query_scalar(
-            "SELECT coalesce(max(CASE WHEN l.lag_records > 0
-                       THEN (extract(epoch FROM now() - coalesce(l.last_record_at, l.updated_at)) * 1000)::bigint
-                       ELSE 0 END), 0)
-             FROM projection_lag l
-             JOIN projection_versions v ON v.projection = l.projection AND v.version = l.version
-             WHERE l.projection = $1 AND v.state = 'live'",
-        )
-        .bind(projection.name())
-        .fetch_one(&self.pool)
-        .await?;
-        let age = age.unwrap_or(0).max(0);
-        self.lag_ages.put(projection, age);
-        Ok(age)
-    }
 }
 
 /// Whether `err` says a table does not exist (a live version still creating its tables).
@@ -156,6 +138,7 @@ mod tests {
     fn the_api_reads_projections_by_the_names_their_runtimes_register() {
         assert!(fleetlog_projections::NAMES.contains(&FLEET.name()));
         assert!(fleetlog_projections::NAMES.contains(&RIDES.name()));
+        assert!(fleetlog_projections::NAMES.contains(&LINEAGE.name()));
         assert_ne!(FLEET, RIDES);
     }
 }

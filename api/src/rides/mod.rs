@@ -1,9 +1,14 @@
-//! A rider's rides from the rides read model: `GET /v1/me/rides` (newest first, cursor
-//! paginated) and `GET /v1/rides/{ride_id}` (the rider's own, or any for staff), with
-//! start and end, duration, distance and fare in integer minor units, and in the detail
-//! the route ([`crate::ride_track`]).
+//! A rider's rides and reservations from the rides read model: `GET /v1/me/rides` (newest
+//! first, cursor paginated) and `GET /v1/rides/{ride_id}` (the rider's own, or any for
+//! staff), with start and end, duration, distance and fare in integer minor units, and in
+//! the detail the route (the valid positions its vehicle's device reported between start
+//! and end, or now, from the fleet read model's telemetry history); `GET
+//! /v1/me/reservations` ([`reservations`]). What they read, and the SQL, is in [`read`].
 
-use crate::read_model::{RIDES, ReadModels};
+pub mod read;
+mod reservations;
+
+use crate::read_model::{Aged, FLEET, RIDES};
 use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
@@ -16,14 +21,13 @@ use uuid::Uuid;
 
 use crate::auth::{AuthError, AuthUser, Role};
 use crate::error::ApiError;
+use crate::page::{self, After, Page};
 use crate::state::ApiState;
-
-use crate::page::bad;
-pub use crate::page::{DEFAULT_LIMIT, MAX_LIMIT};
+use read::RideRow;
 
 /// The OpenAPI description of these routes.
 #[derive(utoipa::OpenApi)]
-#[openapi(paths(my_rides, ride))]
+#[openapi(paths(my_rides, ride, reservations::my_reservations))]
 pub(crate) struct Doc;
 
 /// The routes.
@@ -31,6 +35,7 @@ pub fn router() -> Router<ApiState> {
     Router::new()
         .route("/v1/me/rides", get(my_rides))
         .route("/v1/rides/{ride_id}", get(ride))
+        .route("/v1/me/reservations", get(reservations::my_reservations))
 }
 
 /// A point in degrees.
@@ -46,27 +51,6 @@ fn point(lat_e7: Option<i32>, lon_e7: Option<i32>) -> Option<Point> {
         lat: f64::from(lat_e7?) / 1e7,
         lon: f64::from(lon_e7?) / 1e7,
     })
-}
-
-#[derive(Debug, sqlx::FromRow)]
-struct Row {
-    ride_id: Uuid,
-    vehicle_id: Uuid,
-    rider_id: Uuid,
-    state: String,
-    reservation_id: Option<Uuid>,
-    requested_at: Option<DateTime<Utc>>,
-    started_at: Option<DateTime<Utc>>,
-    ended_at: Option<DateTime<Utc>>,
-    start_lat_e7: Option<i32>,
-    start_lon_e7: Option<i32>,
-    end_lat_e7: Option<i32>,
-    end_lon_e7: Option<i32>,
-    duration_ms: Option<i64>,
-    distance_m: Option<i64>,
-    fare_minor: Option<i64>,
-    currency: Option<String>,
-    failure_reason: Option<String>,
 }
 
 /// One ride as the API shows it.
@@ -89,11 +73,20 @@ pub(crate) struct RideView {
     failure_reason: Option<String>,
     /// The positions reported during the ride, oldest first (ride detail only).
     #[serde(skip_serializing_if = "Option::is_none")]
-    route: Option<Vec<crate::ride_track::TrackPoint>>,
+    route: Option<Vec<TrackPoint>>,
 }
 
-impl From<Row> for RideView {
-    fn from(r: Row) -> Self {
+/// One reported position of a ride's route.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct TrackPoint {
+    lat: f64,
+    lon: f64,
+    /// Device time of the record.
+    at: Option<DateTime<Utc>>,
+}
+
+impl From<RideRow> for RideView {
+    fn from(r: RideRow) -> Self {
         Self {
             ride_id: r.ride_id,
             vehicle_id: r.vehicle_id,
@@ -114,78 +107,44 @@ impl From<Row> for RideView {
     }
 }
 
-const COLUMNS: &str = "ride_id, vehicle_id, rider_id, state, reservation_id, requested_at, \
-    started_at, ended_at, start_lat_e7, start_lon_e7, end_lat_e7, end_lon_e7, duration_ms, \
-    distance_m, fare_minor, currency, failure_reason";
-
-pub(crate) async fn rides_schema(read: &ReadModels) -> Result<Option<String>, ApiError> {
-    read.live_schema(RIDES).await.map_err(ApiError::internal)
-}
-
 /// `?limit=&cursor=`.
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
-pub(crate) struct Page {
+pub(crate) struct PageQuery {
     /// Rides per page, 1 to 100 (default 20).
     limit: Option<i64>,
     /// A previous page's `next_cursor`.
     cursor: Option<String>,
 }
 
-/// A page of rides.
-#[derive(Debug, Serialize, ToSchema)]
-pub(crate) struct RidePage {
-    items: Vec<RideView>,
-    next_cursor: Option<String>,
-}
-
 /// `GET /v1/me/rides`: the rider's rides, newest first.
 #[utoipa::path(
     get, path = "/v1/me/rides", tag = "rides",
     security(("bearer" = [])),
-    params(Page),
+    params(PageQuery),
     responses(
-        (status = 200, description = "A page of rides", body = RidePage),
+        (status = 200, description = "A page of rides", body = Page<RideView>, headers(("X-Fleetlog-Data-Age-Ms" = i64))),
         (status = 400, description = "`invalid_parameter` (`limit` or `cursor`)"),
     )
 )]
 async fn my_rides(
     State(state): State<ApiState>,
     user: AuthUser,
-    query: Result<Query<Page>, QueryRejection>,
-) -> Result<Json<RidePage>, ApiError> {
+    query: Result<Query<PageQuery>, QueryRejection>,
+) -> Result<Aged<Json<Page<RideView>>>, ApiError> {
     if user.role != Role::Rider {
         return Err(AuthError::Forbidden.into());
     }
-    let Query(page) = query.map_err(|_| bad("limit", "limit must be a number"))?;
-    let (limit, after) = crate::page::request(page.limit, page.cursor.as_deref())?;
-    let Some(schema) = rides_schema(&state.read_models).await? else {
-        return Ok(Json(RidePage {
-            items: Vec::new(),
-            next_cursor: None,
-        }));
-    };
-    let sql = format!(
-        "SELECT {COLUMNS} FROM {schema}.rides
-         WHERE rider_id = $1 AND requested_at IS NOT NULL
-           AND ($2::timestamptz IS NULL OR (requested_at, ride_id) < ($2, $3))
-         ORDER BY requested_at DESC, ride_id DESC
-         LIMIT $4"
-    );
-    let rows: Vec<Row> = sqlx::query_as(&sql)
-        .bind(user.user_id)
-        .bind(after.map(|a| a.0))
-        .bind(after.map(|a| a.1))
-        .bind(limit + 1)
-        .fetch_all(&state.pool)
-        .await
-        .map_err(ApiError::internal)?;
-    let (items, next_cursor) =
-        crate::page::split(rows, limit, |r: &Row| Some((r.requested_at?, r.ride_id)));
-    Ok(Json(RidePage {
-        items: items.into_iter().map(RideView::from).collect(),
-        next_cursor,
-    }))
+    let Query(q) =
+        query.map_err(|_| ApiError::invalid_parameter("limit", "limit must be a number"))?;
+    let limit = page::limit(q.limit, page::HISTORY)?;
+    let after: Option<After> = page::cursor(q.cursor.as_deref())?;
+    let age = state.read_models.data_age(&[RIDES]).await?;
+    let rows = read::rides_of(&state.read_models, user.user_id, after, limit + 1).await?;
+    let page = Page::of(rows, limit, |r: &RideRow| {
+        Some((r.requested_at?, r.ride_id))
+    });
+    Ok(Aged(age, Json(page.map(RideView::from))))
 }
 
 /// `GET /v1/rides/{ride_id}`: one ride (the rider's own, or any for staff).
@@ -194,7 +153,7 @@ async fn my_rides(
     security(("bearer" = [])),
     params(("ride_id" = Uuid, Path, description = "The ride")),
     responses(
-        (status = 200, description = "The ride", body = RideView),
+        (status = 200, description = "The ride", body = RideView, headers(("X-Fleetlog-Data-Age-Ms" = i64))),
         (status = 400, description = "`invalid_id`: not a UUID"),
         (status = 404, description = "`not_found`"),
     )
@@ -203,40 +162,38 @@ async fn ride(
     State(state): State<ApiState>,
     user: AuthUser,
     path: Result<Path<Uuid>, PathRejection>,
-) -> Result<Json<RideView>, ApiError> {
+) -> Result<Aged<Json<RideView>>, ApiError> {
     if user.role == Role::Provider {
         return Err(AuthError::Forbidden.into());
     }
-    let Path(ride_id) = path.map_err(|_| {
-        ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "invalid_id",
-            "ride id must be a UUID",
-        )
-        .with_field("ride_id")
-    })?;
+    let Path(ride_id) =
+        path.map_err(|_| ApiError::invalid_id("ride_id", "ride id must be a UUID"))?;
     let not_found = || ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such ride");
-    let schema = rides_schema(&state.read_models)
-        .await?
-        .ok_or_else(not_found)?;
-    let sql = format!("SELECT {COLUMNS} FROM {schema}.rides WHERE ride_id = $1");
-    let row: Option<Row> = sqlx::query_as(&sql)
-        .bind(ride_id)
-        .fetch_optional(&state.pool)
-        .await
-        .map_err(ApiError::internal)?;
+    let age = state.read_models.data_age(&[RIDES, FLEET]).await?;
+    let row = read::ride(&state.read_models, ride_id).await?;
     // Riders see their own rides only; others' are as unknown as missing ones.
     let row = row
         .filter(|r| user.role != Role::Rider || r.rider_id == user.user_id)
         .ok_or_else(not_found)?;
     let route = match row.started_at {
-        Some(from) => Some(
-            crate::ride_track::track(&state.read_models, row.vehicle_id, from, row.ended_at)
-                .await?,
-        ),
+        Some(from) => {
+            let to = row.ended_at.unwrap_or_else(Utc::now);
+            let points = read::route(&state.read_models, row.vehicle_id, from, to).await?;
+            Some(points.into_iter().map(TrackPoint::from).collect())
+        }
         None => None,
     };
     let mut view = RideView::from(row);
     view.route = route;
-    Ok(Json(view))
+    Ok(Aged(age, Json(view)))
+}
+
+impl From<(i32, i32, i64)> for TrackPoint {
+    fn from((lat_e7, lon_e7, device_time_ms): (i32, i32, i64)) -> Self {
+        Self {
+            lat: f64::from(lat_e7) / 1e7,
+            lon: f64::from(lon_e7) / 1e7,
+            at: DateTime::from_timestamp_millis(device_time_ms),
+        }
+    }
 }
