@@ -19,6 +19,8 @@ mod rate;
 pub mod registered;
 mod router;
 mod session_events;
+#[cfg(test)]
+mod task_size;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
