@@ -11,6 +11,7 @@ pub mod demo;
 pub mod kill_timings;
 pub mod log;
 pub mod process;
+pub mod python;
 pub mod readmodel;
 pub mod stack;
 pub mod test_stack;
@@ -32,6 +33,19 @@ pub struct TestApp {
 /// A name no other test (or earlier run) uses: `<prefix>-<uuid>`.
 pub fn unique_name(prefix: &str) -> String {
     format!("{prefix}-{}", uuid::Uuid::new_v4().simple())
+}
+
+/// A device id no other test uses: 15 digits, `prefix` (3 digits) then 12 random ones.
+///
+/// # Panics
+/// When `prefix` is not 3 digits.
+pub fn unique_imei(prefix: &str) -> String {
+    assert!(
+        prefix.len() == 3 && prefix.bytes().all(|b| b.is_ascii_digit()),
+        "a 3-digit prefix"
+    );
+    let n = uuid::Uuid::new_v4().as_u128() % 1_000_000_000_000;
+    format!("{prefix}{n:012}")
 }
 
 /// Settings from the environment (as `make test` sets it) with a fresh database.

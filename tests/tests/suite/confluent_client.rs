@@ -6,7 +6,7 @@
 //! Needs the broker (`KAFKA_BROKERS`), PostgreSQL (`DATABASE_URL`) and the Python tools of
 //! `tests/python/requirements.txt` (`TEST_PYTHON`, or `tests/python/.venv/bin/python`).
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 use fleetlog_runtime::kafka::{self, TopicSpec};
@@ -16,18 +16,12 @@ use fleetlog_schemas::events::{AlarmKind, IoElement, LockState, Telemetry};
 use fleetlog_schemas::registration::{register, register_all};
 use fleetlog_schemas::topics;
 use fleetlog_schemas::wire::{WireCodec, schema_id};
+use fleetlog_tests::python::python;
 use fleetlog_tests::{spawn_app, unique_name};
 use rdkafka::message::Headers;
 use rdkafka::producer::FutureRecord;
 use serde_json::Value;
 use tokio_util::sync::CancellationToken;
-
-fn python() -> PathBuf {
-    std::env::var_os("TEST_PYTHON").map_or_else(
-        || Path::new(env!("CARGO_MANIFEST_DIR")).join("python/.venv/bin/python"),
-        PathBuf::from,
-    )
-}
 
 fn telemetry(device_id: &str) -> Telemetry {
     Telemetry {
@@ -65,11 +59,6 @@ fn telemetry(device_id: &str) -> Telemetry {
 /// Run the Python reader and return the records it printed.
 async fn read_with_confluent(brokers: &str, registry: &str, topic: &str) -> Vec<Value> {
     let python = python();
-    assert!(
-        python.exists(),
-        "{} missing: install tests/python/requirements.txt (make test does) or set TEST_PYTHON",
-        python.display()
-    );
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("python/read_with_confluent.py");
     let args = [
         "--brokers",

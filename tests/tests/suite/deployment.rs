@@ -4,13 +4,7 @@ use std::path::PathBuf;
 use std::process::Command;
 
 use fleetlog_tests::process::fleetlog_bin;
-
-fn python() -> PathBuf {
-    std::env::var("TEST_PYTHON").map_or_else(
-        |_| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("python/.venv/bin/python"),
-        PathBuf::from,
-    )
-}
+use fleetlog_tests::python::python;
 
 #[test]
 fn docker_compose_runs_only_subcommands_and_settings_the_binary_has() {

@@ -17,7 +17,7 @@ mod errors;
 mod round_trip;
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 use fleetlog_export::{Bound, ExportRequest, Format};
@@ -32,18 +32,12 @@ use fleetlog_schemas::events::{
 use fleetlog_schemas::registration::register;
 use fleetlog_schemas::topics;
 use fleetlog_schemas::wire::WireCodec;
+use fleetlog_tests::python::python;
 use fleetlog_tests::{TestApp, unique_name};
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use serde_json::Value;
 
 const TELEMETRY_RECORDS: usize = 40;
-
-fn python() -> PathBuf {
-    std::env::var_os("TEST_PYTHON").map_or_else(
-        || Path::new(env!("CARGO_MANIFEST_DIR")).join("python/.venv/bin/python"),
-        PathBuf::from,
-    )
-}
 
 fn telemetry(i: usize) -> Telemetry {
     Telemetry {
@@ -143,11 +137,6 @@ fn file_bytes(dir: &Path) -> BTreeMap<String, Vec<u8>> {
 
 fn read_with_pyarrow(dir: &Path) -> Value {
     let python = python();
-    assert!(
-        python.exists(),
-        "{} missing: install tests/python/requirements.txt (make test does) or set TEST_PYTHON",
-        python.display()
-    );
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("python/read_parquet.py");
     let output = std::process::Command::new(python)
         .arg(script)

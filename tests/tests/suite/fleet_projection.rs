@@ -20,7 +20,6 @@ use fleetlog_schemas::events::{
 };
 use fleetlog_schemas::topics;
 use fleetlog_tests::test_stack::{Projected, TestStack};
-use fleetlog_tests::unique_name;
 use serde_json::Value;
 use sqlx::PgPool;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -43,8 +42,7 @@ async fn stack_with(admission: AdmissionPolicy) -> TestStack {
 }
 
 fn imei() -> String {
-    let n = u64::from_str_radix(&unique_name("x")[2..14], 16).unwrap() % 1_000_000_000_000;
-    format!("359{n:012}")
+    fleetlog_tests::unique_imei("359")
 }
 
 async fn device(pool: &PgPool, id: &str) -> Option<Value> {

@@ -20,14 +20,11 @@ use fleetlog_schemas::topics;
 use fleetlog_schemas::wire::WireCodec;
 use fleetlog_tests::log::read_key_until;
 use fleetlog_tests::stack::Services;
-use fleetlog_tests::unique_name;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 fn imei() -> String {
-    // 15 digits, unique per test run.
-    let n = u64::from_str_radix(&unique_name("x")[2..14], 16).unwrap() % 1_000_000_000_000;
-    format!("359{n:012}")
+    fleetlog_tests::unique_imei("359")
 }
 
 fn records(n: usize) -> Vec<Record> {

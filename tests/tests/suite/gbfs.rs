@@ -25,33 +25,22 @@ mod empty_system;
 mod fleet;
 
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use fleetlog_api::auth::AuthSettings;
 use fleetlog_api::gbfs::GbfsConfig;
 use fleetlog_runtime::settings::GbfsSettings;
 use fleetlog_tests::TestApp;
+use fleetlog_tests::python::python;
 use serde_json::Value;
 use tokio_util::sync::DropGuard;
 
 const SECRET: &str = "gbfs-test-secret-of-enough-bytes";
 
-fn python() -> PathBuf {
-    std::env::var_os("TEST_PYTHON").map_or_else(
-        || Path::new(env!("CARGO_MANIFEST_DIR")).join("python/.venv/bin/python"),
-        PathBuf::from,
-    )
-}
-
 /// Run the validator on `entries` (crawling what they link to); its report, and whether
 /// it found everything valid.
 async fn validate(entries: Vec<String>) -> (Value, bool) {
     let python = python();
-    assert!(
-        python.exists(),
-        "{} missing: install tests/python/requirements.txt (make test does) or set TEST_PYTHON",
-        python.display()
-    );
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let script = root.join("python/validate_gbfs.py");
     let specs = root.join("specs/gbfs");

@@ -14,8 +14,8 @@ use fleetlog_schemas::events::RawFrame;
 use fleetlog_schemas::topics;
 use fleetlog_tests::log::read_key_until;
 use fleetlog_tests::process::fleetlog;
+use fleetlog_tests::spawn_app;
 use fleetlog_tests::test_stack::{Projected, TestStack};
-use fleetlog_tests::{spawn_app, unique_name};
 use rdkafka::Message;
 use rdkafka::message::Headers;
 use sqlx::PgPool;
@@ -31,8 +31,7 @@ struct Traced {
 }
 
 fn imei() -> String {
-    let n = u64::from_str_radix(&unique_name("x")[2..14], 16).unwrap() % 1_000_000_000_000;
-    format!("358{n:012}")
+    fleetlog_tests::unique_imei("358")
 }
 
 fn record(i: i64) -> Record {

@@ -107,16 +107,7 @@ impl Client {
 /// its report.
 async fn validate(client: &Client, paths: &[String]) -> Value {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let python = std::env::var_os("TEST_PYTHON").map_or_else(
-        || root.join("python/.venv/bin/python"),
-        std::path::PathBuf::from,
-    );
-    assert!(
-        python.exists(),
-        "{} missing: make test installs it",
-        python.display()
-    );
-    let mut command = std::process::Command::new(python);
+    let mut command = std::process::Command::new(fleetlog_tests::python::python());
     command
         .arg(root.join("python/validate_mds.py"))
         .arg("--specs")

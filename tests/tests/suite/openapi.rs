@@ -12,13 +12,14 @@
 //! `tests/python/requirements.txt` (`TEST_PYTHON`, or `tests/python/.venv/bin/python`).
 //! `OPENAPI_CONTRACT_SEED` and `OPENAPI_CONTRACT_EXAMPLES` change the run.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use fleetlog_api::auth::{AuthSettings, Role};
 use fleetlog_schemas::events::{
     FleetEventBody, GeoPoint, RideEnded, RideRequested, RideStarted, ZoneKind,
 };
+use fleetlog_tests::python::python;
 use fleetlog_tests::test_stack::{LAT, LON, Projected, T0, TestStack};
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -27,21 +28,9 @@ const SECRET: &str = "openapi-test-secret-of-enough-bytes";
 /// The longest the contract run may take before it counts as failed.
 const BUDGET: Duration = Duration::from_secs(150);
 
-fn python() -> PathBuf {
-    std::env::var_os("TEST_PYTHON").map_or_else(
-        || Path::new(env!("CARGO_MANIFEST_DIR")).join("python/.venv/bin/python"),
-        PathBuf::from,
-    )
-}
-
 /// Run `contract_openapi.py` against `base` with `token`; its exit status and output.
 async fn contract(base: &str, token: &str, extra: &[&str]) -> (bool, String) {
     let python = python();
-    assert!(
-        python.exists(),
-        "{} missing: install tests/python/requirements.txt (make test does) or set TEST_PYTHON",
-        python.display()
-    );
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("python/contract_openapi.py");
     let seed = std::env::var("OPENAPI_CONTRACT_SEED").unwrap_or_else(|_| "1".into());
     let examples = std::env::var("OPENAPI_CONTRACT_EXAMPLES").unwrap_or_else(|_| "20".into());

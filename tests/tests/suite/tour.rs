@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use fleetlog_tests::demo::{self, read_until};
 use fleetlog_tests::process::fleetlog_bin;
+use fleetlog_tests::python::python;
 use fleetlog_tests::unique_name;
 
 /// Where the tour's commands expect the API.
@@ -21,11 +22,29 @@ fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
-fn python() -> PathBuf {
-    std::env::var_os("TEST_PYTHON").map_or_else(
-        || repo().join("tests/python/.venv/bin/python"),
-        PathBuf::from,
-    )
+/// Wait until GBFS lists at least `n` vehicles (each reported since its registration).
+async fn wait_until_listed(api: &str, n: usize, timeout: Duration) {
+    let deadline = std::time::Instant::now() + timeout;
+    let url = format!("{api}/gbfs/3.0/vehicle_status.json");
+    loop {
+        let listed = match reqwest::get(&url).await {
+            Ok(response) => response
+                .json::<serde_json::Value>()
+                .await
+                .ok()
+                .and_then(|feed| feed["data"]["vehicles"].as_array().map(Vec::len))
+                .unwrap_or(0),
+            Err(_) => 0,
+        };
+        if listed >= n {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "GBFS lists {listed} vehicles, not {n}, after {timeout:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
 }
 
 /// Every `sh` block of `markdown`, in order, without the `make run` line.
@@ -66,11 +85,6 @@ fn the_tour_keeps_make_run_out_and_every_other_command_in() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_command_of_the_tour_runs_and_shows_what_it_promises() {
     let python = python();
-    assert!(
-        python.exists(),
-        "{} missing: install tests/python/requirements.txt (make test does) or set TEST_PYTHON",
-        python.display()
-    );
     let args = ["--scooters", "24", "--riders", "2", "--ride-s", "3"];
     let extra = ["--pause-s", "2", "--interval-s", "1"];
     let run = demo::start(900, &[&args[..], &extra[..]].concat()).await;
@@ -82,6 +96,8 @@ async fn every_command_of_the_tour_runs_and_shows_what_it_promises() {
         "rider-1@demo.fleetlog.dev",
         Duration::from_secs(60),
     );
+    // And the fleet has reported since its registration (the tour's GBFS count).
+    wait_until_listed(&run.api, 20, Duration::from_secs(90)).await;
 
     let tour = std::fs::read_to_string(repo().join("docs/tour.md")).expect("docs/tour.md");
     let script = shell_blocks(&tour).replace(TOUR_API, &run.api);
