@@ -38,6 +38,8 @@ pub(crate) struct Rider {
     pub(crate) first_qr: Option<String>,
 }
 
+/// How long the first rider keeps scanning a scooter that has not reported yet.
+const QR_PATIENCE: Duration = Duration::from_secs(60);
 /// Search radius of a rider looking for a vehicle, metres.
 const SEARCH_RADIUS_M: u32 = 5_000;
 /// How far from City Hall (degrees, each way) a rider starts looking for a vehicle.
@@ -53,7 +55,7 @@ impl Rider {
         let token = self.client.rider(&email, RIDER_PASSWORD).await?;
         tracing::info!(rider = self.n, %email, "demo rider signed in");
         if let Some(qr) = &self.first_qr {
-            self.try_qr(&token, qr).await;
+            self.try_qr(&token, qr, &stop).await;
         }
         while !stop.is_cancelled() {
             if let Err(err) = self.one_ride(&token, &stop).await {
@@ -67,7 +69,9 @@ impl Rider {
     }
 
     /// Scan a QR code and try to reserve that vehicle (refused when its battery is low).
-    async fn try_qr(&self, token: &str, qr: &str) {
+    /// Right after the demo starts the scooter may not have reported yet: refused as
+    /// `offline`, it is tried again every second for up to [`QR_PATIENCE`].
+    async fn try_qr(&self, token: &str, qr: &str, stop: &CancellationToken) {
         let found = self
             .client
             .get(token, &format!("/v1/vehicles/by-qr/{qr}"))
@@ -79,8 +83,15 @@ impl Rider {
             return;
         };
         let path = format!("/v1/vehicles/{id}/reserve");
-        if let Ok(outcome) = self.client.command(Method::POST, token, &path, None).await {
+        let deadline = tokio::time::Instant::now() + QR_PATIENCE;
+        while let Ok(outcome) = self.client.command(Method::POST, token, &path, None).await {
             self.told("reserve by QR", qr, &outcome);
+            if outcome.reason() == Some("offline") && tokio::time::Instant::now() < deadline {
+                if pause(Duration::from_secs(1), stop).await {
+                    continue;
+                }
+                return;
+            }
             if outcome.ok() {
                 let cancel = format!("/v1/vehicles/{id}/cancel-reservation");
                 let _ = self
@@ -88,6 +99,7 @@ impl Rider {
                     .command(Method::POST, token, &cancel, None)
                     .await;
             }
+            return;
         }
     }
 
