@@ -5,8 +5,10 @@
 //! Phases, each run against the gateway and then the peer: (1) a rate ramp over 2,000
 //! connections for the highest ACKed frames/s whose ACK p99 stays within 200 ms; (2) a
 //! steady 5k frames/s for ACK p50/p99 and CPU per 1k frames/s; (3) 15,000 idle logged-in
-//! connections for RSS per connection. Both run as their own processes (`fleetlog gateway`,
-//! `node bridge.js`), so CPU and RSS are theirs; the peer's topic has the same partitions.
+//! connections for RSS per connection, held by a fresh process of each (after the ramp, the
+//! peer's garbage collector can shrink its heap while the connections grow it, and the
+//! growth read 0). Both run as their own processes (`fleetlog gateway`, `node bridge.js`),
+//! so CPU and RSS are theirs; the peer's topic has the same partitions.
 
 use std::path::PathBuf;
 use std::time::Instant;
@@ -106,12 +108,22 @@ pub(crate) async fn run(settings: Settings, args: IngestBenchArgs) -> anyhow::Re
     );
 
     let gateway = spawn_gateway(&settings, &registry_url)?;
-    let ours = measure_target("gateway", &gateway, 0, &args).await?;
+    let mut ours = measure_target("gateway", &gateway, 0, &args).await?;
     drop(gateway);
+    ours.idle = idle_on_fresh("gateway", 0, &args, || {
+        spawn_gateway(&settings, &registry_url)
+    })
+    .await?;
     let peer = match &args.peer {
         Some(dir) => {
             let node = spawn_node_peer(dir, &settings.kafka.brokers, PEER_TOPIC)?;
-            Some(measure_target("node peer", &node, 20_000, &args).await?)
+            let mut figures = measure_target("node peer", &node, 20_000, &args).await?;
+            drop(node);
+            figures.idle = idle_on_fresh("node peer", 20_000, &args, || {
+                spawn_node_peer(dir, &settings.kafka.brokers, PEER_TOPIC)
+            })
+            .await?;
+            Some(figures)
         }
         None => None,
     };
@@ -154,21 +166,30 @@ async fn measure_target(
     )
     .await
     .with_context(|| format!("{name}: steady phase"))?;
-    let idle = if args.idle > 0 {
-        eprintln!("{name}: {} idle connections", args.idle);
-        Some(
-            phases::idle(target, base * 10 + 200_000, args.idle)
-                .await
-                .with_context(|| format!("{name}: idle phase"))?,
-        )
-    } else {
-        None
-    };
     Ok(Figures {
         best,
         steady: Some(steady),
-        idle,
+        idle: None,
     })
+}
+
+/// The idle phase against a fresh process of the target (`spawn`), so its RSS growth is
+/// the connections' alone; `None` when the phase is skipped.
+async fn idle_on_fresh(
+    name: &str,
+    base: usize,
+    args: &IngestBenchArgs,
+    spawn: impl FnOnce() -> anyhow::Result<Target>,
+) -> anyhow::Result<Option<Idle>> {
+    if args.idle == 0 {
+        return Ok(None);
+    }
+    eprintln!("{name}: {} idle connections (a fresh process)", args.idle);
+    let target = spawn()?;
+    let idle = phases::idle(&target, base * 10 + 200_000, args.idle)
+        .await
+        .with_context(|| format!("{name}: idle phase"))?;
+    Ok(Some(idle))
 }
 
 fn print_table(args: &IngestBenchArgs, ours: &Figures, peer: Option<&Figures>) {

@@ -193,7 +193,8 @@ pub(crate) struct Idle {
 /// When a device cannot connect or is refused.
 pub(crate) async fn idle(target: &Target, base: usize, n: usize) -> anyhow::Result<Idle> {
     let pid = target.pid();
-    tokio::time::sleep(Duration::from_secs(1)).await;
+    // A freshly started target first connects to the broker and warms up.
+    tokio::time::sleep(Duration::from_secs(3)).await;
     let before = proc_stats::rss_kib(pid).unwrap_or(0);
     let streams = connect_all(target, base, n).await?;
     // Let the target settle (background appends of session events, allocator).
