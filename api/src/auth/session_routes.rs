@@ -8,7 +8,6 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::post;
 use serde::Deserialize;
-use uuid::Uuid;
 
 use super::extract::{AuthUser, RequireAdmin};
 use super::sessions::{end_sessions, password_hash};
@@ -91,10 +90,7 @@ async fn disable(
     RequireAdmin(admin): RequireAdmin,
     id: Result<Path<String>, PathRejection>,
 ) -> Result<StatusCode, ApiError> {
-    let id = id
-        .ok()
-        .and_then(|Path(id)| Uuid::parse_str(&id).ok())
-        .ok_or(AuthError::NotFound)?;
+    let id = super::admin_routes::id_or_not_found(id)?;
     if !end_sessions(&state.pool, id, None, true).await? {
         return Err(AuthError::NotFound.into());
     }
