@@ -46,6 +46,35 @@ fn lines(stream: impl std::io::Read + Send + 'static) -> mpsc::Receiver<String> 
     rx
 }
 
+/// Wait until GBFS (`api`'s public `vehicle_status`) lists at least `n` vehicles, each
+/// reported since its registration.
+///
+/// # Panics
+/// When it does not within `timeout`.
+pub async fn wait_until_gbfs_lists(api: &str, n: usize, timeout: Duration) {
+    let deadline = Instant::now() + timeout;
+    let url = format!("{api}/gbfs/3.0/vehicle_status.json");
+    loop {
+        let listed = match reqwest::get(&url).await {
+            Ok(response) => response
+                .json::<serde_json::Value>()
+                .await
+                .ok()
+                .and_then(|feed| feed["data"]["vehicles"].as_array().map(Vec::len))
+                .unwrap_or(0),
+            Err(_) => 0,
+        };
+        if listed >= n {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "GBFS lists {listed} vehicles, not {n}, after {timeout:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
+
 /// Lines from `rx` up to and including the first containing `until`.
 ///
 /// # Panics

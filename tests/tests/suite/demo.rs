@@ -66,15 +66,8 @@ async fn make_run_is_a_living_demo_with_vehicles_rides_and_mds_trips() {
     assert_eq!(status, 200, "the banner's provider token works: {vehicles}");
 
     // Within 60 s of the start, GBFS lists at least 20 vehicles.
-    let listed = loop {
-        let (_, feed) = get(&format!("{api}/gbfs/3.0/vehicle_status.json"), None, false).await;
-        let n = feed["data"]["vehicles"].as_array().map_or(0, Vec::len);
-        if n >= 20 || started.elapsed() > Duration::from_secs(60) {
-            break n;
-        }
-        tokio::time::sleep(Duration::from_millis(500)).await;
-    };
-    assert!(listed >= 20, "GBFS listed {listed} vehicles after 60 s");
+    let left = Duration::from_secs(60).saturating_sub(started.elapsed());
+    fleetlog_tests::demo::wait_until_gbfs_lists(&api, 20, left).await;
 
     // A low-battery scooter (the first rider scans one; others find them nearby) is
     // refused for its battery.

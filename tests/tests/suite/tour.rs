@@ -22,31 +22,6 @@ fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
-/// Wait until GBFS lists at least `n` vehicles (each reported since its registration).
-async fn wait_until_listed(api: &str, n: usize, timeout: Duration) {
-    let deadline = std::time::Instant::now() + timeout;
-    let url = format!("{api}/gbfs/3.0/vehicle_status.json");
-    loop {
-        let listed = match reqwest::get(&url).await {
-            Ok(response) => response
-                .json::<serde_json::Value>()
-                .await
-                .ok()
-                .and_then(|feed| feed["data"]["vehicles"].as_array().map(Vec::len))
-                .unwrap_or(0),
-            Err(_) => 0,
-        };
-        if listed >= n {
-            return;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "GBFS lists {listed} vehicles, not {n}, after {timeout:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(500)).await;
-    }
-}
-
 /// Every `sh` block of `markdown`, in order, without the `make run` line.
 fn shell_blocks(markdown: &str) -> String {
     let mut script = String::new();
@@ -97,7 +72,7 @@ async fn every_command_of_the_tour_runs_and_shows_what_it_promises() {
         Duration::from_secs(60),
     );
     // And the fleet has reported since its registration (the tour's GBFS count).
-    wait_until_listed(&run.api, 20, Duration::from_secs(90)).await;
+    demo::wait_until_gbfs_lists(&run.api, 20, Duration::from_secs(90)).await;
 
     let tour = std::fs::read_to_string(repo().join("docs/tour.md")).expect("docs/tour.md");
     let script = shell_blocks(&tour).replace(TOUR_API, &run.api);
