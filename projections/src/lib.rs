@@ -1,10 +1,11 @@
 //! The read side: processors that derive PostgreSQL read models from the log.
 //!
 //! In the flow: `scooter.telemetry.v1 / fleet.events.v1 ──▶ projections ──▶ PostgreSQL`.
-//! The [`runtime`] consumes a [`Projection`]'s topics with offsets stored in the same
+//! Each read model is a [`Projection`] of the processor runtime ([`fleetlog_processor`]),
+//! which consumes its topics in a consumer group with offsets stored in the same
 //! transaction as the read-model change, dead-letters poison records and parks their
-//! keys, and writes each read-model version into its own schema `proj_<name>_v<N>`.
-//! [`testing`] holds a small counting projection for tests and examples. The read models:
+//! keys, and writes each read-model version into its own schema `proj_<name>_v<N>`. The
+//! read models:
 //!
 //! - [`fleet`] — the latest state of every device and vehicle and each device's record
 //!   history (`proj_fleet_v1`), from telemetry, sessions and fleet events;
@@ -17,13 +18,8 @@
 pub mod fleet;
 pub mod lineage;
 pub mod rides;
-pub mod runtime;
-pub mod testing;
 
-pub use runtime::{
-    Projection, ProjectionError, ProjectionRuntime, RuntimeConfig, SourceRecord, run,
-};
-
+use fleetlog_processor::{Projection, ProjectionRuntime, RuntimeConfig, run};
 use fleetlog_runtime::{Settings, Shutdown};
 
 /// The projections `fleetlog projector <name>` runs.
@@ -74,7 +70,7 @@ pub struct Described {
     /// The topics it reads.
     pub topics: Vec<&'static str>,
     /// Columns a rebuild does not reproduce ([`Projection::impure_columns`]).
-    pub impure_columns: &'static [runtime::ImpureColumn],
+    pub impure_columns: &'static [fleetlog_processor::ImpureColumn],
 }
 
 fn described<P: Projection>(p: &P) -> Described {

@@ -110,7 +110,10 @@ pub fn consumer_config(settings: &KafkaSettings, group_id: &str) -> ClientConfig
         .set("enable.auto.offset.store", "false")
         .set("auto.offset.reset", "earliest")
         .set("enable.partition.eof", "false")
-        .set("session.timeout.ms", "10000")
+        .set(
+            "session.timeout.ms",
+            settings.session_timeout_ms.to_string(),
+        )
         .set("isolation.level", "read_committed")
         .set("fetch.min.bytes", "1")
         .set("fetch.wait.max.ms", settings.fetch_wait_max_ms.to_string());

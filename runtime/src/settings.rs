@@ -76,6 +76,10 @@ pub struct KafkaSettings {
     /// that died mid-transaction and is not restarted holds back `read_committed` readers of
     /// its partitions at most this long.
     pub transaction_timeout_ms: u32,
+    /// How long a consumer-group member may go silent before the group hands its
+    /// partitions to the others (`session.timeout.ms`): the longest a dead processor's
+    /// partitions wait. The broker accepts 6,000 to 1,800,000 by default.
+    pub session_timeout_ms: u32,
 }
 
 /// HTTP listen addresses.
@@ -135,6 +139,7 @@ impl Default for KafkaSettings {
             fetch_wait_max_ms: 500,
             instance_id: "1".into(),
             transaction_timeout_ms: 10_000,
+            session_timeout_ms: 10_000,
         }
     }
 }

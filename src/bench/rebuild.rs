@@ -7,8 +7,8 @@
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use fleetlog_projections::RuntimeConfig;
-use fleetlog_projections::runtime::builds::{self, Purpose};
+use fleetlog_processor::RuntimeConfig;
+use fleetlog_processor::builds::{self, Purpose};
 use fleetlog_runtime::{Settings, db, kafka};
 use fleetlog_schemas::topics;
 use sqlx::PgPool;

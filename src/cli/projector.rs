@@ -10,7 +10,7 @@ use fleetlog_runtime::{Settings, Shutdown, db};
 ///
 /// # Errors
 /// An unknown name (before anything is started), PostgreSQL unreachable at start, or the
-/// projection failing for good (see `fleetlog_projections::runtime::run`).
+/// projection failing for good (see `fleetlog_processor::run`).
 pub(crate) async fn run(settings: Settings, name: &str) -> anyhow::Result<()> {
     if !fleetlog_projections::NAMES.contains(&name) {
         return Err(fleetlog_projections::UnknownProjection(name.to_owned()).into());

@@ -7,8 +7,8 @@ use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use fleetlog_projections::RuntimeConfig;
-use fleetlog_projections::runtime::builds::{self, BulkState};
+use fleetlog_processor::RuntimeConfig;
+use fleetlog_processor::builds::{self, BulkState};
 use fleetlog_runtime::Settings;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use sqlx::PgPool;

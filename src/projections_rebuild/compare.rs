@@ -4,7 +4,7 @@
 
 use std::collections::BTreeSet;
 
-use fleetlog_projections::runtime::ImpureColumn;
+use fleetlog_processor::ImpureColumn;
 use sqlx::PgConnection;
 
 /// How many differing rows are shown per side.

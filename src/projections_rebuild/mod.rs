@@ -23,7 +23,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::Context;
-use fleetlog_projections::runtime::builds::{self, Purpose};
+use fleetlog_processor::builds::{self, Purpose};
 use fleetlog_runtime::{Settings, db};
 use sqlx::PgPool;
 

@@ -10,8 +10,8 @@
 use std::io::IsTerminal;
 use std::process::ExitCode;
 
-use fleetlog_projections::runtime::builds::{self, Purpose};
-use fleetlog_projections::runtime::schema_name;
+use fleetlog_processor::builds::{self, Purpose};
+use fleetlog_processor::schema_name;
 use fleetlog_runtime::Settings;
 
 use super::build;

@@ -41,6 +41,10 @@ pub(crate) struct PartitionStatus {
     lag_records: Option<i64>,
     lag_seconds: Option<f64>,
     last_record_at: Option<DateTime<Utc>>,
+    /// The process that claimed the partition last (`<client id>-<instance id> pid <pid>`).
+    owner: Option<String>,
+    /// Its owner epoch: one more with each claim.
+    owner_epoch: Option<i64>,
 }
 
 /// One projection version.
@@ -147,6 +151,8 @@ fn status(
                 lag_records: lag,
                 lag_seconds,
                 last_record_at: p.last_record_at,
+                owner: p.owner.as_ref().map(|o| o.0.clone()),
+                owner_epoch: p.owner.as_ref().map(|o| o.1),
             }
         })
         .collect();

@@ -1,6 +1,7 @@
 //! What PostgreSQL knows about each projection: its versions (`projection_versions`), the
-//! stored offsets (`projection_offsets`), the last lag refresh of a running projector
-//! (`projection_lag`) and the parked keys and records (`projection_parked*`).
+//! stored offsets (`projection_offsets`), the process holding each partition
+//! (`projection_claims`), the last lag refresh of a running projector (`projection_lag`)
+//! and the parked keys and records (`projection_parked*`).
 
 use std::collections::BTreeMap;
 
@@ -20,6 +21,8 @@ pub(crate) struct StoredPartition {
     pub(crate) last_record_at: Option<DateTime<Utc>>,
     /// When the offset last moved.
     pub(crate) updated_at: Option<DateTime<Utc>>,
+    /// The process that claimed the partition last, and its owner epoch.
+    pub(crate) owner: Option<(String, i64)>,
 }
 
 /// One version of a projection as stored.
@@ -44,6 +47,8 @@ type PartitionRow = (
     Option<i64>,
     Option<DateTime<Utc>>,
     Option<DateTime<Utc>>,
+    Option<String>,
+    Option<i64>,
 );
 
 /// Every projection version with its partitions and parked counts, by name and version.
@@ -58,12 +63,12 @@ pub(crate) async fn load(pool: &PgPool) -> Result<Vec<StoredVersion>, sqlx::Erro
     .fetch_all(pool)
     .await?;
     let partitions: Vec<PartitionRow> = sqlx::query_as(
-        "SELECT COALESCE(o.projection, l.projection), COALESCE(o.version, l.version), \
-                COALESCE(o.topic, l.topic), COALESCE(o.partition, l.partition), \
+        "SELECT projection, version, topic, partition, \
                 COALESCE(o.next_offset, l.next_offset), l.high_watermark, \
-                COALESCE(o.last_record_at, l.last_record_at), o.updated_at \
+                COALESCE(o.last_record_at, l.last_record_at), o.updated_at, c.owner, c.epoch \
          FROM projection_offsets o \
          FULL JOIN projection_lag l USING (projection, version, topic, partition) \
+         FULL JOIN projection_claims c USING (projection, version, topic, partition) \
          ORDER BY 1, 2, 3, 4",
     )
     .fetch_all(pool)
@@ -93,7 +98,7 @@ pub(crate) async fn load(pool: &PgPool) -> Result<Vec<StoredVersion>, sqlx::Erro
             ((name, version), stored)
         })
         .collect();
-    for (name, version, topic, partition, next, high, last, updated) in partitions {
+    for (name, version, topic, partition, next, high, last, updated, owner, epoch) in partitions {
         if let Some(v) = by_key.get_mut(&(name, version)) {
             v.partitions.push(StoredPartition {
                 topic,
@@ -102,6 +107,7 @@ pub(crate) async fn load(pool: &PgPool) -> Result<Vec<StoredVersion>, sqlx::Erro
                 refreshed_high: high,
                 last_record_at: last,
                 updated_at: updated,
+                owner: owner.zip(epoch),
             });
         }
     }

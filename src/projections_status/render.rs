@@ -1,5 +1,5 @@
 //! The plain-text tables of `fleetlog projections status`: one line per projection
-//! version, then one per partition.
+//! version, then one per partition with the process holding it.
 
 use std::fmt::Write;
 
@@ -47,20 +47,21 @@ pub(crate) fn tables(statuses: &[ProjectionStatus]) -> String {
         let _ = writeln!(out);
         let _ = writeln!(
             out,
-            "{:<16} {:>7}  {:<40} {:>12} {:>12} {:>12} {:>9}",
+            "{:<16} {:>7}  {:<40} {:>12} {:>12} {:>12} {:>9}  {:>5}  OWNER",
             "PROJECTION",
             "VERSION",
             "TOPIC/PARTITION",
             "NEXT_OFFSET",
             "HIGH",
             "LAG_RECORDS",
-            "LAG_S"
+            "LAG_S",
+            "EPOCH"
         );
         for s in statuses {
             for p in &s.partitions {
                 let _ = writeln!(
                     out,
-                    "{:<16} {:>7}  {:<40} {:>12} {:>12} {:>12} {:>9}",
+                    "{:<16} {:>7}  {:<40} {:>12} {:>12} {:>12} {:>9}  {:>5}  {}",
                     s.name,
                     s.version
                         .map_or_else(|| "-".to_owned(), |v| format!("v{v}")),
@@ -69,6 +70,8 @@ pub(crate) fn tables(statuses: &[ProjectionStatus]) -> String {
                     opt(p.high_watermark),
                     opt(p.lag_records),
                     seconds(p.lag_seconds),
+                    opt(p.owner_epoch),
+                    p.owner.as_deref().unwrap_or("-"),
                 );
             }
         }

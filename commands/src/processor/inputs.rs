@@ -1,8 +1,8 @@
 //! The processor's inputs: log records decoded into commands and device facts, each with
 //! its envelope (the parent of everything decided from it).
 
-use fleetlog_projections::runtime::decode_value;
-use fleetlog_projections::{ProjectionError, SourceRecord};
+use fleetlog_processor::decode_value;
+use fleetlog_processor::{ProjectionError, SourceRecord};
 use fleetlog_schemas::envelope::Envelope;
 use fleetlog_schemas::events::{AppCommand, DeviceReply, SessionEvent, Telemetry};
 use fleetlog_schemas::topics;

@@ -30,9 +30,9 @@ mod ticker;
 
 use std::time::Duration;
 
-use fleetlog_projections::runtime::execute_in_schema;
-use fleetlog_projections::runtime::schema_name;
-use fleetlog_projections::{Projection, ProjectionError, SourceRecord};
+use fleetlog_processor::execute_in_schema;
+use fleetlog_processor::schema_name;
+use fleetlog_processor::{Projection, ProjectionError, SourceRecord};
 use fleetlog_runtime::settings::CommandSettings;
 use fleetlog_runtime::{Settings, Shutdown};
 use fleetlog_schemas::topics;
@@ -158,7 +158,7 @@ pub fn spawn(
     let owned = settings.clone();
     let runtime_pool = pool.clone();
     shutdown.spawn("commands", async move {
-        fleetlog_projections::run(processor, &owned, runtime_pool, token).await
+        fleetlog_processor::run(processor, &owned, runtime_pool, token).await
     });
     let (relay_pool, relay_schema, token) = (pool.clone(), schema.clone(), shutdown.token());
     shutdown.spawn("commands-outbox", async move {
@@ -178,7 +178,7 @@ pub fn spawn(
 /// Until the runtime has created the processor's schema (or shutdown).
 async fn wait_for_schema(pool: &sqlx::PgPool, shutdown: &tokio_util::sync::CancellationToken) {
     loop {
-        if let Ok(Some(_)) = fleetlog_projections::runtime::live_schema(pool, NAME).await {
+        if let Ok(Some(_)) = fleetlog_processor::live_schema(pool, NAME).await {
             return;
         }
         tokio::select! {

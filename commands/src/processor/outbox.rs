@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use chrono::{DateTime, Utc};
-use fleetlog_projections::runtime::qualify;
+use fleetlog_processor::qualify;
 use fleetlog_schemas::envelope::Envelope;
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use sqlx::PgPool;

@@ -4,8 +4,8 @@
 use std::collections::BTreeSet;
 
 use chrono::{DateTime, Utc};
-use fleetlog_projections::ProjectionError;
-use fleetlog_projections::runtime::qualify;
+use fleetlog_processor::ProjectionError;
+use fleetlog_processor::qualify;
 use fleetlog_schemas::events::AppCommandBody;
 use fleetlog_schemas::topics::{self, Topic, TopicValue};
 use fleetlog_schemas::wire::{WireCodec, WireError};

@@ -45,7 +45,7 @@ async fn round(
     schema: &str,
     codec: &WireCodec,
     rules: &Rules,
-) -> Result<usize, fleetlog_projections::ProjectionError> {
+) -> Result<usize, fleetlog_processor::ProjectionError> {
     let now_ms = chrono::Utc::now().timestamp_millis();
     let mut tx = pool.begin().await?;
     let loaded = store::load_due(&mut tx, schema, now_ms, ROUND).await?;

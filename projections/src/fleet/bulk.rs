@@ -11,7 +11,7 @@ use sqlx::PgConnection;
 use uuid::Uuid;
 
 use super::copy::{self, HistoryRow};
-use crate::runtime::{ProjectionError, qualify};
+use fleetlog_processor::{ProjectionError, qualify};
 
 /// Days from PostgreSQL's date epoch (2000-01-01) to the UTC day of `ms`.
 fn pg_day(ms: i64) -> i32 {
@@ -85,5 +85,5 @@ pub(crate) async fn run(
     } else {
         include_str!("../../sql/fleet/bulk_begin.sql")
     };
-    crate::runtime::execute_in_schema(tx, sql, schema).await
+    fleetlog_processor::execute_in_schema(tx, sql, schema).await
 }

@@ -8,7 +8,7 @@ use fleetlog_schemas::wire::WireCodec;
 use uuid::Uuid;
 
 use crate::lineage::record_event_id;
-use crate::runtime::{ProjectionError, SourceRecord, decode_value};
+use fleetlog_processor::{ProjectionError, SourceRecord, decode_value};
 
 /// The batch's events by kind, each with its event id, in batch order.
 #[derive(Debug, Default)]

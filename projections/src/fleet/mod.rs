@@ -35,7 +35,9 @@ use fleetlog_schemas::topics;
 use fleetlog_schemas::wire::WireCodec;
 use futures::future::BoxFuture;
 
-use crate::runtime::{ImpureColumn, Projection, ProjectionError, SourceRecord, execute_in_schema};
+use fleetlog_processor::{
+    ImpureColumn, Projection, ProjectionError, SourceRecord, execute_in_schema,
+};
 
 /// The projection's name.
 pub const NAME: &str = "fleet";

@@ -15,7 +15,7 @@ use super::decode::Decoded;
 use super::reduce::{
     self, DeviceSession, DeviceTelemetry, Registration, Stamped, VehicleChange, ZoneDefinition,
 };
-use crate::runtime::{ProjectionError, qualify};
+use fleetlog_processor::{ProjectionError, qualify};
 
 /// Write everything `decoded` changes; with `bulk`, the history by binary `COPY` (see
 /// `bulk.rs`).

@@ -20,7 +20,7 @@ use std::sync::LazyLock;
 use fleetlog_schemas::topics;
 use futures::future::BoxFuture;
 
-use crate::runtime::{
+use fleetlog_processor::{
     ImpureColumn, Projection, ProjectionError, SourceRecord, execute_in_schema, qualify,
 };
 use record::EventRow;

@@ -10,7 +10,7 @@ use fleetlog_schemas::dlq::header as dlq;
 use fleetlog_schemas::envelope::header;
 use uuid::Uuid;
 
-use crate::runtime::SourceRecord;
+use fleetlog_processor::SourceRecord;
 
 /// Namespace of the synthetic ids given to records without a valid `ce_id`: UUID v5 of
 /// `<topic>/<partition>@<offset>` (the original position, for a dead-letter copy).

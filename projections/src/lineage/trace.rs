@@ -5,7 +5,7 @@ use sqlx::PgPool;
 use uuid::Uuid;
 
 use super::tree::{self, TouchedRow, Trace, TracedEvent};
-use crate::runtime::{RuntimeError, live_schema, qualify};
+use fleetlog_processor::{RuntimeError, live_schema, qualify};
 
 /// Most events a trace shows.
 const MAX_EVENTS: usize = 10_000;

@@ -16,7 +16,7 @@ use fleetlog_schemas::wire::WireCodec;
 use rdkafka::message::{Header, OwnedHeaders};
 
 use super::reduce::{Body, Event, is_relevant};
-use crate::runtime::{ProjectionError, SourceRecord, decode_value};
+use fleetlog_processor::{ProjectionError, SourceRecord, decode_value};
 
 /// Decode every record of `batch` the projection uses, in batch order; records of other
 /// topics are ignored.

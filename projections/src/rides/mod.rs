@@ -44,7 +44,7 @@ use fleetlog_schemas::topics;
 use fleetlog_schemas::wire::WireCodec;
 use futures::future::BoxFuture;
 
-use crate::runtime::{Projection, ProjectionError, SourceRecord, execute_in_schema};
+use fleetlog_processor::{Projection, ProjectionError, SourceRecord, execute_in_schema};
 
 /// The projection's name.
 pub const NAME: &str = "rides";

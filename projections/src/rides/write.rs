@@ -16,7 +16,7 @@ use sqlx::PgConnection;
 use uuid::Uuid;
 
 use super::reduce::{self, Body, CommandChange, Event, ReplyChange, ReservationChange, RideChange};
-use crate::runtime::{ProjectionError, qualify};
+use fleetlog_processor::{ProjectionError, qualify};
 
 /// Write everything `events` (decoded, in log order) change.
 ///

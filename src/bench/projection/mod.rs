@@ -186,7 +186,7 @@ pub(crate) fn database_url(base: &str, database: &str) -> anyhow::Result<String>
 /// The fleet projection's schema at the code's version (what a fresh database gets), so
 /// the baselines' tables and the latency probe follow a version bump.
 pub(crate) fn fleet_schema() -> anyhow::Result<String> {
-    Ok(fleetlog_projections::runtime::schema_name(
+    Ok(fleetlog_processor::schema_name(
         fleetlog_projections::fleet::NAME,
         fleetlog_projections::fleet::VERSION,
     )?)

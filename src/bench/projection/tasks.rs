@@ -38,8 +38,9 @@ pub(super) fn spawn_projection(settings: &Settings, pool: &PgPool) -> Task {
     let token = CancellationToken::new();
     let projection = FleetProjection::new(&settings.schema_registry_url);
     let (settings, pool, stop) = (settings.clone(), pool.clone(), token.clone());
-    let handle = tokio::spawn(async move {
-        fleetlog_projections::runtime::run(projection, &settings, pool, stop).await
-    });
+    let handle =
+        tokio::spawn(
+            async move { fleetlog_processor::run(projection, &settings, pool, stop).await },
+        );
     Task { token, handle }
 }

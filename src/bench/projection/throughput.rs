@@ -4,8 +4,8 @@
 
 use std::time::{Duration, Instant};
 
+use fleetlog_processor::{Projection, SourceRecord};
 use fleetlog_projections::fleet::FleetProjection;
-use fleetlog_projections::{Projection, SourceRecord};
 use fleetlog_runtime::Settings;
 use fleetlog_schemas::envelope::Envelope;
 use fleetlog_schemas::events::Telemetry;

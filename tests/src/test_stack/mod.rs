@@ -18,10 +18,10 @@ mod product;
 
 use std::collections::BTreeMap;
 
+use fleetlog_processor::{Projection, ProjectionRuntime, RuntimeConfig};
 use fleetlog_projections::fleet::FleetProjection;
 use fleetlog_projections::lineage::LineageProjection;
 use fleetlog_projections::rides::RidesProjection;
-use fleetlog_projections::{Projection, ProjectionRuntime, RuntimeConfig};
 use fleetlog_runtime::gateway_settings::AdmissionPolicy;
 use fleetlog_runtime::kafka;
 use fleetlog_schemas::wire::WireCodec;

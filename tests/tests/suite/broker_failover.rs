@@ -14,8 +14,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use fleetlog_ingest::protocol::{Record, teltonika};
+use fleetlog_processor::{ProjectionRuntime, RuntimeConfig};
 use fleetlog_projections::fleet::FleetProjection;
-use fleetlog_projections::{ProjectionRuntime, RuntimeConfig};
 use fleetlog_runtime::{Settings, kafka};
 use fleetlog_schemas::topics;
 use fleetlog_tests::broker::TestCluster;

@@ -24,8 +24,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
+use fleetlog_processor::{ProjectionRuntime, RuntimeConfig};
 use fleetlog_projections::fleet::FleetProjection;
-use fleetlog_projections::{ProjectionRuntime, RuntimeConfig};
 use fleetlog_runtime::Settings;
 use fleetlog_runtime::kafka;
 use fleetlog_tests::process::{ChildGuard, fleetlog};

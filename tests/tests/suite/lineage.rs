@@ -6,8 +6,8 @@
 use std::time::{Duration, Instant};
 
 use fleetlog_ingest::protocol::{Record, teltonika};
+use fleetlog_processor::{Projection, SourceRecord};
 use fleetlog_projections::lineage::{self, LineageProjection, SYNTHETIC_ID_NAMESPACE, Trace};
-use fleetlog_projections::{Projection, SourceRecord};
 use fleetlog_runtime::settings::AdmissionPolicy;
 use fleetlog_schemas::envelope::Envelope;
 use fleetlog_schemas::events::RawFrame;

@@ -5,16 +5,18 @@
 //! Here: the topics, records, read-model reads and the in-process runtime the tests share;
 //! the tests, by concern, in the submodules.
 
+mod group;
 mod kill;
 mod offsets;
 mod poison;
+mod projector_process;
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use fleetlog_projections::runtime::RuntimeError;
-use fleetlog_projections::testing::{CountingProjection, POISON};
-use fleetlog_projections::{ProjectionRuntime, RuntimeConfig};
+use fleetlog_processor::RuntimeError;
+use fleetlog_processor::testing::{CountingProjection, POISON};
+use fleetlog_processor::{ProjectionRuntime, RuntimeConfig};
 use fleetlog_runtime::kafka::{self, TopicSpec};
 use fleetlog_tests::{TestApp, unique_name};
 use rdkafka::producer::FutureRecord;

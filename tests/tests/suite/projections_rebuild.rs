@@ -22,8 +22,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use crate::fleet_projection_kill::load::{DEVICES, steady_load};
+use fleetlog_processor::{ProjectionRuntime, RuntimeConfig};
 use fleetlog_projections::fleet::FleetProjection;
-use fleetlog_projections::{ProjectionRuntime, RuntimeConfig};
 use fleetlog_runtime::Settings;
 use fleetlog_tests::process::{ChildGuard, fleetlog};
 use sqlx::PgPool;
@@ -57,7 +57,7 @@ async fn builds(pool: &PgPool) -> Vec<(i32, String)> {
 
 /// Devices with a record, read through the live schema as the API does.
 async fn live_devices(pool: &PgPool) -> (String, i64) {
-    let schema = fleetlog_projections::runtime::live_schema(pool, "fleet")
+    let schema = fleetlog_processor::live_schema(pool, "fleet")
         .await
         .unwrap()
         .unwrap();

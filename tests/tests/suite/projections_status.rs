@@ -6,8 +6,8 @@
 
 use std::time::{Duration, Instant};
 
-use fleetlog_projections::testing::{CountingProjection, POISON};
-use fleetlog_projections::{ProjectionRuntime, RuntimeConfig};
+use fleetlog_processor::testing::{CountingProjection, POISON};
+use fleetlog_processor::{ProjectionRuntime, RuntimeConfig};
 use fleetlog_runtime::kafka::{self, TopicSpec};
 use fleetlog_tests::process::fleetlog;
 use fleetlog_tests::{TestApp, spawn_app, unique_name};

@@ -4,8 +4,8 @@
 
 use std::time::Duration;
 
+use fleetlog_processor::{Projection, SourceRecord};
 use fleetlog_projections::fleet::FleetProjection;
-use fleetlog_projections::{Projection, SourceRecord};
 use fleetlog_schemas::envelope::Envelope;
 use fleetlog_schemas::events::{
     DisconnectReason, FleetEvent, FleetEventBody, LockState, Protocol, SessionChange,

@@ -4,7 +4,7 @@
 
 use std::time::{Duration, Instant};
 
-use fleetlog_projections::runtime;
+use fleetlog_processor as runtime;
 use fleetlog_tests::spawn_app;
 
 use super::{config, counted, counts, create_topic, produce, start, start_with, wait_for_offsets};

@@ -5,9 +5,9 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use fleetlog_projections::ProjectionRuntime;
-use fleetlog_projections::runtime::{self, ReleaseMode, RuntimeError, dlq_headers};
-use fleetlog_projections::testing::{CountingProjection, POISON};
+use fleetlog_processor::ProjectionRuntime;
+use fleetlog_processor::testing::{CountingProjection, POISON};
+use fleetlog_processor::{self as runtime, ReleaseMode, RuntimeError, dlq_headers};
 use fleetlog_runtime::kafka;
 use fleetlog_tests::{TestApp, spawn_app, unique_name};
 use rdkafka::consumer::{Consumer, StreamConsumer};

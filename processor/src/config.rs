@@ -21,14 +21,16 @@ pub struct RuntimeConfig {
     /// Attempts at a batch that fails with a poison error before the poison record is
     /// isolated (at least 1).
     pub max_retries: u32,
-    /// Partitions this process consumes, of every topic of the projection; `None` means
-    /// all of them (read from the broker's metadata).
+    /// Partitions this process assigns itself, of every topic of the projection; `None`
+    /// (the default) joins the build's consumer group, which splits the partitions
+    /// between the processes running it and hands a dead one's to the others.
     ///
-    /// Scale-out: run one projector per disjoint subset (e.g. `[0, 1]` and `[2, 3]` of a
-    /// four-partition topic). There is no consumer-group rebalancing: every partition
-    /// must be owned by exactly one process, and a process that dies is restarted by its
-    /// supervisor, resuming from the offsets stored in PostgreSQL.
+    /// With a fixed subset there is no rebalancing: a process that dies is restarted by
+    /// its supervisor and resumes from the offsets stored in PostgreSQL; a second process
+    /// claiming the same partitions fences this one, which then stops.
     pub partitions: Option<Vec<i32>>,
+    /// Who this process is in `projection_claims` (`fleetlog projections status`).
+    pub owner: String,
     /// How often the lag table and the lag metrics are refreshed.
     pub lag_interval: Duration,
     /// Longest wait for the broker's acknowledgement of a dead-letter record.
@@ -62,6 +64,12 @@ impl RuntimeConfig {
             batch_max_wait: Duration::from_millis(p.batch_max_wait_ms),
             max_retries: p.max_retries.max(1),
             partitions: None,
+            owner: format!(
+                "{}-{} pid {}",
+                settings.kafka.client_id,
+                settings.kafka.instance_id,
+                std::process::id()
+            ),
             lag_interval: Duration::from_secs(2),
             dlq_timeout: Duration::from_secs(30),
             version: None,
@@ -109,9 +117,15 @@ impl RuntimeConfig {
         self
     }
 
-    /// The consumer group used for advisory Kafka commits (lag tooling only).
-    pub(crate) fn group_id(&self, name: &str, version: u32) -> String {
+    /// The consumer group of build `version` of projection `name`.
+    pub fn group_id(name: &str, version: u32) -> String {
         format!("fleetlog-projection-{name}-v{version}")
+    }
+
+    /// Whether the partitions come from the consumer group (a serving run of all
+    /// partitions) rather than from this process (a subset, or a bounded run).
+    pub(crate) fn in_group(&self) -> bool {
+        self.partitions.is_none() && self.end_offsets.is_none()
     }
 
     /// Which of `count` partitions to consume.

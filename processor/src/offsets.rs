@@ -84,7 +84,7 @@ pub(crate) async fn save(
         .iter()
         .map(|a| stored.get(&(a.topic.clone(), a.partition)).copied())
         .collect();
-    let moved: i64 = sqlx::query_scalar(include_str!("../../sql/save_offsets.sql"))
+    let moved: i64 = sqlx::query_scalar(include_str!("../sql/save_offsets.sql"))
         .bind(projection)
         .bind(version_i32(version))
         .bind(&topics)

@@ -1,8 +1,11 @@
 -- Forget one build of a projection (its schema is dropped by the caller in the same
--- transaction): its offsets, lag, parked keys and records, and its version row.
+-- transaction): its offsets, claims, lag, parked keys and records, and its version row.
 -- $1 projection, $2 version.
 WITH offsets AS (
     DELETE FROM projection_offsets WHERE projection = $1 AND version = $2
+),
+claims AS (
+    DELETE FROM projection_claims WHERE projection = $1 AND version = $2
 ),
 lag AS (
     DELETE FROM projection_lag WHERE projection = $1 AND version = $2

@@ -54,7 +54,7 @@ pub async fn begin_build(
     schema_name(name, 1)?;
     let mut tx = pool.begin().await?;
     lock_projection(&mut tx, name).await?;
-    let (version, resumed): (i32, bool) = sqlx::query_as(include_str!("../../sql/begin_build.sql"))
+    let (version, resumed): (i32, bool) = sqlx::query_as(include_str!("../sql/begin_build.sql"))
         .bind(name)
         .bind(purpose.as_str())
         .bind(version_i32(shape))
@@ -127,7 +127,7 @@ pub async fn drop_build(pool: &PgPool, name: &str, version: u32) -> Result<(), R
     sqlx::query(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"))
         .execute(&mut *tx)
         .await?;
-    sqlx::query(include_str!("../../sql/drop_version.sql"))
+    sqlx::query(include_str!("../sql/drop_version.sql"))
         .bind(name)
         .bind(version_i32(version))
         .execute(&mut *tx)

@@ -11,9 +11,10 @@ use std::collections::{HashSet, VecDeque};
 
 use sqlx::{Connection, PgConnection, PgPool};
 
+use super::claims::{self, Holdings};
 use super::dlq::DlqSender;
 use super::error::RuntimeError;
-use super::offsets::{self, Advance, StoredOffsets};
+use super::offsets::{self, Advance, TopicPartition};
 use super::parking::{self, ParkEntry, TopicKey, topic_key};
 use super::projection::{Projection, ProjectionError, SourceRecord};
 
@@ -115,12 +116,14 @@ impl<'b> Plan<'b> {
 pub(crate) async fn skip<P: Projection>(
     ctx: &BatchContext<'_, P>,
     advances: &[offsets::Advance],
-    stored: &StoredOffsets,
+    holdings: &Holdings,
 ) -> Result<(), RuntimeError> {
     let (name, version) = (ctx.projection.name(), ctx.version);
     let mut tx = ctx.pool.begin().await?;
     ensure_writable(&mut tx, name, version).await?;
-    offsets::save(&mut tx, name, version, advances, stored).await?;
+    let partitions = advances.iter().map(|a| (a.topic.clone(), a.partition));
+    ensure_held(&mut tx, name, version, partitions, holdings).await?;
+    offsets::save(&mut tx, name, version, advances, &holdings.stored).await?;
     tx.commit().await?;
     Ok(())
 }
@@ -133,11 +136,13 @@ pub(crate) async fn skip<P: Projection>(
 pub(crate) async fn process<P: Projection>(
     ctx: &BatchContext<'_, P>,
     batch: &[SourceRecord],
-    stored: &StoredOffsets,
+    holdings: &Holdings,
 ) -> Result<BatchOutcome, RuntimeError> {
     let (name, version) = (ctx.projection.name(), ctx.version);
     let mut tx = ctx.pool.begin().await?;
     ensure_writable(&mut tx, name, version).await?;
+    let partitions = batch.iter().map(|r| (r.topic.clone(), r.partition));
+    ensure_held(&mut tx, name, version, partitions, holdings).await?;
     let mut parked = parking::parked_keys(&mut tx, name, version, batch).await?;
     let mut plan = Plan::default();
     let ready = plan.hold_parked(batch, (0..batch.len()).collect(), &parked);
@@ -167,7 +172,7 @@ pub(crate) async fn process<P: Projection>(
         ctx.dlq.send_all(&poison).await?;
     }
     let advances = offsets::advances(batch);
-    offsets::save(&mut tx, name, version, &advances, stored).await?;
+    offsets::save(&mut tx, name, version, &advances, &holdings.stored).await?;
     tx.commit().await?;
     Ok(BatchOutcome {
         applied: plan.applied,
@@ -198,6 +203,25 @@ async fn ensure_writable(
             version,
         }),
     }
+}
+
+/// Lock the claims of `partitions` for the transaction and check this process still holds
+/// them at its epochs (see [`claims::ensure_held`]).
+async fn ensure_held(
+    tx: &mut PgConnection,
+    name: &str,
+    version: u32,
+    partitions: impl Iterator<Item = TopicPartition>,
+    holdings: &Holdings,
+) -> Result<(), RuntimeError> {
+    let mut list: Vec<TopicPartition> = partitions.collect();
+    list.sort();
+    list.dedup();
+    let epochs: Vec<(&TopicPartition, i64)> = list
+        .iter()
+        .map(|tp| (tp, holdings.epochs.get(tp).copied().unwrap_or(0)))
+        .collect();
+    claims::ensure_held(tx, name, version, &epochs).await
 }
 
 fn cloned(batch: &[SourceRecord], indices: &[usize]) -> Vec<SourceRecord> {
@@ -313,7 +337,7 @@ fn reason(err: ProjectionError) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::runtime::projection::RecordId;
+    use crate::projection::RecordId;
 
     fn batch(n: i64) -> Vec<SourceRecord> {
         (0..n)

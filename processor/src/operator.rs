@@ -165,7 +165,7 @@ async fn parked_records(
     topic: &str,
     key: &[u8],
 ) -> Result<Vec<(SourceRecord, bool)>, RuntimeError> {
-    let rows: Vec<ParkedRow> = sqlx::query_as(include_str!("../../sql/parked_records.sql"))
+    let rows: Vec<ParkedRow> = sqlx::query_as(include_str!("../sql/parked_records.sql"))
         .bind(name)
         .bind(version_i32(version))
         .bind(topic)

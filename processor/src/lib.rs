@@ -1,16 +1,23 @@
-//! The projection runtime: keeps a [`Projection`]'s PostgreSQL read model up to date from
-//! its topics, exactly once.
+//! The processor runtime: keeps a [`Projection`]'s PostgreSQL state up to date from its
+//! topics, exactly once, on as many processes as there are partitions. The read models
+//! (`fleetlog-projections`) and the commands processor (`fleetlog-commands`) run on it.
 //!
 //! # Guarantees
-//! - **Offsets live in PostgreSQL.** The read-model change of a batch and the next offset
-//!   of each of its partitions (`projection_offsets`) are written in one transaction. On
-//!   start the consumer is assigned its partitions at the stored offsets, so after a crash
-//!   at any point (kill -9 included) it resumes exactly after the last committed batch.
-//!   Kafka offset commits are advisory (async, errors ignored), for lag tooling.
-//! - **Manual assignment.** No consumer-group rebalancing: partition counts come from the
-//!   broker's metadata and every partition is consumed, or the subset in
-//!   [`RuntimeConfig::partitions`] — run one process per disjoint subset to scale out. A
-//!   partition accidentally owned twice is detected ([`RuntimeError::OffsetConflict`]).
+//! - **Offsets live in PostgreSQL.** The state change of a batch and the next offset of
+//!   each of its partitions (`projection_offsets`) are written in one transaction. A
+//!   partition assigned to a process starts at its stored offset, so after a crash at any
+//!   point (kill -9 included) it resumes exactly after the last committed batch. Kafka
+//!   offset commits are advisory (async, errors ignored), for lag tooling.
+//! - **Consumer groups.** Serving processes of one build join the group
+//!   `fleetlog-projection-<name>-v<N>` (cooperative-sticky): start more processes and the
+//!   partitions are split between them; one that stops or dies (after the session
+//!   timeout) has its partitions handed to the others. A bounded run (a rebuild) or a
+//!   process given [`RuntimeConfig::partitions`] assigns its partitions itself.
+//! - **Fencing.** Each assignment *claims* its partitions in PostgreSQL: a new owner
+//!   epoch, and the stored offsets read after any batch of the previous owner still in
+//!   flight (`projection_claims`). A batch commits only while its partitions'
+//!   epochs are still this process's, so a process whose partitions moved can never
+//!   commit a late batch for them ([`RuntimeError::Fenced`]): nothing is applied twice.
 //! - **Batches** of at most `batch_max_records`, waiting at most `batch_max_wait_ms` once
 //!   the first record arrived, applied set-wise by the projection. A transient failure
 //!   retries the same batch with backoff, never skips it. Shutdown stops between batches.
@@ -36,7 +43,9 @@
 mod batch;
 pub mod builds;
 mod bulk;
+mod claims;
 mod config;
+mod consume;
 mod consumer;
 mod dlq;
 mod error;
@@ -46,8 +55,10 @@ mod offsets;
 mod operator;
 mod parking;
 mod projection;
+mod rebalance;
 mod schema;
 mod service;
+pub mod testing;
 mod value;
 
 pub use config::RuntimeConfig;

@@ -84,6 +84,17 @@ pub enum RuntimeError {
         /// Projection name.
         projection: String,
     },
+    /// Partitions of this process were claimed by another one since this process claimed
+    /// them (a rebalance, or a session timeout while this process hung): its batch for
+    /// them is rolled back. In a consumer group the process drops them and goes on; a
+    /// process that assigned its partitions itself stops.
+    #[error("projection {projection}: partitions {partitions:?} were claimed by another process")]
+    Fenced {
+        /// Projection name.
+        projection: String,
+        /// The partitions and the epochs this process held them at.
+        partitions: Vec<((String, i32), i64)>,
+    },
     /// The fetch thread stopped unexpectedly.
     #[error("the consumer thread stopped")]
     ConsumerStopped,

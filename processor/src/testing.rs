@@ -9,7 +9,7 @@
 use futures::future::BoxFuture;
 use serde::Deserialize;
 
-use crate::runtime::{Projection, ProjectionError, SourceRecord, execute_in_schema, qualify};
+use crate::{Projection, ProjectionError, SourceRecord, execute_in_schema, qualify};
 
 /// The payload that is a poison record.
 pub const POISON: &[u8] = b"poison";

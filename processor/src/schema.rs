@@ -91,7 +91,7 @@ pub(crate) async fn prepare<P: Projection>(
     let (version, shape) = match requested {
         None => {
             let row: Option<(i32, i32)> =
-                sqlx::query_as(include_str!("../../sql/serving_version.sql"))
+                sqlx::query_as(include_str!("../sql/serving_version.sql"))
                     .bind(name)
                     .bind(version_i32(code))
                     .fetch_optional(&mut *tx)

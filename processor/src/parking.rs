@@ -42,7 +42,7 @@ pub(crate) async fn parked_keys(
         .filter_map(|r| r.key.as_deref().map(|k| (r.topic.as_str(), k)))
         .collect();
     let (topics, keys): (Vec<&str>, Vec<&[u8]>) = keys.into_iter().unzip();
-    let rows: Vec<(String, Vec<u8>)> = sqlx::query_as(include_str!("../../sql/parked_keys.sql"))
+    let rows: Vec<(String, Vec<u8>)> = sqlx::query_as(include_str!("../sql/parked_keys.sql"))
         .bind(projection)
         .bind(version_i32(version))
         .bind(&topics)
@@ -64,7 +64,7 @@ pub(crate) async fn store(
     if keyed.is_empty() {
         return Ok(());
     }
-    sqlx::query(include_str!("../../sql/park_records.sql"))
+    sqlx::query(include_str!("../sql/park_records.sql"))
         .bind(projection)
         .bind(version_i32(version))
         .bind(
@@ -112,7 +112,7 @@ pub(crate) async fn store(
     if poison.is_empty() {
         return Ok(());
     }
-    sqlx::query(include_str!("../../sql/park_keys.sql"))
+    sqlx::query(include_str!("../sql/park_keys.sql"))
         .bind(projection)
         .bind(version_i32(version))
         .bind(

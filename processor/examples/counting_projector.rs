@@ -7,8 +7,8 @@
 use std::time::Duration;
 
 use anyhow::Context as _;
-use fleetlog_projections::testing::CountingProjection;
-use fleetlog_projections::{ProjectionRuntime, RuntimeConfig};
+use fleetlog_processor::testing::CountingProjection;
+use fleetlog_processor::{ProjectionRuntime, RuntimeConfig};
 use fleetlog_runtime::{Settings, Shutdown, db, telemetry};
 
 #[tokio::main]

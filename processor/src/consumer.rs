@@ -1,6 +1,7 @@
-//! The Kafka side: a `BaseConsumer` with manual partition assignment (no group
-//! rebalancing), positioned at the offsets stored in PostgreSQL, polled on a blocking
-//! thread that hands batches to the async side over a channel of one.
+//! The Kafka side: a `BaseConsumer` in the build's consumer group (or assigned a fixed
+//! set of partitions), whose partitions are claimed and positioned at the offsets stored
+//! in PostgreSQL ([`super::rebalance`]), polled on a blocking thread that hands batches to
+//! the async side over a channel of one.
 //!
 //! Measured choice: one blocking thread polling `BaseConsumer` fills the next batch while
 //! the previous one is being written to PostgreSQL, without a wake-up per record.
@@ -9,36 +10,50 @@ use fleetlog_runtime::detached_drop::DetachedDrop;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
+use rdkafka::consumer::{CommitMode, Consumer};
 use rdkafka::{Offset, TopicPartitionList};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
+use super::claims::{self, Claims};
 use super::config::RuntimeConfig;
 use super::error::RuntimeError;
-use super::offsets::{Advance, StoredOffsets, TopicPartition};
+use super::offsets::{Advance, TopicPartition};
 use super::projection::SourceRecord;
+use super::rebalance::{ClaimingContext, ProcessorConsumer};
 
 const METADATA_TIMEOUT: Duration = Duration::from_secs(10);
 const IDLE_POLL: Duration = Duration::from_millis(100);
 
-/// A consumer with its assignment.
+/// A consumer with the partitions it holds.
 pub(crate) struct Assigned {
-    pub(crate) consumer: Arc<DetachedDrop<BaseConsumer>>,
-    pub(crate) partitions: Vec<TopicPartition>,
+    pub(crate) consumer: Arc<DetachedDrop<ProcessorConsumer>>,
+    /// Filled by the rebalance callback (in a group) or on start (a fixed assignment).
+    pub(crate) claims: Claims,
+    /// The fixed assignment; `None` in a consumer group.
+    pub(crate) fixed: Option<Vec<TopicPartition>>,
 }
 
-/// Build the consumer, read each topic's partition count, and assign the selected
-/// partitions at their stored offsets (the beginning where nothing is stored).
-#[tracing::instrument(skip_all, fields(group = %group_id))]
-pub(crate) async fn assign(
+/// Build the consumer and check every topic exists. In a group
+/// ([`RuntimeConfig::in_group`]) subscribe: partitions are claimed as they are assigned.
+/// Otherwise claim the selected partitions now and assign them at their stored offsets
+/// (the beginning where nothing is stored).
+#[tracing::instrument(skip_all, fields(group = %context.projection))]
+pub(crate) async fn start(
     config: &RuntimeConfig,
-    group_id: &str,
     topics: &[&'static str],
-    stored: &StoredOffsets,
+    context: ClaimingContext,
 ) -> Result<Assigned, RuntimeError> {
-    let consumer: BaseConsumer =
-        fleetlog_runtime::kafka::consumer_config(&config.kafka, group_id).create()?;
+    let group_id = RuntimeConfig::group_id(context.projection, context.version);
+    let (pool, claims_handle) = (context.pool.clone(), context.claims.clone());
+    let (projection, version) = (context.projection, context.version);
+    let mut client = fleetlog_runtime::kafka::consumer_config(&config.kafka, &group_id);
+    if config.in_group() {
+        // A fixed assignment stays with librdkafka's default (its `assign` is refused
+        // under the cooperative protocol).
+        client.set("partition.assignment.strategy", "cooperative-sticky");
+    }
+    let consumer: ProcessorConsumer = client.create_with_context(context)?;
     // Dropped on a thread of its own: its close can wait without end (see `DetachedDrop`).
     let consumer = Arc::new(DetachedDrop::new(consumer, "projection-consumer-close"));
     let mut partitions = Vec::new();
@@ -48,23 +63,36 @@ pub(crate) async fn assign(
             partitions.push(((*topic).to_owned(), p));
         }
     }
+    if config.in_group() {
+        consumer.subscribe(topics)?;
+        tracing::info!(%group_id, "subscribed; partitions are claimed as they are assigned");
+        return Ok(Assigned {
+            consumer,
+            claims: claims_handle,
+            fixed: None,
+        });
+    }
+    let claimed = claims::claim(&pool, projection, version, &config.owner, &partitions).await?;
     let mut tpl = TopicPartitionList::new();
     for (topic, p) in &partitions {
-        let offset = stored
+        let offset = claimed
             .get(&(topic.clone(), *p))
-            .map_or(Offset::Beginning, |o| Offset::Offset(*o));
+            .and_then(|c| c.next_offset)
+            .map_or(Offset::Beginning, Offset::Offset);
         tpl.add_partition_offset(topic, *p, offset)?;
     }
+    claims_handle.granted(claimed);
     consumer.assign(&tpl)?;
-    tracing::info!(partitions = ?partitions, "assigned at stored offsets");
+    tracing::info!(partitions = ?partitions, "claimed and assigned at stored offsets");
     Ok(Assigned {
         consumer,
-        partitions,
+        claims: claims_handle,
+        fixed: Some(partitions),
     })
 }
 
 async fn partition_count(
-    consumer: &Arc<DetachedDrop<BaseConsumer>>,
+    consumer: &Arc<DetachedDrop<ProcessorConsumer>>,
     topic: &str,
 ) -> Result<i32, RuntimeError> {
     let consumer = Arc::clone(consumer);
@@ -106,7 +134,7 @@ pub(crate) enum Fetched {
 
 /// Start the fetch thread. It stops when `stop` is cancelled or the receiver is dropped.
 pub(crate) fn spawn_fetcher(
-    consumer: Arc<DetachedDrop<BaseConsumer>>,
+    consumer: Arc<DetachedDrop<ProcessorConsumer>>,
     limits: BatchLimits,
     stop: CancellationToken,
 ) -> (mpsc::Receiver<Fetched>, tokio::task::JoinHandle<()>) {
@@ -134,7 +162,7 @@ pub(crate) fn spawn_fetcher(
 }
 
 /// The consumer's position in every assigned partition that has one.
-fn positions(consumer: &BaseConsumer) -> Vec<(TopicPartition, i64)> {
+fn positions(consumer: &ProcessorConsumer) -> Vec<(TopicPartition, i64)> {
     let Ok(list) = consumer.position() else {
         return Vec::new();
     };
@@ -152,7 +180,7 @@ fn positions(consumer: &BaseConsumer) -> Vec<(TopicPartition, i64)> {
 
 /// Poll until `max_records` arrived or `max_wait` passed since the first one.
 fn next_batch(
-    consumer: &BaseConsumer,
+    consumer: &ProcessorConsumer,
     limits: BatchLimits,
     stop: &CancellationToken,
 ) -> Vec<SourceRecord> {
@@ -180,7 +208,7 @@ fn next_batch(
 
 /// Advisory Kafka commit of what PostgreSQL now holds, for lag tooling: asynchronous,
 /// errors ignored.
-pub(crate) fn commit_advisory(consumer: &BaseConsumer, advances: &[Advance]) {
+pub(crate) fn commit_advisory(consumer: &ProcessorConsumer, advances: &[Advance]) {
     let mut tpl = TopicPartitionList::new();
     for a in advances {
         if tpl

@@ -1,17 +1,18 @@
-//! Lag: every few seconds, per assigned partition, the broker's high watermark against the
+//! Lag: every few seconds, per partition held, the broker's high watermark against the
 //! stored next offset, written to `projection_lag` and exported as metrics.
 
 use fleetlog_runtime::detached_drop::DetachedDrop;
 use std::sync::Arc;
 use std::time::Duration;
 
-use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::consumer::Consumer;
 use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
 
+use super::claims::Claims;
 use super::error::RuntimeError;
 use super::metrics as names;
-use super::offsets::TopicPartition;
+use super::rebalance::ProcessorConsumer;
 use super::schema::version_i32;
 
 const WATERMARK_TIMEOUT: Duration = Duration::from_secs(5);
@@ -19,10 +20,11 @@ const WATERMARK_TIMEOUT: Duration = Duration::from_secs(5);
 /// Refreshes the lag of one running projection.
 pub(crate) struct LagReporter {
     pub(crate) pool: PgPool,
-    pub(crate) consumer: Arc<DetachedDrop<BaseConsumer>>,
+    pub(crate) consumer: Arc<DetachedDrop<ProcessorConsumer>>,
     pub(crate) projection: &'static str,
     pub(crate) version: u32,
-    pub(crate) partitions: Vec<TopicPartition>,
+    /// The partitions held now (they move with rebalances).
+    pub(crate) claims: Claims,
     pub(crate) interval: Duration,
 }
 
@@ -49,7 +51,7 @@ impl LagReporter {
     #[tracing::instrument(skip(self), fields(projection = self.projection))]
     pub(crate) async fn refresh(&self) -> Result<(), RuntimeError> {
         let watermarks = self.watermarks().await?;
-        let rows: Vec<LagRow> = sqlx::query_as(include_str!("../../sql/refresh_lag.sql"))
+        let rows: Vec<LagRow> = sqlx::query_as(include_str!("../sql/refresh_lag.sql"))
             .bind(self.projection)
             .bind(version_i32(self.version))
             .bind(watermarks.iter().map(|w| w.0.as_str()).collect::<Vec<_>>())
@@ -83,7 +85,7 @@ impl LagReporter {
     /// `(topic, partition, low, high)` per assigned partition, from the broker.
     async fn watermarks(&self) -> Result<Vec<(String, i32, i64, i64)>, RuntimeError> {
         let consumer = Arc::clone(&self.consumer);
-        let partitions = self.partitions.clone();
+        let partitions = self.claims.partitions();
         tokio::task::spawn_blocking(move || {
             partitions
                 .into_iter()
