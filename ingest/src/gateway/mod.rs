@@ -223,7 +223,7 @@ async fn drain(gw: &Gateway, within: Duration) {
     {
         tracing::warn!(
             tasks = gw.tasks.len(),
-            "gateway tasks (session events, downlink outcomes) still running at shutdown"
+            "gateway tasks (connections, session events, downlink outcomes) still running at shutdown"
         );
     }
     let left = deadline.saturating_duration_since(tokio::time::Instant::now());

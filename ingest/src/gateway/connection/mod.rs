@@ -428,7 +428,8 @@ impl Connection {
             device_id,
         );
         if let Ok(delivery) = self.append(raw, device_id).await {
-            // Not ACKed; the append completes in the background once the task ends.
+            // Not ACKed; the append completes after the task ends (a stopping gateway
+            // flushes it).
             inflight.push_back(Pending {
                 delivery: Some(delivery),
                 ack: None,
