@@ -1,7 +1,8 @@
 //! rdkafka client presets and topic administration.
 //!
 //! - Producer: `acks=all`, idempotence on, batching with `linger.ms`; callers never await
-//!   one record at a time on a hot path.
+//!   one record at a time on a hot path. Services send through
+//!   [`crate::producer::Producer`] (queue-full retry, delivery wait, flush).
 //! - Transactional producer: the same plus a `transactional.id`, for consume → produce
 //!   loops whose output and input offsets commit together (the decoder).
 //! - Consumer: auto-commit and automatic offset store off — offsets live where the work

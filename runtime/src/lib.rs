@@ -4,7 +4,8 @@
 //! typed [`settings`] (defaults, then `FLEETLOG_*` and the well-known variables),
 //! [`telemetry`] (tracing logs and the Prometheus recorder), [`shutdown`] (one
 //! cancellation token per process with a grace period), the [`kafka`] client presets
-//! (`acks=all` idempotent producer, manual-offset consumer, admin), the [`db`] pool
+//! (`acks=all` idempotent producer, manual-offset consumer, admin), the one [`producer`]
+//! every service appends through (queue-full retry, delivery wait, flush), the [`db`] pool
 //! and migrations, and [`health`] probes behind `/readyz`.
 //!
 //! In the flow of `docs/architecture.md` it sits under every box: the gateway, the
@@ -16,6 +17,7 @@ pub mod detached_drop;
 pub mod gateway_settings;
 pub mod health;
 pub mod kafka;
+pub mod producer;
 pub mod redact;
 pub mod settings;
 pub mod shutdown;

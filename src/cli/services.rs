@@ -9,7 +9,8 @@ use std::time::Duration;
 use anyhow::Context;
 use fleetlog_api::ops::OpsState;
 use fleetlog_runtime::health::Readiness;
-use fleetlog_runtime::kafka::{self, BrokerProbe};
+use fleetlog_runtime::kafka::BrokerProbe;
+use fleetlog_runtime::producer::Producer;
 use fleetlog_runtime::{Settings, Shutdown, db, telemetry};
 use fleetlog_schemas::wire::WireCodec;
 use tokio::net::TcpListener;
@@ -124,7 +125,8 @@ pub(crate) async fn spawn_gateway(
     settings: &Settings,
 ) -> anyhow::Result<()> {
     let listeners = fleetlog_ingest::gateway::Listeners::bind(&settings.gateway).await?;
-    let producer = kafka::producer(&settings.kafka, "gateway").context("building the producer")?;
+    let producer =
+        Producer::from_settings(&settings.kafka, "gateway").context("building the producer")?;
     let codec = Arc::new(WireCodec::new(&settings.schema_registry_url));
     let settings = settings.clone();
     let token = shutdown.token();

@@ -94,7 +94,8 @@ impl Services {
             .expect("gateway listeners");
         let (teltonika, omni, gt06) = listeners.local_addrs().expect("addrs");
         let producer =
-            fleetlog_runtime::kafka::producer(&settings.kafka, "test-gateway").expect("producer");
+            fleetlog_runtime::producer::Producer::from_settings(&settings.kafka, "test-gateway")
+                .expect("producer");
         let codec = Arc::new(WireCodec::new(&settings.schema_registry_url));
         let gateway_settings = settings.clone();
         let gateway_token = token.clone();

@@ -151,7 +151,8 @@ pub fn spawn(
     pool: sqlx::PgPool,
 ) -> anyhow::Result<()> {
     let schema = schema_name(NAME, VERSION)?;
-    let producer = fleetlog_runtime::kafka::producer(&settings.kafka, "commands")?;
+    let producer =
+        fleetlog_runtime::producer::Producer::from_settings(&settings.kafka, "commands")?;
     let processor = CommandsProcessor::new(&settings.commands, &settings.schema_registry_url);
     let rules = processor.rules.clone();
     let token = shutdown.token();

@@ -6,14 +6,19 @@
 //! a time (a transaction-scoped advisory lock), so per-key order holds with several
 //! processes. On a Kafka cluster with transactions the relay stays: it is what ties the
 //! decision (in PostgreSQL) to the log without a distributed transaction.
+//!
+//! Records go through the shared [`Producer`]: a full queue is waited out (also in the
+//! last round after a shutdown signal, which is not cancelled), and a round's rows are
+//! deleted only once every record of the round was delivered.
 
 use std::time::Duration;
 
 use anyhow::Context as _;
 use chrono::{DateTime, Utc};
 use fleetlog_processor::qualify;
+use fleetlog_runtime::producer::Producer;
 use fleetlog_schemas::envelope::Envelope;
-use rdkafka::producer::{FutureProducer, FutureRecord};
+use rdkafka::producer::FutureRecord;
 use sqlx::PgPool;
 use sqlx::postgres::PgListener;
 use tokio_util::sync::CancellationToken;
@@ -50,7 +55,7 @@ type Row = (
 pub(crate) async fn run(
     pool: PgPool,
     schema: String,
-    producer: FutureProducer,
+    producer: Producer,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
     let next = qualify(include_str!("../../sql/outbox_next.sql"), &schema)?;
@@ -99,7 +104,7 @@ async fn wait(listener: &mut Option<PgListener>) {
 /// Publish up to [`ROUND`] records and delete them; how many were published.
 async fn round(
     pool: &PgPool,
-    producer: &FutureProducer,
+    producer: &Producer,
     next: &str,
     done: &str,
 ) -> anyhow::Result<usize> {
@@ -123,39 +128,25 @@ async fn round(
     for (_, topic, key, payload, id, kind, source, subject, correlation, causation, time) in &rows {
         let envelope =
             Envelope::from_parts(*id, *correlation, *causation, kind, source, subject, *time);
-        let headers = envelope.to_headers();
-        let delivery = loop {
-            let record = FutureRecord::to(topic)
-                .key(key)
-                .payload(payload)
-                .headers(headers.clone());
-            match producer.send_result(record) {
-                Ok(delivery) => break delivery,
-                Err((err, _)) if is_queue_full(&err) => {
-                    tokio::time::sleep(Duration::from_millis(5)).await;
-                }
-                Err((err, _)) => return Err(err).context("queueing an outbox record"),
-            }
-        };
+        let record = FutureRecord::to(topic)
+            .key(key)
+            .payload(payload)
+            .headers(envelope.to_headers());
+        let delivery = producer
+            .send(record, None)
+            .await
+            .context("queueing an outbox record")?;
         deliveries.push(delivery);
     }
     for delivery in deliveries {
-        match delivery.await {
-            Ok(Ok(_)) => {}
-            Ok(Err((err, _))) => return Err(err).context("the broker refused an outbox record"),
-            Err(_) => anyhow::bail!("the producer dropped an outbox record"),
-        }
+        producer
+            .delivered(delivery)
+            .await
+            .context("the broker did not take an outbox record")?;
     }
     let seqs: Vec<i64> = rows.iter().map(|r| r.0).collect();
     sqlx::query(done).bind(&seqs).execute(&mut *tx).await?;
     tx.commit().await.context("committing the outbox round")?;
     metrics::counter!(super::METRIC_PUBLISHED).increment(rows.len() as u64);
     Ok(rows.len())
-}
-
-fn is_queue_full(err: &rdkafka::error::KafkaError) -> bool {
-    matches!(
-        err,
-        rdkafka::error::KafkaError::MessageProduction(rdkafka::types::RDKafkaErrorCode::QueueFull)
-    )
 }

@@ -1,4 +1,7 @@
 //! The decoder's consume → decode → produce → commit loop.
+//!
+//! Its records go through the shared [`Producer`] (a transactional client): a full queue
+//! is waited out until shutdown, and any record that fails aborts the batch's transaction.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -6,6 +9,7 @@ use std::time::Duration;
 
 use fleetlog_runtime::Settings;
 use fleetlog_runtime::detached_drop::DetachedDrop;
+use fleetlog_runtime::producer::{ProduceError, Producer};
 use fleetlog_schemas::derived::Derived;
 use fleetlog_schemas::dlq::{self, Origin};
 use fleetlog_schemas::envelope::Envelope;
@@ -14,7 +18,7 @@ use fleetlog_schemas::topics;
 use fleetlog_schemas::wire::{WireCodec, WireError};
 use rdkafka::consumer::{Consumer, StreamConsumer};
 use rdkafka::message::{Headers, Message, OwnedMessage};
-use rdkafka::producer::{DeliveryFuture, FutureProducer, FutureRecord, Producer};
+use rdkafka::producer::{DeliveryFuture, FutureProducer, FutureRecord, Producer as _};
 use rdkafka::{Offset, TopicPartitionList};
 use tokio_util::sync::CancellationToken;
 
@@ -32,25 +36,43 @@ pub enum DecoderError {
     /// The registry did not answer, or a value could not be encoded (transient: retried).
     #[error(transparent)]
     Wire(#[from] WireError),
-    /// The broker refused or did not acknowledge a record.
+    /// The broker refused or did not acknowledge a record, or a transaction call failed.
     #[error("broker: {0}")]
     Kafka(#[from] rdkafka::error::KafkaError),
+    /// A record was not enqueued (refused, the queue full too long, or shutdown).
+    #[error(transparent)]
+    Produce(#[from] ProduceError),
+}
+
+impl DecoderError {
+    fn kafka(&self) -> Option<&rdkafka::error::KafkaError> {
+        match self {
+            Self::Kafka(err) => Some(err),
+            Self::Produce(err) => err.kafka(),
+            Self::Wire(_) => None,
+        }
+    }
 }
 
 /// Decodes frames and appends telemetry.
 pub struct Decoder {
-    producer: FutureProducer,
+    producer: Producer,
     codec: Arc<WireCodec>,
     source: String,
+    /// A send waiting on a full queue gives up when this is cancelled (the batch is then
+    /// aborted and read again by the next instance).
+    shutdown: CancellationToken,
 }
 
 impl Decoder {
-    /// A decoder producing through `producer`, encoding with `codec`.
-    pub fn new(producer: FutureProducer, codec: Arc<WireCodec>) -> Self {
+    /// A decoder producing through `producer` (transactional), encoding with `codec`,
+    /// until `shutdown`.
+    pub fn new(producer: Producer, codec: Arc<WireCodec>, shutdown: CancellationToken) -> Self {
         Self {
             producer,
             codec,
             source: "/fleetlog/decoder".into(),
+            shutdown,
         }
     }
 
@@ -155,22 +177,11 @@ impl Decoder {
         payload: &[u8],
         headers: rdkafka::message::OwnedHeaders,
     ) -> Result<DeliveryFuture, DecoderError> {
-        loop {
-            let record = FutureRecord::to(topic)
-                .key(key)
-                .payload(payload)
-                .headers(headers.clone());
-            match self.producer.send_result(record) {
-                Ok(delivery) => return Ok(delivery),
-                Err((
-                    rdkafka::error::KafkaError::MessageProduction(
-                        rdkafka::types::RDKafkaErrorCode::QueueFull,
-                    ),
-                    _,
-                )) => tokio::time::sleep(Duration::from_millis(5)).await,
-                Err((err, _)) => return Err(err.into()),
-            }
-        }
+        let record = FutureRecord::to(topic)
+            .key(key)
+            .payload(payload)
+            .headers(headers);
+        Ok(self.producer.send(record, Some(&self.shutdown)).await?)
     }
 }
 
@@ -219,12 +230,13 @@ pub async fn run(settings: &Settings, shutdown: CancellationToken) -> anyhow::Re
             .create()?;
     consumer.subscribe(&[topics::FRAMES.name()])?;
     let producer = transactional_producer(settings, &transactional_id)?;
-    if !init_transactions(&producer, &shutdown).await? {
+    if !init_transactions(producer.client(), &shutdown).await? {
         return Ok(());
     }
     let mut decoder = Decoder::new(
         producer,
         Arc::new(WireCodec::new(&settings.schema_registry_url)),
+        shutdown.clone(),
     );
     loop {
         let batch = next_batch(&consumer, &shutdown).await;
@@ -250,13 +262,13 @@ pub async fn run(settings: &Settings, shutdown: CancellationToken) -> anyhow::Re
                     transactional_producer(settings, &transactional_id)?,
                 );
                 drop(DetachedDrop::new(failed, "failed decoder producer"));
-                if !init_transactions(&decoder.producer, &shutdown).await? {
+                if !init_transactions(decoder.producer.client(), &shutdown).await? {
                     return Ok(());
                 }
             }
             Err(TxnFailure::Retry(err)) => {
                 tracing::warn!(error = %err, frames = batch.len(), "decoder batch aborted; reading it again");
-                abort(&decoder.producer, &shutdown).await?;
+                abort(decoder.producer.client(), &shutdown).await?;
                 rewind(&consumer, &batch);
                 tokio::select! {
                     () = shutdown.cancelled() => return Ok(()),
@@ -267,17 +279,18 @@ pub async fn run(settings: &Settings, shutdown: CancellationToken) -> anyhow::Re
     }
 }
 
-/// The decoder's transactional producer (`transactional.id` = `transactional_id`).
-fn transactional_producer(
-    settings: &Settings,
-    transactional_id: &str,
-) -> anyhow::Result<FutureProducer> {
-    Ok(fleetlog_runtime::kafka::transactional_producer_config(
+/// The decoder's transactional producer (`transactional.id` = `transactional_id`); its
+/// records time out with the transaction (`message.timeout.ms` = `transaction.timeout.ms`),
+/// and so does its wait on a full queue.
+fn transactional_producer(settings: &Settings, transactional_id: &str) -> anyhow::Result<Producer> {
+    let client = fleetlog_runtime::kafka::transactional_producer_config(
         &settings.kafka,
         "decoder",
         transactional_id,
     )
-    .create()?)
+    .create()?;
+    let timeout = Duration::from_millis(u64::from(settings.kafka.transaction_timeout_ms));
+    Ok(Producer::new(client, timeout))
 }
 
 /// Why a batch's transaction did not commit.
@@ -291,8 +304,8 @@ enum TxnFailure {
 
 impl From<DecoderError> for TxnFailure {
     fn from(err: DecoderError) -> Self {
-        match &err {
-            DecoderError::Kafka(kafka) if is_fatal(kafka) => Self::Fatal(err.to_string()),
+        match err.kafka() {
+            Some(kafka) if is_fatal(kafka) => Self::Fatal(err.to_string()),
             _ => Self::Retry(err.to_string()),
         }
     }
@@ -339,6 +352,7 @@ async fn transact(
 ) -> Result<(), TxnFailure> {
     decoder
         .producer
+        .client()
         .begin_transaction()
         .map_err(DecoderError::from)?;
     for message in batch {
@@ -349,7 +363,7 @@ async fn transact(
     let group = consumer
         .group_metadata()
         .ok_or_else(|| TxnFailure::Retry("no consumer group metadata yet".into()))?;
-    let producer = decoder.producer.clone();
+    let producer = decoder.producer.client().clone();
     off_runtime(
         move || {
             producer.send_offsets_to_transaction(&offsets, &group, TXN_TIMEOUT)?;

@@ -6,6 +6,10 @@
 //! acknowledged** the append. Connections are bounded by a semaphore; handshake and idle
 //! timeouts, a frame-rate limit and bounded in-flight appends protect the process from
 //! hostile or broken clients. Downlink commands arrive through [`downlink`].
+//!
+//! Session events ([`session_events`]) and downlink outcomes are appended in tasks of the
+//! gateway's [`TaskTracker`], beside its connections: on shutdown [`run`] waits for them
+//! and then flushes the producer, within half the shutdown grace period.
 
 mod admission;
 mod close;
@@ -29,10 +33,10 @@ use std::time::Duration;
 
 use anyhow::Context;
 use fleetlog_runtime::Settings;
+use fleetlog_runtime::producer::Producer;
 use fleetlog_runtime::settings::GatewaySettings;
 use fleetlog_schemas::events::{DeviceReply, Protocol as StoredProtocol, ReplyOutcome};
 use fleetlog_schemas::wire::WireCodec;
-use rdkafka::producer::FutureProducer;
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
@@ -55,17 +59,16 @@ pub struct Gateway {
     conn_ids: AtomicU64,
     slots: Arc<Semaphore>,
     per_address: Arc<per_address::AddressSlots>,
+    /// Accept loops, connections and the appends of session events and downlink
+    /// outcomes: shutdown waits for all of them.
+    tasks: TaskTracker,
     /// Per-frame metric handles: Teltonika, Omni, GT06.
     frame_metrics: [metrics::FrameMetrics; 3],
 }
 
 impl Gateway {
     /// A gateway appending through `producer`, encoding with `codec`.
-    pub fn new(
-        settings: &GatewaySettings,
-        producer: FutureProducer,
-        codec: Arc<WireCodec>,
-    ) -> Arc<Self> {
+    pub fn new(settings: &GatewaySettings, producer: Producer, codec: Arc<WireCodec>) -> Arc<Self> {
         // The recorder must exist before handles are taken (else they record nowhere).
         let _ = fleetlog_runtime::telemetry::metrics_handle();
         metrics::describe();
@@ -79,6 +82,7 @@ impl Gateway {
             conn_ids: AtomicU64::new(1),
             slots: Arc::new(Semaphore::new(settings.max_connections)),
             per_address: per_address::AddressSlots::new(settings.max_connections_per_address),
+            tasks: TaskTracker::new(),
             settings: Arc::new(settings.clone()),
         })
     }
@@ -100,7 +104,7 @@ impl Gateway {
         self.conn_ids.fetch_add(1, Ordering::Relaxed)
     }
 
-    /// Append a downlink outcome (in the background) and count it.
+    /// Append a downlink outcome (in a task shutdown waits for) and count it.
     fn report(&self, request: DownlinkRequest, outcome: ReplyOutcome, text: Option<String>) {
         let label = format!("{outcome:?}").to_lowercase();
         ::metrics::counter!(metrics::DOWNLINK_OUTCOMES, "outcome" => label).increment(1);
@@ -112,7 +116,7 @@ impl Gateway {
             at_ms: publish::now_ms(),
         };
         let publisher = self.publisher.clone();
-        tokio::spawn(async move {
+        self.tasks.spawn(async move {
             if let Err(err) = publisher.reply(&request.envelope, &reply).await {
                 tracing::warn!(command = %reply.command_id, error = %err, "downlink outcome not appended");
             }
@@ -161,19 +165,22 @@ impl Listeners {
     }
 }
 
-/// Run the gateway (listeners and downlink) until `shutdown`; then close connections.
+/// Run the gateway (listeners and downlink) until `shutdown`; then close connections,
+/// wait for the session events and downlink outcomes still being appended, and flush the
+/// producer — all within half of `shutdown_grace_ms` (the other half is the margin before
+/// the process's supervisor aborts what is left).
 ///
 /// # Errors
 /// When the downlink consumer cannot start.
 pub async fn run(
     settings: &Settings,
     listeners: Listeners,
-    producer: FutureProducer,
+    producer: Producer,
     codec: Arc<WireCodec>,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
     let gw = Gateway::new(&settings.gateway, producer, codec.clone());
-    let tracker = TaskTracker::new();
+    let tracker = gw.tasks.clone();
     for (protocol, listener) in [
         (Protocol::Teltonika, listeners.teltonika),
         (Protocol::Omni, listeners.omni),
@@ -201,9 +208,28 @@ pub async fn run(
     });
     let downlink = downlink::run(gw.clone(), &settings.kafka, codec, shutdown.clone()).await;
     shutdown.cancel();
-    tracker.close();
-    tracker.wait().await;
+    drain(&gw, Duration::from_millis(settings.shutdown_grace_ms) / 2).await;
     downlink
+}
+
+/// Wait for the gateway's tasks (connections close at once on shutdown, then their
+/// session events and outcomes are appended), then flush the producer; at most `within`.
+async fn drain(gw: &Gateway, within: Duration) {
+    let deadline = tokio::time::Instant::now() + within;
+    gw.tasks.close();
+    if tokio::time::timeout_at(deadline, gw.tasks.wait())
+        .await
+        .is_err()
+    {
+        tracing::warn!(
+            tasks = gw.tasks.len(),
+            "gateway tasks (connections, session events, downlink outcomes) still running at shutdown"
+        );
+    }
+    let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+    if let Err(err) = gw.publisher.flush(left).await {
+        tracing::warn!(error = %err, "gateway appends not flushed at shutdown");
+    }
 }
 
 async fn accept_loop(

@@ -1,35 +1,39 @@
 //! Appending to the log: raw frames, session events and downlink outcomes.
 //!
-//! Every record is Avro in the Confluent wire format with CloudEvents headers. Frame
-//! appends return the broker's delivery future so the connection can ACK the device only
-//! once the append is durable (`acks=all`).
+//! Every record is Avro in the Confluent wire format with CloudEvents headers, sent through
+//! the shared [`fleetlog_runtime::producer::Producer`] (its queue-full retry, delivery wait
+//! and flush). Frame appends return the broker's delivery future so the connection can ACK
+//! the device only once the append is durable (`acks=all`); a frame the queue takes at once
+//! costs no await and no allocation beyond its payload.
 
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
+use fleetlog_runtime::producer::{ProduceError, Producer};
 use fleetlog_schemas::envelope::Envelope;
 use fleetlog_schemas::events::{DeviceReply, RawFrame, RawFrameRef, SessionEvent};
 use fleetlog_schemas::topics;
 use fleetlog_schemas::wire::{HEADER_LEN, WireCodec, WireError};
-use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::OwnedHeaders;
-use rdkafka::producer::{DeliveryFuture, FutureProducer, FutureRecord};
+use rdkafka::producer::{DeliveryFuture, FutureRecord};
+use tokio_util::sync::CancellationToken;
 
-/// An append could not be started.
+/// An append could not be started, or (session events, outcomes) was not acknowledged.
 #[derive(Debug, thiserror::Error)]
 pub enum PublishError {
     /// The value could not be encoded (registry unreachable, schema missing).
     #[error(transparent)]
     Wire(#[from] WireError),
-    /// The producer refused the record.
-    #[error("producer: {0}")]
-    Kafka(#[from] KafkaError),
+    /// The producer refused the record, its queue stayed full, or the broker did not
+    /// acknowledge it.
+    #[error(transparent)]
+    Produce(#[from] ProduceError),
 }
 
 /// Shared by every connection of one gateway process.
 #[derive(Clone)]
 pub struct Publisher {
-    producer: FutureProducer,
+    producer: Producer,
     codec: Arc<WireCodec>,
     source: String,
     /// The wire-format prefix of `scooter.frames.v1` values once the direct encoder was
@@ -39,7 +43,7 @@ pub struct Publisher {
 
 impl Publisher {
     /// A publisher for gateway `gateway_id`.
-    pub fn new(producer: FutureProducer, codec: Arc<WireCodec>, gateway_id: &str) -> Self {
+    pub fn new(producer: Producer, codec: Arc<WireCodec>, gateway_id: &str) -> Self {
         Self {
             producer,
             codec,
@@ -54,7 +58,8 @@ impl Publisher {
     }
 
     /// Start appending `frame` (key = `device_id`); its id becomes the root of a new chain.
-    /// Await the returned future before ACKing the device.
+    /// Await the returned future before ACKing the device. While the producer's queue is
+    /// full this waits (backpressure), until `stop` is cancelled.
     ///
     /// The value is written straight in the Confluent wire format
     /// ([`RawFrameRef::write_avro`] after the schema id's 5-byte prefix). The first frame
@@ -62,11 +67,13 @@ impl Publisher {
     /// body equals ours for that frame; otherwise every frame keeps using the codec.
     ///
     /// # Errors
-    /// When the frame cannot be encoded or the producer refuses it.
+    /// When the frame cannot be encoded, the producer refuses it, its queue stays full too
+    /// long, or `stop` is cancelled while it is full ([`ProduceError::Cancelled`]).
     pub async fn append_frame(
         &self,
         mut frame: RawFrameRef<'_>,
         device_id: &str,
+        stop: &CancellationToken,
     ) -> Result<DeliveryFuture, PublishError> {
         let (id, headers) = Envelope::root_headers(topics::FRAMES, &self.source, device_id);
         frame.frame_id = id;
@@ -80,8 +87,11 @@ impl Publisher {
             }
             _ => Box::pin(self.encode_with_codec(frame)).await?,
         };
-        self.send(topics::FRAMES.name(), device_id, &payload, headers)
-            .await
+        let record = FutureRecord::to(topics::FRAMES.name())
+            .key(device_id)
+            .payload(&payload)
+            .headers(headers);
+        Ok(self.producer.send(record, Some(stop)).await?)
     }
 
     /// Encode with the registry codec; the first time, learn whether the direct encoder
@@ -116,73 +126,62 @@ impl Publisher {
         Ok(payload)
     }
 
-    /// Append a session event (root of its own chain); waits for the broker.
+    /// Append a session event (root of its own chain); waits for the broker. Not given up
+    /// at shutdown: the disconnects of a stopping gateway are sent too.
     ///
     /// # Errors
     /// When encoding or the append fails.
     pub async fn session(&self, event: &SessionEvent) -> Result<(), PublishError> {
         let envelope = Envelope::new_root(topics::SESSIONS, &self.source, &event.device_id);
         let payload = self.codec.encode(topics::SESSIONS, event).await?;
-        let delivery = self
-            .send(
-                topics::SESSIONS.name(),
-                &event.device_id,
-                &payload,
-                envelope.to_headers(),
-            )
-            .await?;
-        wait(delivery).await
+        self.send_and_wait(
+            topics::SESSIONS.name(),
+            &event.device_id,
+            &payload,
+            envelope.to_headers(),
+        )
+        .await
     }
 
-    /// Append a downlink outcome caused by the command `cause`; waits for the broker.
+    /// Append a downlink outcome caused by the command `cause`; waits for the broker. Not
+    /// given up at shutdown either.
     ///
     /// # Errors
     /// When encoding or the append fails.
     pub async fn reply(&self, cause: &Envelope, reply: &DeviceReply) -> Result<(), PublishError> {
         let envelope = Envelope::child(cause, topics::REPLIES, &self.source, &reply.device_id);
         let payload = self.codec.encode(topics::REPLIES, reply).await?;
-        let delivery = self
-            .send(
-                topics::REPLIES.name(),
-                &reply.device_id,
-                &payload,
-                envelope.to_headers(),
-            )
-            .await?;
-        wait(delivery).await
+        self.send_and_wait(
+            topics::REPLIES.name(),
+            &reply.device_id,
+            &payload,
+            envelope.to_headers(),
+        )
+        .await
     }
 
-    /// Enqueue one record; when librdkafka's queue is full, wait and retry (backpressure
-    /// instead of unbounded buffering).
-    async fn send(
+    async fn send_and_wait(
         &self,
         topic: &str,
         key: &str,
         payload: &[u8],
         headers: OwnedHeaders,
-    ) -> Result<DeliveryFuture, PublishError> {
-        let mut record = FutureRecord::to(topic)
+    ) -> Result<(), PublishError> {
+        let record = FutureRecord::to(topic)
             .key(key)
             .payload(payload)
             .headers(headers);
-        loop {
-            match self.producer.send_result(record) {
-                Ok(delivery) => return Ok(delivery),
-                Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), back)) => {
-                    record = back;
-                    tokio::time::sleep(Duration::from_millis(5)).await;
-                }
-                Err((err, _)) => return Err(err.into()),
-            }
-        }
+        self.producer.send_and_wait(record, None).await?;
+        Ok(())
     }
-}
 
-async fn wait(delivery: DeliveryFuture) -> Result<(), PublishError> {
-    match delivery.await {
-        Ok(Ok(_)) => Ok(()),
-        Ok(Err((err, _))) => Err(err.into()),
-        Err(_cancelled) => Err(KafkaError::Canceled.into()),
+    /// Wait, at most `timeout`, until every append started is delivered (or failed): what
+    /// is still queued when the producer is dropped is lost.
+    ///
+    /// # Errors
+    /// When appends are still in flight after `timeout`.
+    pub async fn flush(&self, timeout: Duration) -> Result<(), PublishError> {
+        Ok(self.producer.flush(timeout).await?)
     }
 }
 

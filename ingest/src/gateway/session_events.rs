@@ -1,4 +1,5 @@
-//! `scooter.sessions.v1`: connected / disconnected, appended in the background.
+//! `scooter.sessions.v1`: connected / disconnected, appended in tasks of the gateway's
+//! tracker, so shutdown waits for them (the disconnects of a stopping gateway included).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -61,7 +62,7 @@ pub(crate) fn disconnected(
 
 fn publish(gw: &Arc<Gateway>, event: SessionEvent) {
     let publisher = gw.publisher.clone();
-    tokio::spawn(async move {
+    gw.tasks.spawn(async move {
         if let Err(err) = publisher.session(&event).await {
             tracing::warn!(device = %event.device_id, error = %err, "session event not appended");
         }

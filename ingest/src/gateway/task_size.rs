@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use fleetlog_runtime::gateway_settings::GatewaySettings;
+use fleetlog_runtime::producer::Producer;
 use fleetlog_runtime::settings::KafkaSettings;
 use fleetlog_schemas::wire::WireCodec;
 use tokio::net::{TcpListener, TcpStream};
@@ -18,7 +19,7 @@ use crate::protocol::Protocol;
 /// after. A change that inlines a large future again fails here, not in production.
 #[tokio::test]
 async fn an_idle_connection_task_stays_small() {
-    let producer = fleetlog_runtime::kafka::producer(&KafkaSettings::default(), "size")
+    let producer = Producer::from_settings(&KafkaSettings::default(), "size")
         .expect("a producer needs no broker to exist");
     let codec = Arc::new(WireCodec::new("http://127.0.0.1:9"));
     let gw = Gateway::new(&GatewaySettings::default(), producer, codec);

@@ -9,6 +9,7 @@ mod ack;
 mod admission;
 mod downlink;
 mod limits;
+mod shutdown;
 
 use std::time::Duration;
 

@@ -12,6 +12,7 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
+use fleetlog_runtime::producer::ProduceError;
 use fleetlog_schemas::events::{FrameStatus as StoredStatus, RawFrameRef, ReplyOutcome};
 use rdkafka::producer::DeliveryFuture;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -21,12 +22,14 @@ use tokio::sync::Notify;
 use tokio::time::{Instant, sleep_until, timeout};
 use tokio_util::sync::CancellationToken;
 
+mod commands;
+
 use super::Gateway;
 use super::admission::Admission;
 use super::close::Close;
 use super::commands::CommandState;
 use super::metrics as m;
-use super::publish::now_ms;
+use super::publish::{PublishError, now_ms};
 use super::rate::RateLimit;
 use super::router::Claim;
 use super::session_events;
@@ -151,9 +154,7 @@ impl Connection {
             let command_busy = command_timer.is_some();
             tokio::select! {
                 biased;
-                () = self.stop.cancelled() => {
-                    return if self.shutdown.is_cancelled() { Close::Shutdown } else { Close::Replaced };
-                }
+                () = self.stop.cancelled() => return self.stopped(),
                 done = next_delivery(&mut inflight), if !inflight.is_empty() => {
                     if let Err(close) = Box::pin(self.complete(done, &mut inflight, &mut wr)).await {
                         return close;
@@ -201,6 +202,15 @@ impl Connection {
                     }
                 }
             }
+        }
+    }
+
+    /// Why `stop` was cancelled: the gateway stops, or a newer connection took over.
+    fn stopped(&self) -> Close {
+        if self.shutdown.is_cancelled() {
+            Close::Shutdown
+        } else {
+            Close::Replaced
         }
     }
 
@@ -300,10 +310,7 @@ impl Connection {
         };
         let delivery = if inbound.append || inbound.login.is_some() {
             let raw = self.raw_frame(&frame.raw, status, device_id);
-            match self.gw.publisher.append_frame(raw, device_id).await {
-                Ok(delivery) => Some(delivery),
-                Err(err) => return Err(Close::AppendFailed(err.to_string())),
-            }
+            Some(self.append(raw, device_id).await?)
         } else {
             None
         };
@@ -315,6 +322,16 @@ impl Connection {
             });
         }
         Ok(())
+    }
+
+    /// Start appending `raw`; the connection ends if it cannot (or is stopped meanwhile).
+    async fn append(&self, raw: RawFrameRef<'_>, device_id: &str) -> Result<DeliveryFuture, Close> {
+        let appended = self.gw.publisher.append_frame(raw, device_id, &self.stop);
+        match appended.await {
+            Ok(delivery) => Ok(delivery),
+            Err(PublishError::Produce(ProduceError::Cancelled)) => Err(self.stopped()),
+            Err(err) => Err(Close::AppendFailed(err.to_string())),
+        }
     }
 
     fn admit(&mut self, device_id: &str) -> bool {
@@ -410,70 +427,15 @@ impl Connection {
             StoredStatus::Oversize,
             device_id,
         );
-        if let Ok(delivery) = self.gw.publisher.append_frame(raw, device_id).await {
-            // Not ACKed; the append completes in the background once the task ends.
+        if let Ok(delivery) = self.append(raw, device_id).await {
+            // Not ACKed; the append completes after the task ends (a stopping gateway
+            // flushes it).
             inflight.push_back(Pending {
                 delivery: Some(delivery),
                 ack: None,
                 read_at: Instant::now(),
             });
         }
-    }
-
-    async fn on_command_reply(
-        &mut self,
-        reply: &crate::protocol::CommandReply,
-        wr: &mut WriteHalf<'_>,
-    ) -> Result<(), Close> {
-        let Some(matched) = self.commands.on_reply(self.protocol, reply) else {
-            tracing::debug!(device = ?self.device_id, "device reply matches no pending command");
-            return Ok(());
-        };
-        if let Some(bytes) = matched.follow_up {
-            write(wr, &bytes).await?;
-        }
-        if let Some((request, outcome, text)) = matched.finished {
-            self.gw.report(request, outcome, Some(text));
-        }
-        Ok(())
-    }
-
-    /// Send waiting downlink commands, one at a time; Teltonika only once its data is ACKed.
-    async fn send_commands(
-        &mut self,
-        wr: &mut WriteHalf<'_>,
-        data_acked: bool,
-    ) -> Result<(), Close> {
-        if !self.mailbox {
-            return Ok(());
-        }
-        let Some(device_id) = self.device_id.clone() else {
-            return Ok(());
-        };
-        while !self.commands.busy() && (data_acked || self.protocol != Protocol::Teltonika) {
-            let Some(request) = self.gw.router.take(&device_id) else {
-                self.mailbox = false;
-                return Ok(());
-            };
-            if request.command.expires_at_ms <= now_ms() {
-                self.gw.report(
-                    request,
-                    ReplyOutcome::Undeliverable,
-                    Some("expired before delivery".into()),
-                );
-                continue;
-            }
-            match self.commands.start(self.protocol, &device_id, &request) {
-                Ok(bytes) => {
-                    write(wr, &bytes).await?;
-                    self.gw.report(request, ReplyOutcome::Delivered, None);
-                }
-                Err(reason) => self
-                    .gw
-                    .report(request, ReplyOutcome::Rejected, Some(reason)),
-            }
-        }
-        Ok(())
     }
 }
 
