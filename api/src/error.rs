@@ -134,6 +134,20 @@ impl ApiError {
         .with_header(header::RETRY_AFTER, HeaderValue::from(secs.max(1)))
     }
 
+    /// 429 `too_many_streams`: the account (`per_user`) or the API process holds its cap
+    /// of open live streams; `Retry-After` says when to try again.
+    pub fn too_many_streams(per_user: bool, retry_after: Duration) -> Self {
+        let message = if per_user {
+            "this account holds its maximum of open streams; close one first"
+        } else {
+            "this server holds its maximum of open streams; retry later"
+        };
+        Self::new(StatusCode::TOO_MANY_REQUESTS, "too_many_streams", message).with_header(
+            header::RETRY_AFTER,
+            HeaderValue::from(retry_after.as_secs().max(1)),
+        )
+    }
+
     /// Name the request field at fault (a JSON path such as `email` or `items[0].id`).
     pub fn with_field(mut self, field: impl Into<String>) -> Self {
         self.0.field = Some(field.into());

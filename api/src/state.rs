@@ -11,6 +11,9 @@ use crate::console::ConsoleConfig;
 use crate::gbfs::GbfsConfig;
 use crate::mds::MdsConfig;
 use crate::ops::OpsState;
+use crate::stream::StreamHub;
+use fleetlog_runtime::settings::ApiSettings;
+use tokio_util::sync::CancellationToken;
 
 /// The API's shared state: the database, authentication, and the operational endpoints'
 /// dependencies. Cheap to clone.
@@ -32,6 +35,9 @@ pub struct ApiState {
     pub mds: Arc<MdsConfig>,
     /// The console's map tiles and policy (the offline grid until [`Self::with_console`]).
     pub console: Arc<ConsoleConfig>,
+    /// The live streams: their caps and the shared reader (default caps, and no shutdown
+    /// token but the state's own drop, until [`Self::with_streams`]).
+    pub streams: Arc<StreamHub>,
 }
 
 impl ApiState {
@@ -50,10 +56,15 @@ impl ApiState {
             pool,
             auth: Arc::new(Auth::new(auth)?),
             ops,
-            commands,
             gbfs: Arc::new(GbfsConfig::default()),
             mds: Arc::new(MdsConfig::default()),
             console: Arc::new(ConsoleConfig::default()),
+            streams: Arc::new(StreamHub::new(
+                commands.clone(),
+                &ApiSettings::default(),
+                &CancellationToken::new(),
+            )),
+            commands,
         })
     }
 
@@ -77,6 +88,14 @@ impl ApiState {
     #[must_use]
     pub fn with_console(mut self, console: ConsoleConfig) -> Self {
         self.console = Arc::new(console);
+        self
+    }
+
+    /// The same state with the stream caps of `settings`, its live streams and their
+    /// shared reader ending when `shutdown` is cancelled.
+    #[must_use]
+    pub fn with_streams(mut self, settings: &ApiSettings, shutdown: &CancellationToken) -> Self {
+        self.streams = Arc::new(StreamHub::new(self.commands.clone(), settings, shutdown));
         self
     }
 }

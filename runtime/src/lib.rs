@@ -11,6 +11,7 @@
 //! In the flow of `docs/architecture.md` it sits under every box: the gateway, the
 //! decoder, the deciders, the projections, the API and the registry all start here.
 
+pub mod api_settings;
 pub mod auth_settings;
 pub mod db;
 pub mod detached_drop;

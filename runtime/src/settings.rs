@@ -9,6 +9,7 @@ use figment::Figment;
 use figment::providers::{Env, Serialized};
 use serde::{Deserialize, Serialize};
 
+pub use crate::api_settings::ApiSettings;
 pub use crate::auth_settings::AuthSettings;
 pub use crate::gateway_settings::{AdmissionPolicy, GatewaySettings};
 
@@ -24,6 +25,8 @@ pub struct Settings {
     pub kafka: KafkaSettings,
     /// HTTP listeners.
     pub http: HttpSettings,
+    /// The API's live-stream limits.
+    pub api: ApiSettings,
     /// Log output.
     pub log: LogSettings,
     /// The scooter gateway.
@@ -112,6 +115,7 @@ impl Default for Settings {
             schema_registry_url: "http://127.0.0.1:8081".into(),
             kafka: KafkaSettings::default(),
             http: HttpSettings::default(),
+            api: ApiSettings::default(),
             log: LogSettings::default(),
             gateway: GatewaySettings::default(),
             projections: ProjectionSettings::default(),

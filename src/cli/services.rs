@@ -55,7 +55,8 @@ pub(crate) async fn spawn_api(
         .context("setting up authentication (see FLEETLOG_AUTH__*)")?
         .with_gbfs(gbfs)
         .with_mds(mds)
-        .with_console(console);
+        .with_console(console)
+        .with_streams(&settings.api, &shutdown.token());
     let listener = bind(&settings.http.api_addr, "API").await?;
     shutdown.spawn(
         "api",

@@ -23,6 +23,9 @@ pub struct AuthUser {
     pub role: Role,
     /// The account's token version the token carries (0 for provider tokens).
     pub token_version: i32,
+    /// When the access token expires (its `exp`, seconds since the Unix epoch); `None`
+    /// for provider tokens, which are looked up instead.
+    pub expires_at: Option<i64>,
 }
 
 impl AuthUser {
@@ -38,6 +41,7 @@ impl AuthUser {
                 user_id: id,
                 role: Role::Provider,
                 token_version: 0,
+                expires_at: None,
             });
         }
         let claims = state.auth.keys().decode(token)?;
@@ -45,6 +49,7 @@ impl AuthUser {
             user_id: claims.sub,
             role: claims.role,
             token_version: claims.ver,
+            expires_at: Some(claims.exp),
         })
     }
 }

@@ -27,6 +27,11 @@ impl Position {
         self.0.get(&partition).copied()
     }
 
+    /// Each partition and its next offset, in partition order.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (i32, i64)> + '_ {
+        self.0.iter().map(|(p, o)| (*p, *o))
+    }
+
     /// Record that `partition` was read up to `next` (exclusive).
     pub(crate) fn advance(&mut self, partition: i32, next: i64) {
         let entry = self.0.entry(partition).or_insert(next);

@@ -9,9 +9,10 @@ use fleetlog_tests::test_stack::TestStack;
 use serde_json::Value;
 
 /// One SSE event: id, type, JSON data.
-type SseEvent = (String, String, Value);
+pub(crate) type SseEvent = (String, String, Value);
 
-struct SseReader {
+/// Reads the events of one `GET /v1/stream` answer.
+pub(crate) struct SseReader {
     response: reqwest::Response,
     buffer: String,
 }
@@ -27,6 +28,11 @@ impl SseReader {
         }
         let response = req.send().await.unwrap();
         assert_eq!(response.status(), 200);
+        Self::new(response)
+    }
+
+    /// A reader of `response`, a stream that was opened.
+    pub(crate) fn new(response: reqwest::Response) -> Self {
         assert!(
             response.headers()["content-type"]
                 .to_str()
@@ -39,8 +45,9 @@ impl SseReader {
         }
     }
 
-    /// The next event within `wait`, skipping keep-alive comments.
-    async fn next(&mut self, wait: Duration) -> Option<SseEvent> {
+    /// The next event within `wait`, skipping keep-alive comments; `None` when none came
+    /// or the stream ended.
+    pub(crate) async fn next(&mut self, wait: Duration) -> Option<SseEvent> {
         let deadline = Instant::now() + wait;
         loop {
             if let Some(end) = self.buffer.find("\n\n") {
@@ -70,7 +77,7 @@ impl SseReader {
     }
 
     /// Events until one of type `kind` arrives (it included), within `wait`.
-    async fn until(&mut self, kind: &str, wait: Duration) -> Vec<SseEvent> {
+    pub(crate) async fn until(&mut self, kind: &str, wait: Duration) -> Vec<SseEvent> {
         let deadline = Instant::now() + wait;
         let mut seen = Vec::new();
         while let Some(event) = self

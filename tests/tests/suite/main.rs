@@ -40,5 +40,6 @@ mod ride_journey;
 mod rides_projection;
 mod secrets;
 mod sessions;
+mod stream_sharing;
 mod tour;
 mod wire_format;
