@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # `make bench`: the hot-path benchmarks in a release build, each against a broker of its
 # own (fresh storage, a free port), so figures never include earlier data.
-# `scripts/bench.sh projection` (or any of ingest, projection, commands, api, export, rebuild)
+# `scripts/bench.sh projection` (or any of ingest, projection, commands, api, export, rebuild, scale)
 # runs only those.
 source "$(dirname "$0")/lib.sh"
 
 BENCHES=("$@")
-[ ${#BENCHES[@]} -gt 0 ] || BENCHES=(ingest projection commands api export rebuild)
+[ ${#BENCHES[@]} -gt 0 ] || BENCHES=(ingest projection commands api export rebuild scale)
 
 ensure_build_deps
 ensure_kafka

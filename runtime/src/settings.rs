@@ -73,7 +73,9 @@ pub struct KafkaSettings {
     pub fetch_wait_max_ms: u32,
     /// This process's instance among the processors of one kind: the decoder's
     /// `transactional.id` is `<client_id>-decoder-<instance_id>`. Give each decoder process
-    /// its own; a restarted one keeps its id, so it fences its earlier self.
+    /// its own; a restarted one keeps its id, so it fences its earlier self. A number
+    /// (`FLEETLOG_KAFKA__INSTANCE_ID=2`) is taken as its text.
+    #[serde(deserialize_with = "text_or_number")]
     pub instance_id: String,
     /// Longest a Kafka transaction may stay open (`transaction.timeout.ms`): an instance
     /// that died mid-transaction and is not restarted holds back `read_committed` readers of
@@ -444,6 +446,20 @@ mod tests {
     }
 
     #[test]
+    fn an_instance_id_given_as_a_number_is_taken_as_its_text() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("FLEETLOG_KAFKA__INSTANCE_ID", "2");
+            assert_eq!(Settings::load().expect("valid").kafka.instance_id, "2");
+            jail.set_env("FLEETLOG_KAFKA__INSTANCE_ID", "decoder-b");
+            assert_eq!(
+                Settings::load().expect("valid").kafka.instance_id,
+                "decoder-b"
+            );
+            Ok(())
+        });
+    }
+
+    #[test]
     fn gbfs_settings_come_from_the_environment_and_never_show_the_secret() {
         figment::Jail::expect_with(|jail| {
             jail.set_env("FLEETLOG_GBFS__SYSTEM_ID", "acme_seoul");
@@ -475,4 +491,21 @@ mod tests {
             Ok(())
         });
     }
+}
+
+/// A text setting that may be given as a number in the environment (`…=2` is read as an
+/// integer by the environment provider): the number's decimal text.
+fn text_or_number<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<String, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Text {
+        Text(String),
+        Unsigned(u64),
+        Signed(i64),
+    }
+    Ok(match Text::deserialize(deserializer)? {
+        Text::Text(text) => text,
+        Text::Unsigned(n) => n.to_string(),
+        Text::Signed(n) => n.to_string(),
+    })
 }

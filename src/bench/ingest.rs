@@ -267,7 +267,7 @@ pub(crate) async fn start_registry(
     Ok(url)
 }
 
-async fn sample_payload(registry_url: &str) -> anyhow::Result<Vec<u8>> {
+pub(crate) async fn sample_payload(registry_url: &str) -> anyhow::Result<Vec<u8>> {
     let frame = RawFrame {
         frame_id: uuid::Uuid::now_v7(),
         gateway_id: "bench".into(),
@@ -283,7 +283,11 @@ async fn sample_payload(registry_url: &str) -> anyhow::Result<Vec<u8>> {
         .await?)
 }
 
-async fn bare_producer(settings: &Settings, payload: &[u8], n: usize) -> anyhow::Result<f64> {
+pub(crate) async fn bare_producer(
+    settings: &Settings,
+    payload: &[u8],
+    n: usize,
+) -> anyhow::Result<f64> {
     let producer = kafka::producer(&settings.kafka, "bench-bare")?;
     let keys: Vec<String> = (0..1000).map(|i| format!("35{i:013}")).collect();
     let start = Instant::now();

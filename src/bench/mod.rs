@@ -10,5 +10,6 @@ mod load;
 mod proc_stats;
 pub(crate) mod projection;
 pub(crate) mod rebuild;
+pub(crate) mod scale;
 mod stack;
 mod targets;

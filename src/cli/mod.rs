@@ -102,6 +102,9 @@ pub(crate) enum BenchCommand {
     Export(crate::bench::export::ExportBenchArgs),
     /// Query API under wrk while a fleet streams, versus `pgbench -S` in the same run.
     Api(crate::bench::api::ApiBenchArgs),
+    /// Projector and decoder throughput on one and two instances, and the handover time
+    /// after an instance's death.
+    Scale(crate::bench::scale::ScaleBenchArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -162,6 +165,11 @@ pub(crate) async fn dispatch(command: Command, settings: Settings) -> anyhow::Re
         Command::Bench {
             command: BenchCommand::Api(args),
         } => crate::bench::api::run(settings, args)
+            .await
+            .map(|()| ExitCode::SUCCESS),
+        Command::Bench {
+            command: BenchCommand::Scale(args),
+        } => crate::bench::scale::run(settings, args)
             .await
             .map(|()| ExitCode::SUCCESS),
         Command::Config => {
