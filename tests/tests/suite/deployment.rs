@@ -38,7 +38,10 @@ fn docker_compose_runs_only_subcommands_and_settings_the_binary_has() {
         "projector lineage ×2",
         "published: host ports",
     ] {
-        assert!(text.contains(expected), "{expected:?} missing from:\n{text}");
+        assert!(
+            text.contains(expected),
+            "{expected:?} missing from:\n{text}"
+        );
     }
 }
 
@@ -53,7 +56,10 @@ fn the_compose_checker_refuses_broken_copies_of_the_file() {
         "caught: replication factor above the brokers",
         "caught on the command line: exit 1",
     ] {
-        assert!(text.contains(expected), "{expected:?} missing from:\n{text}");
+        assert!(
+            text.contains(expected),
+            "{expected:?} missing from:\n{text}"
+        );
     }
     assert!(!text.contains("NOT CAUGHT"), "{text}");
 }
