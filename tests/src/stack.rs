@@ -80,28 +80,10 @@ impl Services {
         fleetlog_schemas::registration::register_all(&settings.schema_registry_url)
             .await
             .expect("schemas registered");
-        for addr in [
-            &mut settings.gateway.teltonika_addr,
-            &mut settings.gateway.omni_addr,
-            &mut settings.gateway.gt06_addr,
-        ] {
-            *addr = "127.0.0.1:0".into();
-        }
         settings.gateway.gateway_id = crate::unique_name("gw");
         configure(&mut settings);
-        let listeners = Listeners::bind(&settings.gateway)
-            .await
-            .expect("gateway listeners");
-        let (teltonika, omni, gt06) = listeners.local_addrs().expect("addrs");
-        let producer =
-            fleetlog_runtime::producer::Producer::from_settings(&settings.kafka, "test-gateway")
-                .expect("producer");
-        let codec = Arc::new(WireCodec::new(&settings.schema_registry_url));
-        let gateway_settings = settings.clone();
-        let gateway_token = token.clone();
-        tasks.push(tokio::spawn(async move {
-            gateway::run(&gateway_settings, listeners, producer, codec, gateway_token).await
-        }));
+        let (teltonika, omni, gt06, task) = spawn_gateway(&mut settings, token.clone()).await;
+        tasks.push(task);
         Self {
             settings,
             teltonika,
@@ -112,9 +94,97 @@ impl Services {
         }
     }
 
+    /// One more gateway process on the same broker, database and registry, with a gateway
+    /// id of its own and its own listeners; stopped when dropped (or by
+    /// [`Gateway::stop`]).
+    pub async fn another_gateway(&self) -> Gateway {
+        let mut settings = self.settings.clone();
+        settings.gateway.gateway_id = crate::unique_name("gw");
+        Gateway::start(&settings, self.token.child_token()).await
+    }
+
     /// A codec on the test's registry.
     pub fn codec(&self) -> WireCodec {
         WireCodec::new(&self.settings.schema_registry_url)
+    }
+}
+
+/// A gateway started by a test, on free loopback ports.
+pub struct Gateway {
+    /// Its settings (the listener addresses as bound).
+    pub settings: Settings,
+    /// Teltonika listener.
+    pub teltonika: SocketAddr,
+    /// Omni listener.
+    pub omni: SocketAddr,
+    /// GT06 listener.
+    pub gt06: SocketAddr,
+    token: CancellationToken,
+    task: JoinHandle<anyhow::Result<()>>,
+}
+
+type Spawned = (
+    SocketAddr,
+    SocketAddr,
+    SocketAddr,
+    JoinHandle<anyhow::Result<()>>,
+);
+
+/// A gateway on free loopback ports (written back into `settings` as `127.0.0.1:0`).
+async fn spawn_gateway(settings: &mut Settings, token: CancellationToken) -> Spawned {
+    for addr in [
+        &mut settings.gateway.teltonika_addr,
+        &mut settings.gateway.omni_addr,
+        &mut settings.gateway.gt06_addr,
+    ] {
+        *addr = "127.0.0.1:0".into();
+    }
+    let listeners = Listeners::bind(&settings.gateway)
+        .await
+        .expect("gateway listeners");
+    let (teltonika, omni, gt06) = listeners.local_addrs().expect("addrs");
+    let producer =
+        fleetlog_runtime::producer::Producer::from_settings(&settings.kafka, "test-gateway")
+            .expect("producer");
+    let codec = Arc::new(WireCodec::new(&settings.schema_registry_url));
+    let gateway_settings = settings.clone();
+    let task = tokio::spawn(async move {
+        gateway::run(&gateway_settings, listeners, producer, codec, token).await
+    });
+    (teltonika, omni, gt06, task)
+}
+
+impl Gateway {
+    async fn start(settings: &Settings, token: CancellationToken) -> Self {
+        let mut settings = settings.clone();
+        let (teltonika, omni, gt06, task) = spawn_gateway(&mut settings, token.clone()).await;
+        Self {
+            settings,
+            teltonika,
+            omni,
+            gt06,
+            token,
+            task,
+        }
+    }
+
+    /// Stop it as a shutdown signal would, and wait until it has stopped.
+    ///
+    /// # Panics
+    /// When it failed.
+    pub async fn stop(mut self) {
+        self.token.cancel();
+        let task = std::mem::replace(&mut self.task, tokio::spawn(async { Ok(()) }));
+        task.await
+            .expect("gateway task")
+            .expect("gateway stopped cleanly");
+    }
+}
+
+impl Drop for Gateway {
+    fn drop(&mut self) {
+        self.token.cancel();
+        self.task.abort();
     }
 }
 

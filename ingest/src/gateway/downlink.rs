@@ -1,20 +1,21 @@
-//! Delivering `scooter.downlink.v1` to the connections of this gateway.
+//! Delivering `scooter.downlink.v1` to the connection holding each command's device.
 //!
 //! Every gateway instance reads every downlink command (its own consumer group,
-//! `fleetlog-gateway-<gateway id>`) and keeps it in the device's mailbox until the device's
-//! connection here takes it or it expires. Scaling limit: with several gateways each one
-//! holds every command until expiry, and each reports `undeliverable` for devices it did
-//! not hold; consumers of `scooter.replies.v1` take the first final outcome per command
-//! (`answered`/`rejected`/`timed_out` from the gateway that held the device win over
-//! another instance's `undeliverable`). Commands in a gateway's memory are lost if it
-//! crashes; the ride saga's own timeout covers that.
+//! `fleetlog-gateway-<gateway id>`) and stores it in `pending_downlink`
+//! ([`super::directory`]; the first insert wins, the others change nothing), before its
+//! offset is committed. Only a gateway with a connection holding the device puts it in that
+//! device's mailbox; the others stay silent. A device that logs in (here or on any other
+//! gateway, also after a restart) gets the commands still pending for it from the table.
+//! Each command is written to a device only after a delivery claim for the session the
+//! directory names, and gets exactly one final outcome: the first recorded in the table
+//! (the connection's answer, rejection or timeout, or the sweep's `undeliverable` /
+//! `timed_out` at expiry, which every gateway runs and exactly one wins per command).
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use fleetlog_runtime::settings::KafkaSettings;
 use fleetlog_schemas::envelope::Envelope;
-use fleetlog_schemas::events::ReplyOutcome;
 use fleetlog_schemas::topics;
 use fleetlog_schemas::wire::WireCodec;
 use rdkafka::Message;
@@ -44,19 +45,19 @@ pub async fn run(
     consumer.subscribe(&[topics::DOWNLINK.name()])?;
     let started_ms = now_ms();
     let mut sweep = tokio::time::interval(SWEEP_EVERY);
+    sweep.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tokio::select! {
             () = shutdown.cancelled() => return Ok(()),
-            _ = sweep.tick() => {
-                for request in gw.router.take_expired(now_ms()) {
-                    let text = "device not connected to this gateway before expiry".to_owned();
-                    gw.report(request, ReplyOutcome::Undeliverable, Some(text));
-                }
-            }
+            _ = sweep.tick() => sweep_expired(&gw).await,
             message = consumer.recv() => match message {
                 Ok(message) => {
-                    route(&gw, &codec, &message, started_ms).await;
-                    let _ = consumer.commit_message(&message, CommitMode::Async);
+                    if route(&gw, &codec, &message, started_ms, &shutdown).await {
+                        let _ = consumer.commit_message(&message, CommitMode::Async);
+                    } else {
+                        // Stopping before the command was stored: the next start reads it again.
+                        return Ok(());
+                    }
                 }
                 Err(err) => {
                     tracing::warn!(error = %err, "downlink consumer error");
@@ -67,19 +68,43 @@ pub async fn run(
     }
 }
 
-async fn route(gw: &Gateway, codec: &WireCodec, message: &BorrowedMessage<'_>, started_ms: i64) {
+/// Finish what expired (the table's sweep; mailboxes here only drop their copies).
+async fn sweep_expired(gw: &Arc<Gateway>) {
+    let dropped = gw.router.take_expired(now_ms());
+    if dropped > 0 {
+        tracing::debug!(dropped, "expired commands left the mailboxes");
+    }
+    match gw.directory.sweep().await {
+        Ok(swept) => {
+            for (request, outcome, text) in swept {
+                gw.append_outcome(request, outcome, Some(text));
+            }
+        }
+        Err(err) => tracing::warn!(error = %err, "pending downlink commands not swept"),
+    }
+}
+
+/// Store the command and hand it to the connection holding its device here, if any;
+/// `false` only when `shutdown` came before it could be stored.
+async fn route(
+    gw: &Gateway,
+    codec: &WireCodec,
+    message: &BorrowedMessage<'_>,
+    started_ms: i64,
+    shutdown: &CancellationToken,
+) -> bool {
     let Some(headers) = message.headers() else {
         tracing::warn!(
             offset = message.offset(),
             "downlink record without headers skipped"
         );
-        return;
+        return true;
     };
     let envelope = match Envelope::from_headers(headers) {
         Ok(envelope) => envelope,
         Err(err) => {
             tracing::warn!(offset = message.offset(), error = %err, "downlink envelope invalid");
-            return;
+            return true;
         }
     };
     let command = match codec
@@ -89,14 +114,26 @@ async fn route(gw: &Gateway, codec: &WireCodec, message: &BorrowedMessage<'_>, s
         Ok((command, _)) => command,
         Err(err) => {
             tracing::warn!(offset = message.offset(), error = %err, "downlink value undecodable");
-            return;
+            return true;
         }
     };
     // Commands that had already expired before this process started were someone else's
     // to report (or nobody's to deliver): replaying history must not re-report them.
     if command.expires_at_ms < started_ms {
-        return;
+        return true;
     }
-    let local = gw.router.route(DownlinkRequest { command, envelope });
+    let request = DownlinkRequest { command, envelope };
+    let mut backoff = Duration::from_millis(100);
+    while let Err(err) = gw.directory.record(&request).await {
+        tracing::warn!(command = %request.command.command_id, error = %err,
+            "downlink command not stored yet: retrying");
+        tokio::select! {
+            () = shutdown.cancelled() => return false,
+            () = tokio::time::sleep(backoff) => {}
+        }
+        backoff = (backoff * 2).min(Duration::from_secs(5));
+    }
+    let local = gw.router.route(request);
     tracing::debug!(local, "downlink command routed");
+    true
 }

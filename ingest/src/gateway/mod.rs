@@ -15,6 +15,7 @@ mod admission;
 mod close;
 mod commands;
 mod connection;
+pub mod directory;
 pub mod downlink;
 pub mod metrics;
 mod per_address;
@@ -54,6 +55,7 @@ pub struct Gateway {
     settings: Arc<GatewaySettings>,
     publisher: Publisher,
     router: Arc<Router>,
+    directory: directory::Directory,
     admission: AdmissionControl,
     instance_id: uuid::Uuid,
     conn_ids: AtomicU64,
@@ -67,8 +69,14 @@ pub struct Gateway {
 }
 
 impl Gateway {
-    /// A gateway appending through `producer`, encoding with `codec`.
-    pub fn new(settings: &GatewaySettings, producer: Producer, codec: Arc<WireCodec>) -> Arc<Self> {
+    /// A gateway appending through `producer`, encoding with `codec`, finding devices and
+    /// pending commands in `directory`.
+    pub fn new(
+        settings: &GatewaySettings,
+        producer: Producer,
+        codec: Arc<WireCodec>,
+        directory: directory::Directory,
+    ) -> Arc<Self> {
         // The recorder must exist before handles are taken (else they record nowhere).
         let _ = fleetlog_runtime::telemetry::metrics_handle();
         metrics::describe();
@@ -77,6 +85,7 @@ impl Gateway {
                 .map(|p| metrics::FrameMetrics::new(p.as_str())),
             publisher: Publisher::new(producer, codec, &settings.gateway_id),
             router: Arc::new(Router::default()),
+            directory,
             admission: AdmissionControl::from_settings(settings),
             instance_id: uuid::Uuid::now_v7(),
             conn_ids: AtomicU64::new(1),
@@ -104,8 +113,42 @@ impl Gateway {
         self.conn_ids.fetch_add(1, Ordering::Relaxed)
     }
 
-    /// Append a downlink outcome (in a task shutdown waits for) and count it.
-    fn report(&self, request: DownlinkRequest, outcome: ReplyOutcome, text: Option<String>) {
+    /// Report a downlink outcome (in a task shutdown waits for): `DELIVERED` is appended
+    /// as it is (the delivery was claimed before the write); a final outcome only when
+    /// [`directory::Directory::finish`] records it as the command's first.
+    fn report(
+        self: &Arc<Self>,
+        request: DownlinkRequest,
+        outcome: ReplyOutcome,
+        text: Option<String>,
+    ) {
+        if outcome == ReplyOutcome::Delivered {
+            self.append_outcome(request, outcome, text);
+            return;
+        }
+        let gw = self.clone();
+        self.tasks.spawn(async move {
+            match gw
+                .directory
+                .finish(request.command.command_id, outcome)
+                .await
+            {
+                Ok(true) => gw.append_outcome(request, outcome, text),
+                Ok(false) => tracing::debug!(command = %request.command.command_id, ?outcome,
+                    "command already finished: outcome not reported again"),
+                Err(err) => tracing::warn!(command = %request.command.command_id, error = %err,
+                    "outcome not recorded (the sweep finishes the command at its expiry)"),
+            }
+        });
+    }
+
+    /// Append an outcome already recorded (or not final) and count it.
+    fn append_outcome(
+        &self,
+        request: DownlinkRequest,
+        outcome: ReplyOutcome,
+        text: Option<String>,
+    ) {
         let label = format!("{outcome:?}").to_lowercase();
         ::metrics::counter!(metrics::DOWNLINK_OUTCOMES, "outcome" => label).increment(1);
         let reply = DeviceReply {
@@ -123,6 +166,10 @@ impl Gateway {
         });
     }
 }
+
+/// Connections to PostgreSQL for the directory and the pending commands (logins,
+/// delivery claims, outcomes, the sweep).
+const DIRECTORY_CONNECTIONS: u32 = 8;
 
 /// The three device listeners.
 pub struct Listeners {
@@ -171,7 +218,7 @@ impl Listeners {
 /// the process's supervisor aborts what is left).
 ///
 /// # Errors
-/// When the downlink consumer cannot start.
+/// When the database URL is invalid or the downlink consumer cannot start.
 pub async fn run(
     settings: &Settings,
     listeners: Listeners,
@@ -179,7 +226,10 @@ pub async fn run(
     codec: Arc<WireCodec>,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
-    let gw = Gateway::new(&settings.gateway, producer, codec.clone());
+    let pool = fleetlog_runtime::db::pool(&settings.database_url, DIRECTORY_CONNECTIONS)
+        .context("the directory's database URL")?;
+    let directory = directory::Directory::new(pool, settings.gateway.gateway_id.clone());
+    let gw = Gateway::new(&settings.gateway, producer, codec.clone(), directory);
     let tracker = gw.tasks.clone();
     for (protocol, listener) in [
         (Protocol::Teltonika, listeners.teltonika),

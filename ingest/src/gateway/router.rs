@@ -1,9 +1,11 @@
 //! Which connection holds which device, and the downlink commands waiting for it.
 //!
-//! A command waits in its device's mailbox until the device's connection takes it (one at
-//! a time, when the protocol allows) or it expires (then the downlink sweeper reports it
-//! `undeliverable`). Connections are woken through a small `Notify`, so an idle
-//! connection costs no channel buffer.
+//! A command enters a device's mailbox only while a connection here holds the device (from
+//! `scooter.downlink.v1`, or from `pending_downlink` at a login) and waits there until the
+//! connection takes it (one at a time, when the protocol allows) or it expires (then it is
+//! dropped here: its outcome comes from `pending_downlink`, see [`super::directory`]).
+//! Connections are woken through a small `Notify`, so an idle connection costs no channel
+//! buffer.
 
 use std::collections::{HashMap, VecDeque};
 use std::net::IpAddr;
@@ -124,22 +126,22 @@ impl Router {
         }
     }
 
-    /// Queue a command for its device; returns whether a local connection holds it now.
+    /// Queue a command for its device if a connection here holds the device (and wake
+    /// it); returns whether one does. Commands for other devices are not kept: they wait
+    /// in `pending_downlink` for a login.
     pub fn route(&self, request: DownlinkRequest) -> bool {
         let mut state = self.lock();
         let device = request.command.device_id.clone();
+        let Some(holder) = state.holders.get(&device) else {
+            return false;
+        };
+        holder.wake.notify_one();
         state
             .mailboxes
-            .entry(device.clone())
+            .entry(device)
             .or_default()
             .push_back(request);
-        match state.holders.get(&device) {
-            Some(holder) => {
-                holder.wake.notify_one();
-                true
-            }
-            None => false,
-        }
+        true
     }
 
     /// The next waiting command for `device_id`, if any.
@@ -153,21 +155,23 @@ impl Router {
         next
     }
 
-    /// Remove and return every waiting command whose expiry is at or before `now_ms`.
-    pub fn take_expired(&self, now_ms: i64) -> Vec<DownlinkRequest> {
+    /// Drop every waiting command whose expiry is at or before `now_ms` (and the mailboxes
+    /// of devices no connection here holds any more); returns how many were dropped.
+    pub fn take_expired(&self, now_ms: i64) -> usize {
         let mut state = self.lock();
-        let mut expired = Vec::new();
-        state.mailboxes.retain(|_, mailbox| {
-            mailbox.retain(|r| {
-                let keep = r.command.expires_at_ms > now_ms;
-                if !keep {
-                    expired.push(r.clone());
-                }
-                keep
-            });
+        let State { holders, mailboxes } = &mut *state;
+        let mut dropped = 0;
+        mailboxes.retain(|device, mailbox| {
+            let before = mailbox.len();
+            if holders.contains_key(device) {
+                mailbox.retain(|r| r.command.expires_at_ms > now_ms);
+            } else {
+                mailbox.clear();
+            }
+            dropped += before - mailbox.len();
             !mailbox.is_empty()
         });
-        expired
+        dropped
     }
 
     /// Devices with an open connection on this gateway.

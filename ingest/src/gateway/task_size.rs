@@ -22,7 +22,10 @@ async fn an_idle_connection_task_stays_small() {
     let producer = Producer::from_settings(&KafkaSettings::default(), "size")
         .expect("a producer needs no broker to exist");
     let codec = Arc::new(WireCodec::new("http://127.0.0.1:9"));
-    let gw = Gateway::new(&GatewaySettings::default(), producer, codec);
+    let pool = fleetlog_runtime::db::pool("postgres://127.0.0.1:9/none", 1)
+        .expect("a lazy pool needs no database to exist");
+    let directory = super::directory::Directory::new(pool, "size");
+    let gw = Gateway::new(&GatewaySettings::default(), producer, codec, directory);
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("addr");
     let _device = TcpStream::connect(addr).await.expect("connect");

@@ -7,6 +7,7 @@
 
 mod ack;
 mod admission;
+mod directory;
 mod downlink;
 mod limits;
 mod shutdown;

@@ -1,11 +1,16 @@
 //! A connection's downlink side: sending the commands waiting for its device, and
-//! matching the device's replies to them.
+//! matching the device's replies to them. A command is written only after its delivery was
+//! claimed in `pending_downlink` for this session (see `gateway::directory`): a copy that
+//! another connection or gateway delivered, that is finished or expired, or whose device
+//! the directory names elsewhere, is dropped here without an outcome.
 
 use fleetlog_schemas::events::ReplyOutcome;
 use tokio::net::tcp::WriteHalf;
 
 use super::{Close, Connection, write};
 use crate::gateway::publish::now_ms;
+use crate::gateway::router::DownlinkRequest;
+use crate::gateway::session_events::session_id;
 use crate::protocol::Protocol;
 
 impl Connection {
@@ -44,12 +49,9 @@ impl Connection {
                 self.mailbox = false;
                 return Ok(());
             };
-            if request.command.expires_at_ms <= now_ms() {
-                self.gw.report(
-                    request,
-                    ReplyOutcome::Undeliverable,
-                    Some("expired before delivery".into()),
-                );
+            if request.command.expires_at_ms <= now_ms() || !self.claim(&device_id, &request).await
+            {
+                // Expired: the sweep reports it once. Not claimed: someone else's.
                 continue;
             }
             match self.commands.start(self.protocol, &device_id, &request) {
@@ -63,5 +65,26 @@ impl Connection {
             }
         }
         Ok(())
+    }
+
+    async fn claim(&self, device_id: &str, request: &DownlinkRequest) -> bool {
+        let session = session_id(&self.gw, self.conn_id);
+        let command = request.command.command_id;
+        match self
+            .gw
+            .directory
+            .claim_delivery(command, device_id, session)
+            .await
+        {
+            Ok(claimed) => {
+                tracing::debug!(%command, claimed, "delivery claim");
+                claimed
+            }
+            Err(err) => {
+                // Still pending: a later login (or the sweep at its expiry) takes it.
+                tracing::warn!(%command, error = %err, "delivery not claimed");
+                false
+            }
+        }
     }
 }

@@ -65,6 +65,8 @@ pub(crate) struct Connection {
     shutdown: CancellationToken,
     /// When this connection last sent a complete frame (ms since the epoch).
     last_frame_ms: Arc<AtomicI64>,
+    /// The login's directory update (the close's waits for it).
+    login: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl Connection {
@@ -92,6 +94,7 @@ impl Connection {
             stop: shutdown.child_token(),
             shutdown,
             last_frame_ms: Arc::new(AtomicI64::new(now_ms())),
+            login: None,
         }
     }
 
@@ -121,7 +124,15 @@ impl Connection {
             );
             self.gw.report(request, ReplyOutcome::TimedOut, Some(text));
         }
-        session_events::disconnected(&self.gw, &device_id, self.conn_id, close, self.frames);
+        let login = self.login.take();
+        session_events::disconnected(
+            &self.gw,
+            &device_id,
+            self.conn_id,
+            close,
+            self.frames,
+            login,
+        );
     }
 
     async fn run(&mut self, stream: &mut TcpStream) -> Close {
@@ -367,7 +378,10 @@ impl Connection {
         self.quarantined = decision == Admission::Quarantine;
         self.device_id = Some(device_id.to_owned());
         self.mailbox = true;
-        session_events::connected(&self.gw, device_id, self.conn_id, self.protocol, self.peer);
+        let login =
+            session_events::connected(&self.gw, device_id, self.conn_id, self.protocol, self.peer);
+        // A device logging in again on this connection: the earlier update still runs.
+        self.login = Some(login);
         true
     }
 
