@@ -420,6 +420,23 @@ impl Settings {
     }
 }
 
+/// A text setting that may be given as a number in the environment (`…=2` is read as an
+/// integer by the environment provider): the number's decimal text.
+fn text_or_number<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<String, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Given {
+        Text(String),
+        Unsigned(u64),
+        Signed(i64),
+    }
+    Ok(match Given::deserialize(deserializer)? {
+        Given::Text(text) => text,
+        Given::Unsigned(n) => n.to_string(),
+        Given::Signed(n) => n.to_string(),
+    })
+}
+
 #[cfg(test)]
 #[allow(
     clippy::result_large_err,
@@ -491,21 +508,4 @@ mod tests {
             Ok(())
         });
     }
-}
-
-/// A text setting that may be given as a number in the environment (`…=2` is read as an
-/// integer by the environment provider): the number's decimal text.
-fn text_or_number<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<String, D::Error> {
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum Text {
-        Text(String),
-        Unsigned(u64),
-        Signed(i64),
-    }
-    Ok(match Text::deserialize(deserializer)? {
-        Text::Text(text) => text,
-        Text::Unsigned(n) => n.to_string(),
-        Text::Signed(n) => n.to_string(),
-    })
 }
