@@ -21,10 +21,13 @@ use super::error::RuntimeError;
 use super::lag::LagReporter;
 use super::metrics as names;
 use super::projection::Projection;
-use super::rebalance::ClaimingContext;
+use super::rebalance::{ClaimingContext, ProcessorConsumer};
 use super::schema;
+use fleetlog_runtime::detached_drop::DetachedDrop;
 
 const MAX_BACKOFF: Duration = Duration::from_secs(5);
+/// Longest a stopping projector waits for its consumer to close (and leave its group).
+const CLOSE_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Run `projection` with the settings' batch limits on all partitions of its topics until
 /// `shutdown` is cancelled (it stops between batches).
@@ -148,6 +151,8 @@ impl<P: Projection> ProjectionRuntime<P> {
         // The lag reporter may sit in a blocking watermark request (seconds per partition
         // while the broker is slow); it has nothing to flush, so it is not waited for.
         lag.abort();
+        let _ = lag.await;
+        close(running.consumer).await;
         tracing::info!(ok = result.is_ok(), version, "projection stopped");
         result
     }
@@ -220,4 +225,19 @@ struct Started {
     version: u32,
     assigned: Assigned,
     dlq: DlqSender,
+}
+
+/// Close the consumer before returning, so that a member of a consumer group leaves it at
+/// once and its partitions go to the others without waiting for the session timeout.
+/// Bounded: past [`CLOSE_TIMEOUT`], or while a blocking lag request still shares the
+/// consumer, it closes detached.
+async fn close(consumer: Arc<DetachedDrop<ProcessorConsumer>>) {
+    match Arc::try_unwrap(consumer) {
+        Ok(consumer) => {
+            if !consumer.drop_within(CLOSE_TIMEOUT).await {
+                tracing::warn!(timeout = ?CLOSE_TIMEOUT, "the consumer did not close in time; closing detached");
+            }
+        }
+        Err(_) => tracing::debug!("the consumer is still shared; closing detached"),
+    }
 }

@@ -26,6 +26,25 @@ impl<T: Send + 'static> DetachedDrop<T> {
     }
 }
 
+impl<T: Send + 'static> DetachedDrop<T> {
+    /// Drop the value now on its thread and wait for that at most `timeout` — a consumer
+    /// closed this way leaves its group before the process goes on (and may exit). Past
+    /// the timeout the drop goes on detached; `false` then.
+    pub async fn drop_within(mut self, timeout: std::time::Duration) -> bool {
+        let Some(inner) = self.inner.take() else {
+            return true;
+        };
+        let (done, dropped) = tokio::sync::oneshot::channel();
+        let spawned = std::thread::Builder::new()
+            .name(self.name.to_owned())
+            .spawn(move || {
+                drop(inner);
+                let _ = done.send(());
+            });
+        spawned.is_ok() && matches!(tokio::time::timeout(timeout, dropped).await, Ok(Ok(())))
+    }
+}
+
 impl<T: Send + 'static> Deref for DetachedDrop<T> {
     type Target = T;
 
@@ -91,6 +110,38 @@ mod tests {
                 .unwrap()
                 .as_deref(),
             Some("slow-drop")
+        );
+    }
+
+    #[tokio::test]
+    async fn a_drop_within_waits_for_a_quick_drop_and_gives_up_on_a_slow_one() {
+        let (dropped_on, dropped) = mpsc::channel();
+        let (release, released) = mpsc::channel();
+        let quick = DetachedDrop::new(
+            SlowToDrop {
+                release: released,
+                dropped_on,
+            },
+            "quick-drop",
+        );
+        release.send(()).expect("released");
+        assert!(quick.drop_within(Duration::from_secs(5)).await);
+        assert!(dropped.try_recv().is_ok(), "dropped before it returned");
+
+        let (dropped_on, dropped) = mpsc::channel();
+        let (release, released) = mpsc::channel();
+        let slow = DetachedDrop::new(
+            SlowToDrop {
+                release: released,
+                dropped_on,
+            },
+            "slow-drop",
+        );
+        assert!(!slow.drop_within(Duration::from_millis(50)).await);
+        release.send(()).expect("released");
+        assert!(
+            dropped.recv_timeout(Duration::from_secs(5)).is_ok(),
+            "then dropped detached"
         );
     }
 

@@ -91,14 +91,13 @@ pub(super) async fn projected(pool: &PgPool) -> anyhow::Result<i64> {
     .await?)
 }
 
-/// The fleet projection's telemetry partitions and who claimed them last.
-pub(super) async fn owners(pool: &PgPool) -> anyhow::Result<Vec<(i32, String)>> {
+/// The fleet projection's partitions (of every topic it reads) and who claimed them last.
+pub(super) async fn owners(pool: &PgPool) -> anyhow::Result<Vec<(String, i32, String)>> {
     Ok(sqlx::query_as(
-        "SELECT partition, owner FROM projection_claims \
-         WHERE projection = $1 AND topic = $2 ORDER BY partition",
+        "SELECT topic, partition, owner FROM projection_claims \
+         WHERE projection = $1 ORDER BY topic, partition",
     )
     .bind(fleetlog_projections::fleet::NAME)
-    .bind(topics::TELEMETRY.name())
     .fetch_all(pool)
     .await?)
 }

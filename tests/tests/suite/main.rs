@@ -34,6 +34,7 @@ mod openapi;
 mod projection_runtime;
 mod projections_rebuild;
 mod projections_status;
+mod projector_group;
 mod registry;
 mod request_limits;
 mod ride_journey;
