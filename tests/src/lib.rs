@@ -8,6 +8,7 @@
 pub mod api;
 pub mod broker;
 pub mod demo;
+pub mod group;
 pub mod kill_timings;
 pub mod log;
 pub mod process;

@@ -8,11 +8,10 @@ use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
 use fleetlog_processor::RuntimeConfig;
-use fleetlog_runtime::settings::KafkaSettings;
+use fleetlog_tests::group::wait_for_stable_group;
 use fleetlog_tests::process::{ChildGuard, fleetlog};
 use fleetlog_tests::test_stack::TestStack;
 use fleetlog_tests::unique_imei;
-use rdkafka::consumer::{BaseConsumer, Consumer};
 use serde_json::Value;
 use uuid::Uuid;
 
@@ -67,34 +66,6 @@ async fn wait_for_owners(
     }
 }
 
-/// Until the fleet projection's consumer group is stable with `members` members.
-fn wait_for_group(kafka: &KafkaSettings, members: usize) -> Result<(), String> {
-    let group = RuntimeConfig::group_id("fleet", 1);
-    let probe: BaseConsumer = fleetlog_runtime::kafka::consumer_config(kafka, "probe")
-        .create()
-        .expect("probe client");
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let list = probe
-            .fetch_group_list(Some(&group), Duration::from_secs(10))
-            .expect("group described");
-        let seen = list
-            .groups()
-            .first()
-            .map(|g| (g.state().to_owned(), g.members().len()));
-        if seen
-            .as_ref()
-            .is_some_and(|(state, n)| state == "Stable" && *n == members)
-        {
-            return Ok(());
-        }
-        if Instant::now() > deadline {
-            return Err(format!("group {group}: {seen:?}"));
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
-
 async fn devices(stack: &TestStack) -> i64 {
     sqlx::query_scalar("SELECT count(*) FROM proj_fleet_v1.devices")
         .fetch_one(&stack.app.pool)
@@ -131,7 +102,8 @@ async fn two_fleet_projectors_split_the_partitions_and_a_killed_ones_go_to_the_o
         split.len()
     );
     let kafka = stack.app.settings.kafka.clone();
-    tokio::task::spawn_blocking(move || wait_for_group(&kafka, 2))
+    let group = RuntimeConfig::group_id("fleet", 1);
+    tokio::task::spawn_blocking(move || wait_for_stable_group(&kafka, &group, 2))
         .await
         .expect("group probe")
         .expect("two members in the stable consumer group");

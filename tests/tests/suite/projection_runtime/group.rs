@@ -7,9 +7,8 @@ use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, Instant};
 
 use fleetlog_processor::RuntimeConfig;
-use fleetlog_runtime::settings::KafkaSettings;
+use fleetlog_tests::group::wait_for_stable_group;
 use fleetlog_tests::spawn_app;
-use rdkafka::consumer::{BaseConsumer, Consumer};
 use sqlx::PgPool;
 
 use super::projector_process::{SESSION_TIMEOUT_MS, owner_of, produce_paced, spawn_projector};
@@ -48,35 +47,6 @@ async fn wait_for_owners(
     }
 }
 
-/// Wait until the counting projection's consumer group is stable with `members` members,
-/// as the broker describes it; the last description when it never is.
-fn wait_for_group(kafka: &KafkaSettings, members: usize) -> Result<(), String> {
-    let group = RuntimeConfig::group_id("counting", 1);
-    let probe: BaseConsumer = fleetlog_runtime::kafka::consumer_config(kafka, "probe")
-        .create()
-        .expect("probe client");
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let list = probe
-            .fetch_group_list(Some(&group), Duration::from_secs(10))
-            .expect("group described");
-        let seen = list
-            .groups()
-            .first()
-            .map(|g| (g.state().to_owned(), g.members().len()));
-        if seen
-            .as_ref()
-            .is_some_and(|(state, n)| state == "Stable" && *n == members)
-        {
-            return Ok(());
-        }
-        if Instant::now() > deadline {
-            return Err(format!("group {group}: {seen:?}"));
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
-
 #[tokio::test]
 async fn two_projectors_split_the_partitions_and_a_killed_ones_move_to_the_other_with_nothing_applied_twice()
  {
@@ -97,7 +67,8 @@ async fn two_projectors_split_the_partitions_and_a_killed_ones_move_to_the_other
     .await;
     eprintln!("split: {split:?}");
     let kafka = app.settings.kafka.clone();
-    tokio::task::spawn_blocking(move || wait_for_group(&kafka, 2))
+    let group = RuntimeConfig::group_id("counting", 1);
+    tokio::task::spawn_blocking(move || wait_for_stable_group(&kafka, &group, 2))
         .await
         .expect("group probe")
         .expect("two members in the stable consumer group");
