@@ -117,9 +117,10 @@ impl RuntimeConfig {
         self
     }
 
-    /// The consumer group of build `version` of projection `name`.
-    pub fn group_id(name: &str, version: u32) -> String {
-        format!("fleetlog-projection-{name}-v{version}")
+    /// The consumer group of build `version` of projection `name` in the deployment whose
+    /// id is `deployment` ([`crate::deployment_id`]).
+    pub fn group_id(deployment: &str, name: &str, version: u32) -> String {
+        format!("fleetlog-projection-{name}-v{version}-{deployment}")
     }
 
     /// Whether the partitions come from the consumer group (a serving run of all

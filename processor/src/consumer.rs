@@ -38,16 +38,16 @@ pub(crate) struct Assigned {
 /// ([`RuntimeConfig::in_group`]) subscribe: partitions are claimed as they are assigned.
 /// Otherwise claim the selected partitions now and assign them at their stored offsets
 /// (the beginning where nothing is stored).
-#[tracing::instrument(skip_all, fields(group = %context.projection))]
+#[tracing::instrument(skip_all, fields(group = %group_id))]
 pub(crate) async fn start(
     config: &RuntimeConfig,
+    group_id: &str,
     topics: &[&'static str],
     context: ClaimingContext,
 ) -> Result<Assigned, RuntimeError> {
-    let group_id = RuntimeConfig::group_id(context.projection, context.version);
     let (pool, claims_handle) = (context.pool.clone(), context.claims.clone());
     let (projection, version) = (context.projection, context.version);
-    let mut client = fleetlog_runtime::kafka::consumer_config(&config.kafka, &group_id);
+    let mut client = fleetlog_runtime::kafka::consumer_config(&config.kafka, group_id);
     if config.in_group() {
         // A fixed assignment stays with librdkafka's default (its `assign` is refused
         // under the cooperative protocol).

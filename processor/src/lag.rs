@@ -39,7 +39,10 @@ impl LagReporter {
             tokio::select! {
                 () = stop.cancelled() => return,
                 _ = ticker.tick() => {
-                    if let Err(err) = self.refresh().await {
+                    if let Err(err) = self.refresh(&stop).await {
+                        if stop.is_cancelled() {
+                            return;
+                        }
                         tracing::warn!(error = %err, projection = self.projection, "lag refresh failed");
                     }
                 }
@@ -49,8 +52,8 @@ impl LagReporter {
 
     /// One refresh: watermarks, `projection_lag`, gauges.
     #[tracing::instrument(skip(self), fields(projection = self.projection))]
-    pub(crate) async fn refresh(&self) -> Result<(), RuntimeError> {
-        let watermarks = self.watermarks().await?;
+    pub(crate) async fn refresh(&self, stop: &CancellationToken) -> Result<(), RuntimeError> {
+        let watermarks = self.watermarks(stop).await?;
         let rows: Vec<LagRow> = sqlx::query_as(include_str!("../sql/refresh_lag.sql"))
             .bind(self.projection)
             .bind(version_i32(self.version))
@@ -82,14 +85,23 @@ impl LagReporter {
         Ok(())
     }
 
-    /// `(topic, partition, low, high)` per assigned partition, from the broker.
-    async fn watermarks(&self) -> Result<Vec<(String, i32, i64, i64)>, RuntimeError> {
+    /// `(topic, partition, low, high)` per assigned partition, from the broker; given up
+    /// between two partitions once `stop` is cancelled (the stopping runtime closes the
+    /// consumer once this lets go of it).
+    async fn watermarks(
+        &self,
+        stop: &CancellationToken,
+    ) -> Result<Vec<(String, i32, i64, i64)>, RuntimeError> {
         let consumer = Arc::clone(&self.consumer);
         let partitions = self.claims.partitions();
+        let stop = stop.clone();
         tokio::task::spawn_blocking(move || {
             partitions
                 .into_iter()
                 .map(|(topic, p)| {
+                    if stop.is_cancelled() {
+                        return Err(RuntimeError::ConsumerStopped);
+                    }
                     let (low, high) = consumer.fetch_watermarks(&topic, p, WATERMARK_TIMEOUT)?;
                     Ok((topic, p, low, high))
                 })

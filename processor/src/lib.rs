@@ -9,7 +9,8 @@
 //!   point (kill -9 included) it resumes exactly after the last committed batch. Kafka
 //!   offset commits are advisory (async, errors ignored), for lag tooling.
 //! - **Consumer groups.** Serving processes of one build join the group
-//!   `fleetlog-projection-<name>-v<N>` (cooperative-sticky): start more processes and the
+//!   `fleetlog-projection-<name>-v<N>-<deployment id>` (cooperative-sticky; see
+//!   [`deployment_id`]): start more processes and the
 //!   partitions are split between them; one that stops or dies (after the session
 //!   timeout) has its partitions handed to the others. A bounded run (a rebuild) or a
 //!   process given [`RuntimeConfig::partitions`] assigns its partitions itself.
@@ -66,6 +67,6 @@ pub use error::RuntimeError;
 pub use fleetlog_schemas::dlq::header as dlq_headers;
 pub use operator::{ParkedKey, ReleaseMode, Released, parked, release, skip};
 pub use projection::{ImpureColumn, Projection, ProjectionError, RecordId, SourceRecord};
-pub use schema::{execute_in_schema, live_schema, qualify, schema_name};
+pub use schema::{deployment_id, execute_in_schema, live_schema, qualify, schema_name};
 pub use service::{ProjectionRuntime, run};
 pub use value::decode_value;

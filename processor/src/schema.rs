@@ -165,6 +165,20 @@ pub(crate) fn version_i32(version: u32) -> i32 {
     i32::try_from(version).unwrap_or(i32::MAX)
 }
 
+/// This deployment's id (`fleetlog_meta.deployment_id`, migration `0012`): the first 8
+/// hex digits of a random UUID, carried by the consumer groups so that deployments sharing
+/// one Kafka cluster never share a group.
+///
+/// # Errors
+/// When the database cannot be read or is not migrated.
+pub async fn deployment_id(pool: &PgPool) -> Result<String, RuntimeError> {
+    let id: String =
+        sqlx::query_scalar("SELECT value FROM fleetlog_meta WHERE key = 'deployment_id'")
+            .fetch_one(pool)
+            .await?;
+    Ok(id.chars().filter(char::is_ascii_hexdigit).take(8).collect())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

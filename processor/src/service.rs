@@ -28,6 +28,8 @@ use fleetlog_runtime::detached_drop::DetachedDrop;
 const MAX_BACKOFF: Duration = Duration::from_secs(5);
 /// Longest a stopping projector waits for its consumer to close (and leave its group).
 const CLOSE_TIMEOUT: Duration = Duration::from_secs(5);
+/// Longest a stopping projector waits for its lag reporter's request in flight.
+const LAG_STOP: Duration = Duration::from_secs(2);
 
 /// Run `projection` with the settings' batch limits on all partitions of its topics until
 /// `shutdown` is cancelled (it stops between batches).
@@ -110,7 +112,7 @@ impl<P: Projection> ProjectionRuntime<P> {
         };
         let (rx, fetcher) =
             consumer::spawn_fetcher(Arc::clone(&assigned.consumer), limits, stop.clone());
-        let lag = tokio::spawn(
+        let mut lag = tokio::spawn(
             LagReporter {
                 pool: self.pool.clone(),
                 consumer: Arc::clone(&assigned.consumer),
@@ -148,10 +150,11 @@ impl<P: Projection> ProjectionRuntime<P> {
         }
         stop.cancel();
         let _ = fetcher.await;
-        // The lag reporter may sit in a blocking watermark request (seconds per partition
-        // while the broker is slow); it has nothing to flush, so it is not waited for.
-        lag.abort();
-        let _ = lag.await;
+        // The lag reporter lets go of the consumer between two watermark requests; one
+        // may take seconds while the broker is slow, so it is waited for only briefly.
+        if tokio::time::timeout(LAG_STOP, &mut lag).await.is_err() {
+            lag.abort();
+        }
         close(running.consumer).await;
         tracing::info!(ok = result.is_ok(), version, "projection stopped");
         result
@@ -207,7 +210,10 @@ impl<P: Projection> ProjectionRuntime<P> {
             claims: Claims::default(),
             stop: stop.clone(),
         };
-        let assigned = consumer::start(&self.config, self.projection.topics(), context).await?;
+        let group =
+            RuntimeConfig::group_id(&schema::deployment_id(&self.pool).await?, name, version);
+        let assigned =
+            consumer::start(&self.config, &group, self.projection.topics(), context).await?;
         let producer =
             fleetlog_runtime::kafka::producer(&self.config.kafka, &format!("projection-{name}"))?;
         Ok(Started {

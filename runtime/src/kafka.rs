@@ -115,6 +115,12 @@ pub fn consumer_config(settings: &KafkaSettings, group_id: &str) -> ClientConfig
             "session.timeout.ms",
             settings.session_timeout_ms.to_string(),
         )
+        // A member hears of a rebalance (another one left or joined) at its next
+        // heartbeat: a tenth of the session timeout, so partitions move within a second.
+        .set(
+            "heartbeat.interval.ms",
+            (settings.session_timeout_ms / 10).max(100).to_string(),
+        )
         .set("isolation.level", "read_committed")
         .set("fetch.min.bytes", "1")
         .set("fetch.wait.max.ms", settings.fetch_wait_max_ms.to_string());

@@ -87,7 +87,11 @@ fn spawn_projector(settings: &Settings) -> ChildGuard {
     let mut cmd: Command = fleetlog(settings);
     cmd.args(["projector", PROJECTION])
         .env("FLEETLOG_PROJECTIONS__BATCH_MAX_RECORDS", "200")
-        .env("FLEETLOG_PROJECTIONS__BATCH_MAX_WAIT_MS", "20");
+        .env("FLEETLOG_PROJECTIONS__BATCH_MAX_WAIT_MS", "20")
+        // A restarted projector joins the group while its killed predecessor is still a
+        // member: its partitions wait for that member's session to time out (the broker's
+        // minimum here, 6 s).
+        .env("FLEETLOG_KAFKA__SESSION_TIMEOUT_MS", "6000");
     ChildGuard::spawn(cmd)
 }
 

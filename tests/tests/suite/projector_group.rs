@@ -102,7 +102,10 @@ async fn two_fleet_projectors_split_the_partitions_and_a_killed_ones_go_to_the_o
         split.len()
     );
     let kafka = stack.app.settings.kafka.clone();
-    let group = RuntimeConfig::group_id("fleet", 1);
+    let deployment = fleetlog_processor::deployment_id(&stack.app.pool)
+        .await
+        .expect("deployment id");
+    let group = RuntimeConfig::group_id(&deployment, "fleet", 1);
     tokio::task::spawn_blocking(move || wait_for_stable_group(&kafka, &group, 2))
         .await
         .expect("group probe")

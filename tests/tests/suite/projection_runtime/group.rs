@@ -67,7 +67,10 @@ async fn two_projectors_split_the_partitions_and_a_killed_ones_move_to_the_other
     .await;
     eprintln!("split: {split:?}");
     let kafka = app.settings.kafka.clone();
-    let group = RuntimeConfig::group_id("counting", 1);
+    let deployment = fleetlog_processor::deployment_id(&app.pool)
+        .await
+        .expect("deployment id");
+    let group = RuntimeConfig::group_id(&deployment, "counting", 1);
     tokio::task::spawn_blocking(move || wait_for_stable_group(&kafka, &group, 2))
         .await
         .expect("group probe")
