@@ -18,6 +18,7 @@ pub mod detached_drop;
 pub mod gateway_settings;
 pub mod health;
 pub mod kafka;
+pub mod kafka_settings;
 pub mod producer;
 pub mod redact;
 pub mod settings;
