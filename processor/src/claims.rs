@@ -105,12 +105,14 @@ impl Holdings {
         }
     }
 
-    /// Whether the record at `offset` of `topic`/`partition` is due here: its partition is
-    /// held and the offset is not before the stored one (records fetched before a claim
-    /// moved the position are dropped, never applied twice).
-    pub(crate) fn wants(&self, topic: &str, partition: i32, offset: i64) -> bool {
+    /// The first offset of `topic`/`partition` due here: `None` when the partition is not
+    /// held; else its stored next offset (0 when none is stored). Records before it were
+    /// fetched before a claim moved the position: they are dropped, never applied twice.
+    pub(crate) fn next_due(&self, topic: &str, partition: i32) -> Option<i64> {
         let tp = (topic.to_owned(), partition);
-        self.epochs.contains_key(&tp) && self.stored.get(&tp).is_none_or(|next| offset >= *next)
+        self.epochs
+            .contains_key(&tp)
+            .then(|| self.stored.get(&tp).copied().unwrap_or(0))
     }
 }
 
@@ -223,15 +225,19 @@ mod tests {
     fn a_new_claim_starts_at_its_stored_offset_and_a_lost_partition_is_dropped() {
         let mut holdings = Holdings::default();
         holdings.follow(&claims(&[(0, 1, Some(10)), (1, 1, None)]));
-        assert!(holdings.wants("t", 0, 10));
-        assert!(!holdings.wants("t", 0, 9), "before the stored offset");
-        assert!(
-            holdings.wants("t", 1, 0),
+        assert_eq!(
+            holdings.next_due("t", 0),
+            Some(10),
+            "from the stored offset"
+        );
+        assert_eq!(
+            holdings.next_due("t", 1),
+            Some(0),
             "nothing stored: from the beginning"
         );
-        assert!(!holdings.wants("t", 2, 0), "never claimed");
+        assert_eq!(holdings.next_due("t", 2), None, "never claimed");
         holdings.follow(&claims(&[(1, 1, None)]));
-        assert!(!holdings.wants("t", 0, 50), "revoked");
+        assert_eq!(holdings.next_due("t", 0), None, "revoked");
         assert!(!holdings.stored.contains_key(&tp(0)));
     }
 
@@ -245,7 +251,7 @@ mod tests {
         holdings.follow(&claims(&[(0, 3, Some(70))]));
         assert_eq!(holdings.stored.get(&tp(0)), Some(&70));
         assert_eq!(holdings.epochs.get(&tp(0)), Some(&3));
-        assert!(!holdings.wants("t", 0, 69));
+        assert_eq!(holdings.next_due("t", 0), Some(70));
     }
 
     #[test]

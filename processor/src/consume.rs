@@ -20,6 +20,9 @@ use super::rebalance::ProcessorConsumer;
 
 const MAX_BACKOFF: Duration = Duration::from_secs(5);
 
+/// The offsets of one partition due here: from (inclusive), to (exclusive).
+type Window = (i64, i64);
+
 /// What the consume loop works with, built once on start.
 pub(crate) struct Running<'a, P> {
     pub(crate) ctx: BatchContext<'a, P>,
@@ -102,14 +105,30 @@ impl<P: Projection> Running<'_, P> {
     }
 
     /// Keep the records due here: of a held partition, not before its stored offset, and
-    /// before the end offset of a bounded run.
+    /// before the end offset of a bounded run. Records come in runs of one partition, so
+    /// the window is looked up once per run, not per record.
     fn due(&self, batch: &mut Vec<SourceRecord>, holdings: &Holdings) {
+        let mut last: Option<(String, i32, Option<Window>)> = None;
         batch.retain(|r| {
-            holdings.wants(&r.topic, r.partition, r.offset)
-                && self
-                    .end
-                    .as_ref()
-                    .is_none_or(|end| r.offset < end.bound(&r.topic, r.partition))
+            let window = match &last {
+                Some((topic, partition, window))
+                    if *partition == r.partition && *topic == r.topic =>
+                {
+                    *window
+                }
+                _ => {
+                    let window = holdings.next_due(&r.topic, r.partition).map(|from| {
+                        let to = self
+                            .end
+                            .as_ref()
+                            .map_or(i64::MAX, |end| end.bound(&r.topic, r.partition));
+                        (from, to)
+                    });
+                    last = Some((r.topic.clone(), r.partition, window));
+                    window
+                }
+            };
+            window.is_some_and(|(from, to)| (from..to).contains(&r.offset))
         });
     }
 
