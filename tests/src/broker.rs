@@ -313,6 +313,58 @@ impl Drop for TestCluster {
     }
 }
 
+/// Leader and in-sync replica count of every partition of `topics` (a topic the broker
+/// does not describe just now is left out).
+///
+/// # Panics
+/// When no client can be created.
+pub fn leadership(settings: &fleetlog_runtime::Settings, topics: &[&str]) -> Vec<(i32, usize)> {
+    use rdkafka::consumer::{BaseConsumer, Consumer};
+    let consumer: BaseConsumer =
+        fleetlog_runtime::kafka::consumer_config(&settings.kafka, "replication-probe")
+            .create()
+            .expect("probe client");
+    let mut out = Vec::new();
+    for topic in topics {
+        let Ok(metadata) = consumer.fetch_metadata(Some(topic), Duration::from_secs(5)) else {
+            continue;
+        };
+        for partition in metadata.topics()[0].partitions() {
+            out.push((partition.leader(), partition.isr().len()));
+        }
+    }
+    out
+}
+
+/// Whether every partition of `topics` has a leader and three in-sync replicas (so a
+/// cluster node can die and leave two, `min.insync.replicas`).
+pub async fn fully_replicated(settings: &fleetlog_runtime::Settings, topics: &[&str]) -> bool {
+    let settings = settings.clone();
+    let topics: Vec<String> = topics.iter().map(|t| (*t).to_owned()).collect();
+    let state = tokio::task::spawn_blocking(move || {
+        let names: Vec<&str> = topics.iter().map(String::as_str).collect();
+        leadership(&settings, &names)
+    })
+    .await
+    .expect("leadership task");
+    !state.is_empty() && state.iter().all(|(leader, isr)| *leader >= 0 && *isr == 3)
+}
+
+/// Wait until [`fully_replicated`], at most 60 s.
+///
+/// # Panics
+/// When it is not by then.
+pub async fn wait_fully_replicated(settings: &fleetlog_runtime::Settings, topics: &[&str]) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !fully_replicated(settings, topics).await {
+        assert!(
+            Instant::now() < deadline,
+            "not fully replicated: {topics:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
 /// A fresh migrated database (see [`crate::spawn_app`]) wired to a broker of its own with
 /// every topic of the catalogue created and a unique client id, so fixed topic names hold
 /// only this test's records. Keep the broker alive for the test's length.

@@ -81,6 +81,8 @@ pub struct SimScooter {
     lock_event: bool,
     connections: u64,
     stats: Arc<LiveStats>,
+    /// When set, the frames the server ACKed (not logins), in ACK order.
+    acked: Option<Vec<Bytes>>,
 }
 
 /// A scooter at a random start point (seeded by its id) connected to `addr`, not yet
@@ -119,6 +121,7 @@ impl SimScooter {
             lock_event: false,
             connections: 0,
             stats,
+            acked: None,
         }
     }
 
@@ -140,6 +143,18 @@ impl SimScooter {
         stats.set_lock(&self.device_id, self.scooter.lock);
         self.stats = stats;
         self
+    }
+
+    /// Keeps every frame the server ACKs (logins aside) for [`Self::take_acked`]: what a
+    /// test checks is in the log. Off by default (a long simulation would only grow).
+    pub fn with_ack_log(mut self) -> Self {
+        self.acked = Some(Vec::new());
+        self
+    }
+
+    /// The frames ACKed since the last call (empty unless [`Self::with_ack_log`]).
+    pub fn take_acked(&mut self) -> Vec<Bytes> {
+        self.acked.as_mut().map(std::mem::take).unwrap_or_default()
     }
 
     /// The scooter's protocol.
@@ -339,6 +354,9 @@ impl SimScooter {
         let outcome = self.await_answer(expect).await?;
         if outcome == AckOutcome::Acked {
             self.stats.ack_received();
+            if let (Some(acked), Expect::Ack(_)) = (self.acked.as_mut(), expect) {
+                acked.push(out.bytes.clone());
+            }
         } else {
             self.stats.ack_failed();
         }

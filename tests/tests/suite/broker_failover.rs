@@ -18,12 +18,11 @@ use fleetlog_processor::{ProjectionRuntime, RuntimeConfig};
 use fleetlog_projections::fleet::FleetProjection;
 use fleetlog_runtime::{Settings, kafka};
 use fleetlog_schemas::topics;
-use fleetlog_tests::broker::TestCluster;
+use fleetlog_tests::broker::{TestCluster, leadership, wait_fully_replicated};
 use fleetlog_tests::log::{next_offsets, read_to_end, wait_until_committed};
 use fleetlog_tests::readmodel::wait_until_stored;
 use fleetlog_tests::stack::Services;
 use rdkafka::Message;
-use rdkafka::consumer::{BaseConsumer, Consumer};
 use sqlx::PgPool;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -106,23 +105,6 @@ async fn read(stream: &mut TcpStream, n: usize) -> Option<Vec<u8>> {
     }
 }
 
-/// Leaders and in-sync replica counts of the partitions of `topics`.
-fn leadership(settings: &Settings, topics: &[&str]) -> Vec<(i32, usize)> {
-    let consumer: BaseConsumer = kafka::consumer_config(&settings.kafka, "failover-probe")
-        .create()
-        .unwrap();
-    let mut out = Vec::new();
-    for topic in topics {
-        let Ok(metadata) = consumer.fetch_metadata(Some(topic), Duration::from_secs(5)) else {
-            continue;
-        };
-        for partition in metadata.topics()[0].partitions() {
-            out.push((partition.leader(), partition.isr().len()));
-        }
-    }
-    out
-}
-
 /// The node leading the most partitions of the busy topics.
 fn busiest_leader(settings: &Settings) -> u32 {
     let mut count: HashMap<i32, usize> = HashMap::new();
@@ -133,31 +115,13 @@ fn busiest_leader(settings: &Settings) -> u32 {
     u32::try_from(leader).unwrap()
 }
 
-/// Wait until every partition of the catalogue's busy topics has three in-sync replicas
-/// again (so the next kill leaves two).
-async fn wait_fully_replicated(settings: &Settings) {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let s = settings.clone();
-        let state = tokio::task::spawn_blocking(move || {
-            leadership(
-                &s,
-                &[
-                    topics::FRAMES.name(),
-                    topics::TELEMETRY.name(),
-                    topics::SESSIONS.name(),
-                ],
-            )
-        })
-        .await
-        .unwrap();
-        if !state.is_empty() && state.iter().all(|(leader, isr)| *leader >= 0 && *isr == 3) {
-            return;
-        }
-        assert!(Instant::now() < deadline, "not fully replicated: {state:?}");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-}
+/// The busy topics of the catalogue, which must have three in-sync replicas again before
+/// the next kill (so it leaves two).
+const BUSY: [&str; 3] = [
+    topics::FRAMES.name(),
+    topics::TELEMETRY.name(),
+    topics::SESSIONS.name(),
+];
 
 fn fleet_projection(settings: &Settings, pool: &PgPool, stop: &CancellationToken) {
     let runtime = ProjectionRuntime::new(
@@ -209,7 +173,7 @@ async fn acked_frames_survive_broker_kills_and_the_fleet_model_matches_an_uninte
     let total = || -> usize { acked.lock().unwrap().values().map(BTreeMap::len).sum() };
 
     for kill in 0..KILLS {
-        wait_fully_replicated(&settings).await;
+        wait_fully_replicated(&settings, &BUSY).await;
         // The fleet flows before each kill.
         let before = total();
         let deadline = Instant::now() + Duration::from_secs(30);

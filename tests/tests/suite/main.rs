@@ -39,6 +39,7 @@ mod registry;
 mod request_limits;
 mod ride_journey;
 mod rides_projection;
+mod scale_out;
 mod secrets;
 mod sessions;
 mod stream_sharing;
