@@ -16,23 +16,23 @@
 //!   wins; the sweep ([`Directory::sweep`], run by every gateway) finishes what expired
 //!   undelivered (`UNDELIVERABLE`) or delivered and never answered (`TIMED_OUT`, after a
 //!   grace period that leaves the connection's own timer the first word).
+//! - The final outcome's reply is an outbox row of `pending_downlink` (migration
+//!   `0013_downlink_outcome_relay.sql`, `directory/outcomes.rs`): the update that records
+//!   the outcome also fixes its text, time and event id, and `reported_at` is set once the
+//!   broker acknowledged the append. What a gateway recorded but never got appended (it
+//!   died in between, or the append failed) is appended again, identically, by the sweep.
+
+mod outcomes;
 
 use fleetlog_schemas::envelope::Envelope;
-use fleetlog_schemas::events::{DownlinkCommand, ReplyOutcome};
+use fleetlog_schemas::events::DownlinkCommand;
 use sqlx::PgPool;
 use sqlx::types::Json;
 use uuid::Uuid;
 
 use super::router::DownlinkRequest;
 
-/// Delivered commands still unanswered this long after their expiry are finished by the
-/// sweep as `TIMED_OUT` (their connection's timer, at the expiry itself, normally is first:
-/// this covers a gateway that crashed or lost the database meanwhile).
-const DELIVERED_GRACE_S: f64 = 10.0;
-
-/// Finished commands are kept this long (a gateway replaying `scooter.downlink.v1` within
-/// it finds them finished and reports nothing again).
-const KEEP_FINISHED_DAYS: i32 = 7;
+pub(crate) use outcomes::Final;
 
 /// The directory and the pending downlink commands of one gateway process.
 #[derive(Clone)]
@@ -40,9 +40,6 @@ pub struct Directory {
     pool: PgPool,
     gateway_id: String,
 }
-
-/// A command the sweep finished, with the outcome it was given (already recorded).
-pub(crate) type Swept = (DownlinkRequest, ReplyOutcome, String);
 
 type PendingRow = (
     Json<DownlinkCommand>,
@@ -71,16 +68,6 @@ fn request(row: PendingRow) -> DownlinkRequest {
             subject,
             time,
         ),
-    }
-}
-
-fn outcome_text(outcome: ReplyOutcome) -> &'static str {
-    match outcome {
-        ReplyOutcome::Delivered => "DELIVERED",
-        ReplyOutcome::Answered => "ANSWERED",
-        ReplyOutcome::TimedOut => "TIMED_OUT",
-        ReplyOutcome::Undeliverable => "UNDELIVERABLE",
-        ReplyOutcome::Rejected => "REJECTED",
     }
 }
 
@@ -204,103 +191,5 @@ impl Directory {
         .execute(&self.pool)
         .await?;
         Ok(done.rows_affected() == 1)
-    }
-
-    /// Give `command_id` its final `outcome`: `true` only for the first final outcome (the
-    /// caller then appends it), `false` when it already has one.
-    ///
-    /// # Errors
-    /// When the database does not answer.
-    pub async fn finish(
-        &self,
-        command_id: Uuid,
-        outcome: ReplyOutcome,
-    ) -> Result<bool, sqlx::Error> {
-        let done = sqlx::query(
-            "UPDATE pending_downlink SET outcome = $2, outcome_by = $3, finished_at = now() \
-             WHERE command_id = $1 AND outcome IS NULL",
-        )
-        .bind(command_id)
-        .bind(outcome_text(outcome))
-        .bind(&self.gateway_id)
-        .execute(&self.pool)
-        .await?;
-        Ok(done.rows_affected() == 1)
-    }
-
-    /// Finish what expired: undelivered commands as `UNDELIVERABLE`, delivered ones never
-    /// answered (past the grace period) as `TIMED_OUT`; returns them to be appended. Also
-    /// forgets finished commands older than the retention.
-    ///
-    /// # Errors
-    /// When the database does not answer.
-    pub(crate) async fn sweep(&self) -> Result<Vec<Swept>, sqlx::Error> {
-        let rows: Vec<(String, PendingRow)> = sqlx::query_as::<_, SweptRow>(&format!(
-            "UPDATE pending_downlink SET outcome = CASE WHEN delivered_at IS NULL \
-                 THEN 'UNDELIVERABLE' ELSE 'TIMED_OUT' END, \
-             outcome_by = $1, finished_at = now() \
-             WHERE outcome IS NULL AND (expires_at <= now() AND delivered_at IS NULL \
-                 OR expires_at <= now() - make_interval(secs => $2)) \
-             RETURNING outcome, {PENDING_COLUMNS}"
-        ))
-        .bind(&self.gateway_id)
-        .bind(DELIVERED_GRACE_S)
-        .fetch_all(&self.pool)
-        .await?
-        .into_iter()
-        .map(SweptRow::split)
-        .collect();
-        sqlx::query(
-            "DELETE FROM pending_downlink WHERE outcome IS NOT NULL \
-             AND finished_at < now() - make_interval(days => $1)",
-        )
-        .bind(KEEP_FINISHED_DAYS)
-        .execute(&self.pool)
-        .await?;
-        Ok(rows
-            .into_iter()
-            .map(|(outcome, row)| {
-                let (outcome, text) = if outcome == "UNDELIVERABLE" {
-                    (
-                        ReplyOutcome::Undeliverable,
-                        "device not connected to any gateway before expiry",
-                    )
-                } else {
-                    (ReplyOutcome::TimedOut, "delivered, no answer before expiry")
-                };
-                (request(row), outcome, text.to_owned())
-            })
-            .collect())
-    }
-}
-
-#[derive(sqlx::FromRow)]
-struct SweptRow {
-    outcome: String,
-    command: Json<DownlinkCommand>,
-    envelope_id: Uuid,
-    correlation_id: Uuid,
-    causation_id: Option<Uuid>,
-    event_type: String,
-    source: String,
-    subject: String,
-    event_time: chrono::DateTime<chrono::Utc>,
-}
-
-impl SweptRow {
-    fn split(self) -> (String, PendingRow) {
-        (
-            self.outcome,
-            (
-                self.command,
-                self.envelope_id,
-                self.correlation_id,
-                self.causation_id,
-                self.event_type,
-                self.source,
-                self.subject,
-                self.event_time,
-            ),
-        )
     }
 }

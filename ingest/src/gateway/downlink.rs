@@ -9,7 +9,9 @@
 //! Each command is written to a device only after a delivery claim for the session the
 //! directory names, and gets exactly one final outcome: the first recorded in the table
 //! (the connection's answer, rejection or timeout, or the sweep's `undeliverable` /
-//! `timed_out` at expiry, which every gateway runs and exactly one wins per command).
+//! `timed_out` at expiry, which every gateway runs and exactly one wins per command). The
+//! sweep also relays final outcomes recorded but never reported on the log (an outbox:
+//! [`super::directory`]).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -68,7 +70,11 @@ pub async fn run(
     }
 }
 
-/// Finish what expired (the table's sweep; mailboxes here only drop their copies).
+/// Finish what expired (the table's sweep; mailboxes here only drop their copies), and
+/// relay the final outcomes recorded but not reported (their gateway died before the
+/// broker acknowledged, or the append failed): each is appended again as recorded, the
+/// same event (envelope id, value) as the lost or merely slow append, which consumers
+/// dedupe by id.
 async fn sweep_expired(gw: &Arc<Gateway>) {
     let dropped = gw.router.take_expired(now_ms());
     if dropped > 0 {
@@ -76,11 +82,21 @@ async fn sweep_expired(gw: &Arc<Gateway>) {
     }
     match gw.directory.sweep().await {
         Ok(swept) => {
-            for (request, outcome, text) in swept {
-                gw.append_outcome(request, outcome, Some(text));
+            for recorded in swept {
+                gw.append_final(recorded, false);
             }
         }
         Err(err) => tracing::warn!(error = %err, "pending downlink commands not swept"),
+    }
+    match gw.directory.unreported().await {
+        Ok(unreported) => {
+            for recorded in unreported {
+                tracing::info!(command = %recorded.request.command.command_id,
+                    event = %recorded.event_id, "relaying a final outcome recorded but not reported");
+                gw.append_final(recorded, true);
+            }
+        }
+        Err(err) => tracing::warn!(error = %err, "unreported downlink outcomes not relayed"),
     }
 }
 

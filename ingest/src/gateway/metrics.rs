@@ -19,6 +19,9 @@ pub const ACK_LATENCY: &str = "fleetlog_gateway_ack_latency_seconds";
 pub const APPEND_ERRORS: &str = "fleetlog_gateway_append_errors_total";
 /// Downlink command outcomes (label `outcome`).
 pub const DOWNLINK_OUTCOMES: &str = "fleetlog_gateway_downlink_outcomes_total";
+/// Final downlink outcomes appended again by the sweep's relay: recorded, but not reported
+/// within a few seconds (label `outcome`).
+pub const DOWNLINK_OUTCOMES_RELAYED: &str = "fleetlog_gateway_downlink_outcomes_relayed_total";
 
 /// Register descriptions with the recorder (call once per process).
 pub fn describe() {
@@ -37,6 +40,10 @@ pub fn describe() {
         "Frame appends the broker did not acknowledge"
     );
     metrics::describe_counter!(DOWNLINK_OUTCOMES, "Downlink command outcomes");
+    metrics::describe_counter!(
+        DOWNLINK_OUTCOMES_RELAYED,
+        "Final downlink outcomes recorded but not reported, appended again by the sweep"
+    );
 }
 
 /// Handles of the per-frame metrics of one protocol, resolved once per process: a

@@ -7,9 +7,11 @@
 //! timeouts, a frame-rate limit and bounded in-flight appends protect the process from
 //! hostile or broken clients. Downlink commands arrive through [`downlink`].
 //!
-//! Session events ([`session_events`]) and downlink outcomes are appended in tasks of the
-//! gateway's [`TaskTracker`], beside its connections: on shutdown [`run`] waits for them
-//! and then flushes the producer, within half the shutdown grace period.
+//! Session events ([`session_events`]) and downlink outcomes (`report.rs`) are appended in
+//! tasks of the gateway's [`TaskTracker`], beside its connections: on shutdown [`run`]
+//! waits for them and then flushes the producer, within half the shutdown grace period. A
+//! final outcome recorded but not appended by then (or ever: the process was killed, the
+//! append failed) is appended again by the sweep of any gateway (see [`directory`]).
 
 mod admission;
 mod close;
@@ -22,6 +24,7 @@ mod per_address;
 mod publish;
 mod rate;
 pub mod registered;
+mod report;
 mod router;
 mod session_events;
 #[cfg(test)]
@@ -36,7 +39,7 @@ use anyhow::Context;
 use fleetlog_runtime::Settings;
 use fleetlog_runtime::producer::Producer;
 use fleetlog_runtime::settings::GatewaySettings;
-use fleetlog_schemas::events::{DeviceReply, Protocol as StoredProtocol, ReplyOutcome};
+use fleetlog_schemas::events::Protocol as StoredProtocol;
 use fleetlog_schemas::wire::WireCodec;
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
@@ -111,59 +114,6 @@ impl Gateway {
 
     fn next_conn_id(&self) -> u64 {
         self.conn_ids.fetch_add(1, Ordering::Relaxed)
-    }
-
-    /// Report a downlink outcome (in a task shutdown waits for): `DELIVERED` is appended
-    /// as it is (the delivery was claimed before the write); a final outcome only when
-    /// [`directory::Directory::finish`] records it as the command's first.
-    fn report(
-        self: &Arc<Self>,
-        request: DownlinkRequest,
-        outcome: ReplyOutcome,
-        text: Option<String>,
-    ) {
-        if outcome == ReplyOutcome::Delivered {
-            self.append_outcome(request, outcome, text);
-            return;
-        }
-        let gw = self.clone();
-        self.tasks.spawn(async move {
-            match gw
-                .directory
-                .finish(request.command.command_id, outcome)
-                .await
-            {
-                Ok(true) => gw.append_outcome(request, outcome, text),
-                Ok(false) => tracing::debug!(command = %request.command.command_id, ?outcome,
-                    "command already finished: outcome not reported again"),
-                Err(err) => tracing::warn!(command = %request.command.command_id, error = %err,
-                    "outcome not recorded (the sweep finishes the command at its expiry)"),
-            }
-        });
-    }
-
-    /// Append an outcome already recorded (or not final) and count it.
-    fn append_outcome(
-        &self,
-        request: DownlinkRequest,
-        outcome: ReplyOutcome,
-        text: Option<String>,
-    ) {
-        let label = format!("{outcome:?}").to_lowercase();
-        ::metrics::counter!(metrics::DOWNLINK_OUTCOMES, "outcome" => label).increment(1);
-        let reply = DeviceReply {
-            command_id: request.command.command_id,
-            device_id: request.command.device_id.clone(),
-            outcome,
-            reply_text: text,
-            at_ms: publish::now_ms(),
-        };
-        let publisher = self.publisher.clone();
-        self.tasks.spawn(async move {
-            if let Err(err) = publisher.reply(&request.envelope, &reply).await {
-                tracing::warn!(command = %reply.command_id, error = %err, "downlink outcome not appended");
-            }
-        });
     }
 }
 

@@ -47,7 +47,7 @@ impl Publisher {
         Self {
             producer,
             codec,
-            source: format!("/fleetlog/gateway/{gateway_id}"),
+            source: source_of(gateway_id),
             frame_prefix: Arc::new(OnceLock::new()),
         }
     }
@@ -143,13 +143,17 @@ impl Publisher {
         .await
     }
 
-    /// Append a downlink outcome caused by the command `cause`; waits for the broker. Not
-    /// given up at shutdown either.
+    /// Append a downlink outcome with `envelope` (a child of the command's, built by the
+    /// caller: a final outcome's is the one recorded with it, so appending it again is the
+    /// same event); waits for the broker. Not given up at shutdown either.
     ///
     /// # Errors
     /// When encoding or the append fails.
-    pub async fn reply(&self, cause: &Envelope, reply: &DeviceReply) -> Result<(), PublishError> {
-        let envelope = Envelope::child(cause, topics::REPLIES, &self.source, &reply.device_id);
+    pub async fn reply(
+        &self,
+        envelope: &Envelope,
+        reply: &DeviceReply,
+    ) -> Result<(), PublishError> {
         let payload = self.codec.encode(topics::REPLIES, reply).await?;
         self.send_and_wait(
             topics::REPLIES.name(),
@@ -183,6 +187,11 @@ impl Publisher {
     pub async fn flush(&self, timeout: Duration) -> Result<(), PublishError> {
         Ok(self.producer.flush(timeout).await?)
     }
+}
+
+/// The `ce_source` of gateway `gateway_id`'s events.
+pub(crate) fn source_of(gateway_id: &str) -> String {
+    format!("/fleetlog/gateway/{gateway_id}")
 }
 
 /// Milliseconds since the Unix epoch, now.

@@ -2,7 +2,9 @@
 //! one database: a command reaches only the gateway holding its device (the others report
 //! nothing), a command for an offline device waits in `pending_downlink` through a gateway
 //! restart and is delivered where the device logs in, a device that moves to another
-//! gateway gets its commands there, and every command has exactly one final outcome.
+//! gateway gets its commands there, and every command has exactly one final outcome — also
+//! when the gateway that recorded it never got it appended (the sweep relays it, as the
+//! same event).
 //!
 //! Other tests' gateways share the broker (not the database): they see these commands too
 //! and, in their own deployments, report them. Outcomes are therefore counted per source:
@@ -118,6 +120,27 @@ async fn recorded(
     .unwrap()
 }
 
+/// Poll until the final outcome of `command` is marked reported (its append acknowledged).
+async fn wait_for_reported(pool: &PgPool, command: uuid::Uuid) {
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let reported: Option<chrono::DateTime<chrono::Utc>> =
+            sqlx::query_scalar("SELECT reported_at FROM pending_downlink WHERE command_id = $1")
+                .bind(command)
+                .fetch_one(pool)
+                .await
+                .unwrap();
+        if reported.is_some() {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "outcome of {command} never reported"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 /// The outcomes of `command` on `scooter.replies.v1` from the gateways `ids`, with the
 /// gateway that appended each, once `done` says they are enough (or after 40 s).
 async fn outcomes(
@@ -210,6 +233,7 @@ async fn a_command_reaches_only_the_gateway_holding_its_device_and_the_others_re
         row,
         (Some("ANSWERED".into()), Some(b_id.clone()), Some(b_id))
     );
+    wait_for_reported(&app.pool, sent.command_id).await;
 }
 
 #[tokio::test]
@@ -285,4 +309,117 @@ async fn a_device_that_moves_to_another_gateway_gets_its_commands_there_and_not_
         old.try_read(&mut buf).is_err(),
         "nothing was written to the old connection on A"
     );
+}
+
+/// The replies to `command` on `scooter.replies.v1` (key `device`), with their envelopes,
+/// read from the beginning for `within`, or until `done` says they are enough.
+async fn replies_to(
+    services: &Services,
+    device: &str,
+    command: uuid::Uuid,
+    within: Duration,
+    done: impl Fn(usize) -> bool,
+) -> Vec<(Envelope, fleetlog_schemas::events::DeviceReply)> {
+    let codec = services.codec();
+    let messages = read_key_until(
+        &services.settings,
+        topics::REPLIES.name(),
+        device,
+        within,
+        |m| done(m.len()),
+    )
+    .await;
+    let mut seen = Vec::new();
+    for message in messages {
+        let envelope = Envelope::from_message(&message).unwrap();
+        let payload = rdkafka::Message::payload(&message).unwrap();
+        let reply = codec.decode(topics::REPLIES, payload).await.unwrap().0;
+        if reply.command_id == command {
+            seen.push((envelope, reply));
+        }
+    }
+    seen
+}
+
+/// The state a gateway leaves when it is killed between recording a final outcome and
+/// the broker's acknowledgement of its append: recorded (with the reply's text, time and
+/// event id), never reported. A running gateway's sweep relays it, exactly once, as the
+/// same event, and marks it reported.
+#[tokio::test]
+async fn an_outcome_recorded_but_never_appended_is_relayed_once_by_the_sweep_as_the_same_event() {
+    let app = spawn_app().await;
+    let services = Services::start(&app, |_| {}).await;
+    // A device that never connects, a command expiring long after the test: nothing but
+    // the relay gives it an outcome.
+    let device = imei();
+    let sent = command(&device, 120_000);
+    send_downlink(&services, &sent).await;
+    wait_for_stored(&app.pool, sent.command_id).await;
+
+    // Recorded by a gateway that is gone ("killed" before its append was acknowledged).
+    let dead = format!("gw-killed-{}", uuid::Uuid::now_v7().simple());
+    let event_id = uuid::Uuid::now_v7();
+    let at_ms = chrono::Utc::now().timestamp_millis() - 60_000;
+    let updated = sqlx::query(
+        "UPDATE pending_downlink SET outcome = 'REJECTED', outcome_by = $2, \
+         outcome_text = 'relay me', outcome_at_ms = $3, outcome_event_id = $4, \
+         finished_at = now() - interval '1 minute', reported_at = NULL, relayed_at = NULL \
+         WHERE command_id = $1 AND outcome IS NULL",
+    )
+    .bind(sent.command_id)
+    .bind(&dead)
+    .bind(at_ms)
+    .bind(event_id)
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(updated.rows_affected(), 1, "the command was still open");
+    let cause: uuid::Uuid =
+        sqlx::query_scalar("SELECT envelope_id FROM pending_downlink WHERE command_id = $1")
+            .bind(sent.command_id)
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+
+    // Appended by the running gateway's sweep, then marked reported. (Only replies in the
+    // dead gateway's name count: other tests' gateways share the broker.)
+    let source = format!("/fleetlog/gateway/{dead}");
+    let seen = replies_to(&services, &device, sent.command_id, WAIT, |n| n >= 1).await;
+    let seen: Vec<_> = seen
+        .into_iter()
+        .filter(|(e, _)| e.source == source)
+        .collect();
+    assert_eq!(seen.len(), 1, "{seen:?}");
+    wait_for_reported(&app.pool, sent.command_id).await;
+    let relayed: Option<chrono::DateTime<chrono::Utc>> =
+        sqlx::query_scalar("SELECT relayed_at FROM pending_downlink WHERE command_id = $1")
+            .bind(sent.command_id)
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert!(relayed.is_some(), "claimed by the relay (relayed_at)");
+
+    // Well past the relay's retry interval (5 s): still exactly one append.
+    tokio::time::sleep(Duration::from_secs(8)).await;
+    let seen = replies_to(
+        &services,
+        &device,
+        sent.command_id,
+        Duration::from_secs(10),
+        |_| false,
+    )
+    .await;
+    let seen: Vec<_> = seen
+        .into_iter()
+        .filter(|(e, _)| e.source == source)
+        .collect();
+    assert_eq!(seen.len(), 1, "appended exactly once: {seen:?}");
+    let (envelope, reply) = &seen[0];
+    assert_eq!(envelope.id, event_id, "the recorded event id");
+    assert_eq!(envelope.causation_id, Some(cause));
+    assert_eq!(envelope.time.timestamp_millis(), at_ms);
+    assert_eq!(reply.outcome, ReplyOutcome::Rejected);
+    assert_eq!(reply.reply_text.as_deref(), Some("relay me"));
+    assert_eq!(reply.at_ms, at_ms);
+    assert_eq!(reply.device_id, device);
 }
