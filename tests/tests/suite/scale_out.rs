@@ -95,10 +95,7 @@ async fn chaos(
         // Two picks in five are a broker (three nodes, two picks each), taken when no node is
         // down or catching up.
         let broker_free = restarting.as_ref().is_none_or(JoinHandle::is_finished);
-        if pick >= killable.len()
-            && broker_free
-            && fully_replicated(settings, &REPLICATED).await
-        {
+        if pick >= killable.len() && broker_free && fully_replicated(settings, &REPLICATED).await {
             let node = u32::try_from((pick - killable.len()) % 3 + 1).unwrap();
             let down_for = Duration::from_millis(timings.ms(500, 3_000));
             let cluster = cluster.clone();
@@ -112,9 +109,7 @@ async fn chaos(
         } else {
             let i = killable[pick % killable.len()];
             roster.kill(i);
-            *victims
-                .entry(roster.instances[i].to_string())
-                .or_default() += 1;
+            *victims.entry(roster.instances[i].to_string()).or_default() += 1;
             tokio::time::sleep(Duration::from_millis(timings.ms(100, 1_500))).await;
             roster.start(i);
         }
@@ -161,8 +156,7 @@ fn stop_role(roster: &mut Roster, role: Role) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_scaled_out_deployment_under_random_kills_loses_nothing_and_decides_every_command_once()
-{
+async fn a_scaled_out_deployment_under_random_kills_loses_nothing_and_decides_every_command_once() {
     let started = Instant::now();
     let mut timings = KillTimings::for_test(NAME);
     let cluster = tokio::task::spawn_blocking(TestCluster::start)
@@ -273,7 +267,10 @@ async fn a_scaled_out_deployment_under_random_kills_loses_nothing_and_decides_ev
         .iter()
         .filter(|(_, d)| d.len() != 1)
         .collect();
-    assert!(twice.is_empty(), "commands decided more than once: {twice:?}");
+    assert!(
+        twice.is_empty(),
+        "commands decided more than once: {twice:?}"
+    );
     let accepted = decisions
         .decided
         .values()
@@ -284,13 +281,21 @@ async fn a_scaled_out_deployment_under_random_kills_loses_nothing_and_decides_ev
     let by_device: BTreeMap<&str, &Seen> = seen.iter().map(|s| (s.device.as_str(), s)).collect();
     let mut outcomes: BTreeMap<String, usize> = BTreeMap::new();
     for (id, downlink) in &downlinks {
-        assert_eq!(downlink.finals.len(), 1, "command {id}: {:?}", downlink.finals);
+        assert_eq!(
+            downlink.finals.len(),
+            1,
+            "command {id}: {:?}",
+            downlink.finals
+        );
         let (_, outcome) = downlink.finals.first().unwrap();
         *outcomes.entry(outcome.clone()).or_default() += 1;
         if outcome == "Undeliverable" {
             let device = by_device[downlink.command.device_id.as_str()];
+            // Its lifetime on the gateways: from its append to its expiry (a command
+            // appended after its expiry has a lifetime of that moment).
+            let expires = downlink.command.expires_at_ms.max(downlink.appended_ms);
             assert!(
-                !device.online_during(downlink.appended_ms, downlink.command.expires_at_ms),
+                !device.online_during(downlink.appended_ms, expires),
                 "command {id} UNDELIVERABLE though {} was logged in during its lifetime",
                 device.device
             );
@@ -316,7 +321,8 @@ async fn a_scaled_out_deployment_under_random_kills_loses_nothing_and_decides_ev
     );
     tokio::spawn(runtime.run(stop_b.clone()));
     wait_until_stored(&b.pool, "fleet", &end, "B (no kills)").await;
-    let compared = fleetlog_tests::readmodel::assert_same(&app.pool, &b.pool, "proj_fleet_v1").await;
+    let compared =
+        fleetlog_tests::readmodel::assert_same(&app.pool, &b.pool, "proj_fleet_v1").await;
     assert!(compared.iter().any(|t| t == "devices"), "{compared:?}");
 
     let sessions: u32 = seen.iter().map(|s| s.sessions).sum();

@@ -236,6 +236,29 @@ async fn a_command_reaches_only_the_gateway_holding_its_device_and_the_others_re
     wait_for_reported(&app.pool, sent.command_id).await;
 }
 
+/// A command that reaches the gateways already expired (decided long before, for example
+/// across a processor handover) for a device that is connected is `TIMED_OUT`, not
+/// `UNDELIVERABLE`: the device was there, the command was late.
+#[tokio::test]
+async fn a_command_that_expired_before_delivery_while_its_device_was_connected_times_out() {
+    let app = spawn_app().await;
+    let services = Services::start(&app, |_| {}).await;
+    let a = services.settings.gateway.gateway_id.clone();
+    let device = imei();
+    let _stream = login_at(services.teltonika, &device).await;
+    wait_for_holder(&app.pool, &device, &a).await;
+
+    let late = command(&device, 0);
+    send_downlink(&services, &late).await;
+    let seen = outcomes(&services, &device, late.command_id, &[&a], |s| {
+        !s.is_empty()
+    })
+    .await;
+    assert_eq!(seen, vec![(ReplyOutcome::TimedOut, a.clone())]);
+    let row = recorded(&app.pool, late.command_id).await;
+    assert_eq!(row, (Some("TIMED_OUT".into()), None, Some(a)));
+}
+
 #[tokio::test]
 async fn a_command_for_an_offline_device_survives_a_gateway_restart_and_reaches_it_on_another_gateway()
  {

@@ -71,7 +71,10 @@ impl Operator {
                 }
                 _ => {}
             }
-            assert!(Instant::now() < deadline, "{path} not taken in {RETRY_FOR:?}");
+            assert!(
+                Instant::now() < deadline,
+                "{path} not taken in {RETRY_FOR:?}"
+            );
             tokio::time::sleep(Duration::from_millis(300)).await;
         }
     }

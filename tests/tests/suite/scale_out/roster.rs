@@ -99,9 +99,15 @@ impl Roster {
                 let port = || format!("127.0.0.1:{}", free_port());
                 let mut env = vec![
                     ("FLEETLOG_HTTP__API_ADDR", port()),
-                    ("FLEETLOG_KAFKA__CLIENT_ID", settings.kafka.client_id.clone()),
+                    (
+                        "FLEETLOG_KAFKA__CLIENT_ID",
+                        settings.kafka.client_id.clone(),
+                    ),
                     ("FLEETLOG_KAFKA__INSTANCE_ID", format!("{role:?}-{index}")),
-                    ("FLEETLOG_KAFKA__SESSION_TIMEOUT_MS", SESSION_TIMEOUT_MS.into()),
+                    (
+                        "FLEETLOG_KAFKA__SESSION_TIMEOUT_MS",
+                        SESSION_TIMEOUT_MS.into(),
+                    ),
                     ("FLEETLOG_KAFKA__REPLICATION_FACTOR", "3".into()),
                     ("FLEETLOG_AUTH__JWT_SECRET", JWT_SECRET.into()),
                     (

@@ -9,8 +9,7 @@ use std::time::Duration;
 use fleetlog_runtime::Settings;
 use fleetlog_schemas::envelope::Envelope;
 use fleetlog_schemas::events::{
-    AppCommand, DeviceReply, DownlinkCommand, FleetEvent, FleetEventBody, RawFrame,
-    ReplyOutcome,
+    AppCommand, DeviceReply, DownlinkCommand, FleetEvent, FleetEventBody, RawFrame, ReplyOutcome,
 };
 use fleetlog_schemas::topics;
 use fleetlog_schemas::wire::WireCodec;
