@@ -20,6 +20,7 @@
 
 mod mapping;
 mod service;
+mod txn;
 
 pub use mapping::{MAX_FUTURE_MS, clamped_device_time, telemetry};
 pub use service::{Decoder, DecoderError, run};

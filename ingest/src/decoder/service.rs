@@ -18,10 +18,11 @@ use fleetlog_schemas::topics;
 use fleetlog_schemas::wire::{WireCodec, WireError};
 use rdkafka::consumer::{Consumer, StreamConsumer};
 use rdkafka::message::{Headers, Message, OwnedMessage};
-use rdkafka::producer::{DeliveryFuture, FutureProducer, FutureRecord, Producer as _};
+use rdkafka::producer::{DeliveryFuture, FutureRecord, Producer as _};
 use rdkafka::{Offset, TopicPartitionList};
 use tokio_util::sync::CancellationToken;
 
+use super::txn::{Offloaded, TXN_TIMEOUT, TxnFailure, abort, init_transactions, off_runtime};
 use crate::protocol::{Protocol, decode_records};
 
 const BATCH_MAX: usize = 2000;
@@ -45,7 +46,7 @@ pub enum DecoderError {
 }
 
 impl DecoderError {
-    fn kafka(&self) -> Option<&rdkafka::error::KafkaError> {
+    pub(super) fn kafka(&self) -> Option<&rdkafka::error::KafkaError> {
         match self {
             Self::Kafka(err) => Some(err),
             Self::Produce(err) => err.kafka(),
@@ -200,9 +201,6 @@ fn protocol(stored: StoredProtocol) -> Protocol {
     }
 }
 
-/// How long a transaction call may block before the batch is retried.
-const TXN_TIMEOUT: Duration = Duration::from_secs(30);
-
 /// Run the decoder until `shutdown` (consumer group `<client id>-decoder`, by default
 /// `fleetlog-decoder`; `transactional.id` and static group member id
 /// `<client id>-decoder-<instance id>`).
@@ -246,35 +244,40 @@ pub async fn run(settings: &Settings, shutdown: CancellationToken) -> anyhow::Re
             }
             continue;
         }
-        match transact(&decoder, &consumer, &batch, &shutdown).await {
-            Ok(()) => {}
-            Err(TxnFailure::Fatal(err)) => {
-                // Fenced or expired (a transaction the coordinator aborted while a broker
-                // was down bumps the producer epoch): this producer cannot go on, but the
-                // instance can. A new one registers the same `transactional.id` (fencing
-                // any zombie) and the batch is read again; nothing of the aborted
-                // transaction is visible to `read_committed` readers.
-                tracing::warn!(error = %err, frames = batch.len(),
-                    "decoder producer failed for good: a new producer takes over and the batch is read again");
-                rewind(&consumer, &batch);
-                let failed = std::mem::replace(
-                    &mut decoder.producer,
-                    transactional_producer(settings, &transactional_id)?,
-                );
-                drop(DetachedDrop::new(failed, "failed decoder producer"));
-                if !init_transactions(decoder.producer.client(), &shutdown).await? {
-                    return Ok(());
-                }
-            }
+        let failed = match transact(&decoder, &consumer, &batch, &shutdown).await {
+            Ok(()) => continue,
+            Err(TxnFailure::Fatal(err)) => err,
             Err(TxnFailure::Retry(err)) => {
                 tracing::warn!(error = %err, frames = batch.len(), "decoder batch aborted; reading it again");
-                abort(decoder.producer.client(), &shutdown).await?;
+                let aborted = abort(decoder.producer.client(), &shutdown).await;
                 rewind(&consumer, &batch);
-                tokio::select! {
-                    () = shutdown.cancelled() => return Ok(()),
-                    () = tokio::time::sleep(Duration::from_secs(1)) => {}
+                match aborted {
+                    Ok(()) => {
+                        tokio::select! {
+                            () = shutdown.cancelled() => return Ok(()),
+                            () = tokio::time::sleep(Duration::from_secs(1)) => {}
+                        }
+                        continue;
+                    }
+                    Err(err) => err,
                 }
             }
+        };
+        // Fenced, expired (a transaction the coordinator aborted while a broker was down
+        // bumps the producer epoch) or stuck (a call that never answered): this producer
+        // cannot go on, but the instance can. A new one registers the same
+        // `transactional.id` (fencing the old one) and the batch is read again; nothing of
+        // the aborted transaction is visible to `read_committed` readers.
+        tracing::warn!(error = %failed, frames = batch.len(),
+            "decoder producer failed for good: a new producer takes over and the batch is read again");
+        rewind(&consumer, &batch);
+        let old = std::mem::replace(
+            &mut decoder.producer,
+            transactional_producer(settings, &transactional_id)?,
+        );
+        drop(DetachedDrop::new(old, "failed decoder producer"));
+        if !init_transactions(decoder.producer.client(), &shutdown).await? {
+            return Ok(());
         }
     }
 }
@@ -291,55 +294,6 @@ fn transactional_producer(settings: &Settings, transactional_id: &str) -> anyhow
     .create()?;
     let timeout = Duration::from_millis(u64::from(settings.kafka.transaction_timeout_ms));
     Ok(Producer::new(client, timeout))
-}
-
-/// Why a batch's transaction did not commit.
-#[derive(Debug)]
-enum TxnFailure {
-    /// Abort, rewind and read the batch again.
-    Retry(String),
-    /// The producer cannot go on (fenced, or a fatal error): replace it.
-    Fatal(String),
-}
-
-impl From<DecoderError> for TxnFailure {
-    fn from(err: DecoderError) -> Self {
-        match err.kafka() {
-            Some(kafka) if is_fatal(kafka) => Self::Fatal(err.to_string()),
-            _ => Self::Retry(err.to_string()),
-        }
-    }
-}
-
-fn is_fatal(err: &rdkafka::error::KafkaError) -> bool {
-    matches!(err, rdkafka::error::KafkaError::Transaction(e) if e.is_fatal())
-}
-
-/// Register the `transactional.id` with the broker (fencing an earlier instance and
-/// aborting what it left open), retried while the broker is unreachable; false when
-/// `shutdown` came first.
-async fn init_transactions(
-    producer: &FutureProducer,
-    shutdown: &CancellationToken,
-) -> anyhow::Result<bool> {
-    loop {
-        let p = producer.clone();
-        let Some(result) = off_runtime(move || p.init_transactions(TXN_TIMEOUT), shutdown).await
-        else {
-            return Ok(false);
-        };
-        match result {
-            Ok(()) => return Ok(true),
-            Err(err) if is_fatal(&err) => {
-                return Err(anyhow::anyhow!(err).context("decoder init_transactions"));
-            }
-            Err(err) => tracing::warn!(error = %err, "decoder cannot start its transactions yet"),
-        }
-        tokio::select! {
-            () = shutdown.cancelled() => return Ok(false),
-            () = tokio::time::sleep(Duration::from_secs(1)) => {}
-        }
-    }
 }
 
 /// One batch in one transaction: begin, produce every output, send the input offsets,
@@ -364,51 +318,22 @@ async fn transact(
         .group_metadata()
         .ok_or_else(|| TxnFailure::Retry("no consumer group metadata yet".into()))?;
     let producer = decoder.producer.client().clone();
-    off_runtime(
+    let committed = off_runtime(
         move || {
             producer.send_offsets_to_transaction(&offsets, &group, TXN_TIMEOUT)?;
             producer.commit_transaction(TXN_TIMEOUT)
         },
         shutdown,
     )
-    .await
-    .ok_or_else(|| TxnFailure::Retry("shutdown before the commit answered".into()))?
-    .map_err(DecoderError::from)?;
-    Ok(())
-}
-
-/// Run a blocking librdkafka transaction call on a thread of its own and wait for it, or
-/// for `shutdown` (then `None`). librdkafka can wait without end for a transaction
-/// coordinator that is gone (seen: `send_offsets_to_transaction` after every broker was
-/// stopped), and a detached thread, unlike the runtime's blocking pool, never holds up the
-/// runtime's shutdown; a transaction it leaves open is aborted by the next instance.
-async fn off_runtime<T: Send + 'static>(
-    call: impl FnOnce() -> T + Send + 'static,
-    shutdown: &CancellationToken,
-) -> Option<T> {
-    let (tx, rx) = tokio::sync::oneshot::channel();
-    std::thread::Builder::new()
-        .name("decoder-txn".into())
-        .spawn(move || {
-            let _ = tx.send(call());
-        })
-        .ok()?;
-    tokio::select! {
-        result = rx => result.ok(),
-        () = shutdown.cancelled() => None,
-    }
-}
-
-/// Abort the open transaction, if any.
-async fn abort(producer: &FutureProducer, shutdown: &CancellationToken) -> anyhow::Result<()> {
-    let p = producer.clone();
-    match off_runtime(move || p.abort_transaction(TXN_TIMEOUT), shutdown).await {
-        Some(Err(err)) if is_fatal(&err) => Err(anyhow::anyhow!(err).context("decoder abort")),
-        Some(Err(err)) => {
-            tracing::debug!(error = %err, "decoder abort (nothing open?)");
-            Ok(())
-        }
-        Some(Ok(())) | None => Ok(()),
+    .await;
+    match committed {
+        Offloaded::Done(result) => Ok(result.map_err(DecoderError::from)?),
+        Offloaded::Stopped => Err(TxnFailure::Retry(
+            "shutdown before the commit answered".into(),
+        )),
+        Offloaded::Hung => Err(TxnFailure::Fatal(
+            "the commit did not answer (a transaction coordinator gone?)".into(),
+        )),
     }
 }
 

@@ -1,9 +1,13 @@
 //! The processes of the scale-out test: every service as the built `fleetlog` binary,
 //! each instance on ports of its own kept across restarts (its listeners and its
 //! operational endpoints), so a restarted gateway is where the scooters look for it.
+//!
+//! Each instance logs (across its restarts) to a file of its own; when the test fails,
+//! the warnings and errors of every instance are printed, and the files are kept.
 
 use std::fmt;
-use std::process::{Command, ExitStatus};
+use std::path::PathBuf;
+use std::process::{Command, ExitStatus, Stdio};
 use std::time::Duration;
 
 use fleetlog_runtime::Settings;
@@ -78,6 +82,7 @@ impl Instance {
 pub(super) struct Roster {
     settings: Settings,
     pub instances: Vec<Instance>,
+    logs: PathBuf,
 }
 
 impl Roster {
@@ -139,10 +144,17 @@ impl Roster {
                 });
             }
         }
+        let logs = std::env::temp_dir().join(fleetlog_tests::unique_name("scale-out-logs"));
+        std::fs::create_dir_all(&logs).unwrap();
         Self {
             settings: settings.clone(),
             instances,
+            logs,
         }
+    }
+
+    fn log_of(&self, i: usize) -> PathBuf {
+        self.logs.join(format!("{}.log", self.instances[i]))
     }
 
     fn env_of(&self, role: Role, key: &str) -> Vec<String> {
@@ -175,8 +187,16 @@ impl Roster {
 
     /// Start instance `i`.
     pub(super) fn start(&mut self, i: usize) {
-        let cmd = self.instances[i].command(&self.settings);
-        self.instances[i].child = Some(ChildGuard::spawn(cmd));
+        let mut cmd = self.instances[i].command(&self.settings);
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.log_of(i))
+            .unwrap();
+        cmd.stdin(Stdio::null())
+            .stdout(log.try_clone().unwrap())
+            .stderr(log);
+        self.instances[i].child = Some(ChildGuard(cmd.spawn().unwrap()));
     }
 
     /// SIGKILL instance `i` (and reap it).
@@ -204,5 +224,33 @@ impl Roster {
             }
         }
         out
+    }
+}
+
+impl Drop for Roster {
+    /// On a failure, print every instance's warnings and errors (the last 20 each, refused
+    /// connections to killed brokers aside) and keep
+    /// the logs; otherwise remove them.
+    fn drop(&mut self) {
+        if !std::thread::panicking() {
+            let _ = std::fs::remove_dir_all(&self.logs);
+            return;
+        }
+        for i in 0..self.instances.len() {
+            let text = std::fs::read_to_string(self.log_of(i)).unwrap_or_default();
+            let lines: Vec<&str> = text
+                .lines()
+                .filter(|l| l.contains("WARN") || l.contains("ERROR"))
+                // A killed broker's refused connections: expected, and many.
+                .filter(|l| !l.contains("Connection refused") && !l.contains("Disconnected"))
+                .collect();
+            eprintln!(
+                "--- {} ({} warnings and errors; log {}):\n{}",
+                self.instances[i],
+                lines.len(),
+                self.log_of(i).display(),
+                lines[lines.len().saturating_sub(20)..].join("\n")
+            );
+        }
     }
 }
