@@ -46,18 +46,39 @@ fn expired(grace: &str) -> String {
 }
 
 /// Whether the device of the `pending_downlink` row at hand was connected to some gateway
-/// while the command was pending: its session (the newest, `device_sessions` keeps one per
-/// device) began before the expiry (or before the command arrived, for one that arrived
-/// expired) and was open after the command arrived. An undelivered
-/// command is `UNDELIVERABLE` only when it was not; when it was (the command reached the
-/// gateways too late to be delivered, for example after a processor handover), it is
-/// `TIMED_OUT`. The sweep runs every 250 ms, so the newest session is the one of the
-/// expiry; only a sweep much later than that (every gateway down) can see a newer session
-/// and call a command undeliverable whose device was connected during an older one.
+/// during the command's lifetime, from its envelope time (when it was appended) to its
+/// expiry: its newest session (`device_sessions` keeps one per device) began before the
+/// expiry and was open at or after the envelope time. The newest session is enough while
+/// the sweep runs at the expiry (every 250 ms): any earlier session that overlapped ended
+/// before it. Only a sweep long after the expiry (every gateway down) can see a session
+/// newer than the lifetime and miss an older one.
 const DEVICE_CONNECTED: &str = "EXISTS (SELECT 1 FROM device_sessions d \
      WHERE d.device_id = pending_downlink.device_id \
-     AND d.connected_at <= greatest(pending_downlink.expires_at, pending_downlink.received_at) \
-     AND (d.disconnected_at IS NULL OR d.disconnected_at >= pending_downlink.received_at))";
+     AND d.connected_at <= pending_downlink.expires_at \
+     AND (d.disconnected_at IS NULL OR d.disconnected_at >= pending_downlink.event_time))";
+
+/// The outcome of an expired command: `UNDELIVERABLE` only for one that reached the
+/// gateways before its expiry, was not delivered, and whose device was connected to no
+/// gateway during its lifetime ([`DEVICE_CONNECTED`]); otherwise `TIMED_OUT` (delivered and
+/// unanswered, expired before it reached the gateways — decided too late, for example
+/// across a processor handover — or not delivered though the device was there).
+fn expired_outcome() -> String {
+    format!(
+        "CASE WHEN delivered_at IS NULL AND received_at < expires_at \
+         AND NOT {DEVICE_CONNECTED} THEN 'UNDELIVERABLE' ELSE 'TIMED_OUT' END"
+    )
+}
+
+/// Why [`expired_outcome`] gave what it gave (the reply's text).
+fn expired_text() -> String {
+    format!(
+        "CASE WHEN delivered_at IS NOT NULL THEN 'delivered, no answer before expiry' \
+         WHEN received_at >= expires_at THEN 'expired before it reached the gateways' \
+         WHEN {DEVICE_CONNECTED} \
+         THEN 'not delivered before expiry, though the device was connected' \
+         ELSE 'device not connected to any gateway before expiry' END"
+    )
+}
 
 /// What the relay claims: recorded with its event id (by this version), not reported, and
 /// neither recorded nor relayed in the last [`RELAY_AFTER_S`].
@@ -154,8 +175,8 @@ impl Directory {
         Ok(())
     }
 
-    /// Finish what expired: undelivered commands as `UNDELIVERABLE` (or `TIMED_OUT` when
-    /// their device was connected meanwhile, see [`DEVICE_CONNECTED`]), delivered ones never
+    /// Finish what expired: undelivered commands as `UNDELIVERABLE` (or `TIMED_OUT`, see
+    /// [`expired_outcome`]), delivered ones never
     /// answered (past the grace period) as `TIMED_OUT`, each by its own conditional update
     /// (with its own event id); returns those this gateway finished, to be appended. Also
     /// forgets finished commands older than the retention.
@@ -175,17 +196,13 @@ impl Directory {
         for command_id in candidates {
             let (at_ms, event_id) = (now_ms(), Uuid::now_v7());
             let row: Option<OutcomeRow> = sqlx::query_as(&format!(
-                "UPDATE pending_downlink SET outcome = CASE WHEN delivered_at IS NULL \
-                     AND NOT {DEVICE_CONNECTED} THEN 'UNDELIVERABLE' ELSE 'TIMED_OUT' END, \
-                 outcome_text = CASE WHEN delivered_at IS NOT NULL \
-                     THEN 'delivered, no answer before expiry' \
-                     WHEN {DEVICE_CONNECTED} \
-                     THEN 'not delivered before expiry, though the device was connected' \
-                     ELSE 'device not connected to any gateway before expiry' END, \
+                "UPDATE pending_downlink SET outcome = {outcome}, outcome_text = {text}, \
                  outcome_by = $1, finished_at = now(), outcome_at_ms = $4, \
                  outcome_event_id = $5 \
                  WHERE command_id = $3 AND {still_expired} \
-                 RETURNING {OUTCOME_COLUMNS}, {PENDING_COLUMNS}"
+                 RETURNING {OUTCOME_COLUMNS}, {PENDING_COLUMNS}",
+                outcome = expired_outcome(),
+                text = expired_text(),
             ))
             .bind(&self.gateway_id)
             .bind(DELIVERED_GRACE_S)
