@@ -31,6 +31,13 @@ use super::router::DownlinkRequest;
 
 const SWEEP_EVERY: Duration = Duration::from_millis(250);
 
+/// A command read after a (re)start is still stored when it expired at most this long
+/// before the start, ms: a gateway restarting through a burst of commands decided late
+/// (expired on arrival) must not leave them without an outcome. Longer than any restart,
+/// far shorter than the 7 days finished commands are kept (so a stored one is never
+/// reported twice).
+const REPORT_EXPIRED_WITHIN_MS: i64 = 10 * 60 * 1000;
+
 /// Consume downlink commands and route them until `shutdown`.
 ///
 /// # Errors
@@ -133,9 +140,12 @@ async fn route(
             return true;
         }
     };
-    // Commands that had already expired before this process started were someone else's
-    // to report (or nobody's to deliver): replaying history must not re-report them.
-    if command.expires_at_ms < started_ms {
+    // Commands that expired long before this process started are history (a gateway with
+    // a new id replays the topic): not reported again. Those that expired shortly before
+    // are stored all the same (a no-op when another gateway stored them): they may have
+    // arrived while every gateway was restarting, and the sweep then gives them their one
+    // final outcome.
+    if command.expires_at_ms < started_ms - REPORT_EXPIRED_WITHIN_MS {
         return true;
     }
     let request = DownlinkRequest { command, envelope };
