@@ -91,6 +91,64 @@ async fn a_command_for_a_device_that_never_connects_becomes_undeliverable_after_
     assert_eq!(seen.first(), Some(&ReplyOutcome::Undeliverable));
 }
 
+/// A command appended while no gateway ran, expired before one started (a gateway
+/// restarting through a burst of late commands): the gateway that starts still stores it
+/// and its sweep gives it its one final outcome, `TIMED_OUT` (it never reached a gateway in
+/// time), instead of skipping it as history.
+#[tokio::test]
+async fn a_command_that_expired_while_no_gateway_ran_still_gets_its_outcome() {
+    let app = spawn_app().await;
+    let (registry, _stop_registry) = fleetlog_tests::stack::registry(&app).await;
+    fleetlog_schemas::registration::register_all(&registry)
+        .await
+        .unwrap();
+    let device = imei();
+    let command = DownlinkCommand {
+        command_id: uuid::Uuid::now_v7(),
+        device_id: device.clone(),
+        vehicle_id: None,
+        kind: DownlinkKind::Locate,
+        params: None,
+        expires_at_ms: chrono::Utc::now().timestamp_millis() - 1_000,
+    };
+    let codec = fleetlog_schemas::wire::WireCodec::new(&registry);
+    let payload = codec.encode(topics::DOWNLINK, &command).await.unwrap();
+    let envelope =
+        fleetlog_schemas::envelope::Envelope::new_root(topics::DOWNLINK, "/fleetlog/test", &device);
+    let producer = fleetlog_runtime::kafka::producer(&app.settings.kafka, "test").unwrap();
+    fleetlog_tests::log::append(
+        &producer,
+        topics::DOWNLINK.name(),
+        &device,
+        &payload,
+        &envelope,
+    )
+    .await;
+
+    let services = Services::start(&app, |_| {}).await;
+    let seen = outcomes(&services, &device, command.command_id, 1).await;
+    assert_eq!(seen.first(), Some(&ReplyOutcome::TimedOut), "{seen:?}");
+    // This test's gateway stored it, finished it and reported it (the shared broker's other
+    // gateways, in other tests' databases, may report it in theirs too).
+    let deadline = std::time::Instant::now() + Duration::from_secs(40);
+    loop {
+        let row: Option<(Option<String>, Option<String>, bool)> = sqlx::query_as(
+            "SELECT outcome, outcome_by, reported_at IS NOT NULL FROM pending_downlink \
+             WHERE command_id = $1",
+        )
+        .bind(command.command_id)
+        .fetch_optional(&app.pool)
+        .await
+        .unwrap();
+        let gateway = &services.settings.gateway.gateway_id;
+        if row == Some((Some("TIMED_OUT".into()), Some(gateway.clone()), true)) {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "recorded: {row:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 /// The simulator's own scooter (not a hand-written peer) logs in, gets an unlock from
 /// `scooter.downlink.v1`, obeys it and answers in its protocol; the gateway puts the
 /// answer on `scooter.replies.v1`.
