@@ -1,0 +1,10 @@
+//! The rules crate's behaviour stated as sentences: rule files in, validation errors or
+//! actions out, without I/O.
+
+#[path = "rules/support.rs"]
+mod support;
+
+#[path = "rules/examples.rs"]
+mod examples;
+#[path = "rules/validation.rs"]
+mod validation;
