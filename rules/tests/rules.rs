@@ -4,7 +4,11 @@
 #[path = "rules/support.rs"]
 mod support;
 
+#[path = "rules/engine.rs"]
+mod engine;
 #[path = "rules/examples.rs"]
 mod examples;
+#[path = "rules/properties.rs"]
+mod properties;
 #[path = "rules/validation.rs"]
 mod validation;
