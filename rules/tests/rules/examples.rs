@@ -31,3 +31,17 @@ fn the_json_schema_is_valid_json_listing_the_same_top_level_keys() {
     assert_eq!(keys, TOP_LEVEL_KEYS.into_iter().collect());
     assert_eq!(schema["additionalProperties"], serde_json::json!(false));
 }
+
+#[test]
+fn the_example_in_docs_rules_md_parses() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/rules.md");
+    let doc = std::fs::read_to_string(path).expect("docs/rules.md exists");
+    let block = doc
+        .split("```toml\n")
+        .nth(1)
+        .and_then(|rest| rest.split("```").next())
+        .expect("a toml block");
+    if let Err(e) = parse(block) {
+        panic!("docs/rules.md's example: {e}");
+    }
+}
