@@ -72,16 +72,32 @@ struct Device {
     rules: Vec<RuleState>,
 }
 
-/// Runs a [`RuleSet`] over inputs. See the module documentation for the semantics.
-#[derive(Debug, Clone)]
-pub struct Engine {
-    rules: RuleSet,
-    devices: BTreeMap<String, Device>,
+impl Device {
+    /// A device not heard of before, with fresh state for `rules` rules.
+    fn new(rules: usize) -> Self {
+        Self {
+            rules: vec![RuleState::default(); rules],
+            ..Self::default()
+        }
+    }
+}
+
+/// What is open, and the would-be flaps: the engine's state across rules.
+#[derive(Debug, Clone, Default)]
+struct Books {
     /// (device, alert key) → the rule that raised it.
     alerts: BTreeMap<(String, String), String>,
     /// (device, work-order kind) → the rule that opened it.
     work_orders: BTreeMap<(String, WorkOrderKind), String>,
     flaps: BTreeMap<String, u64>,
+}
+
+/// Runs a [`RuleSet`] over inputs. See the module documentation for the semantics.
+#[derive(Debug, Clone)]
+pub struct Engine {
+    rules: RuleSet,
+    devices: BTreeMap<String, Device>,
+    books: Books,
 }
 
 impl Engine {
@@ -90,9 +106,7 @@ impl Engine {
         Self {
             rules,
             devices: BTreeMap::new(),
-            alerts: BTreeMap::new(),
-            work_orders: BTreeMap::new(),
-            flaps: BTreeMap::new(),
+            books: Books::default(),
         }
     }
 
@@ -150,19 +164,21 @@ impl Engine {
     /// Would-be flaps per rule: firings suppressed because the rule, its alert or its
     /// work order was still open.
     pub fn flaps(&self) -> &BTreeMap<String, u64> {
-        &self.flaps
+        &self.books.flaps
     }
 
     /// Open alerts as (device, key, rule that raised it).
     pub fn open_alerts(&self) -> impl Iterator<Item = (&str, &str, &str)> {
-        self.alerts
+        self.books
+            .alerts
             .iter()
             .map(|((d, k), r)| (d.as_str(), k.as_str(), r.as_str()))
     }
 
     /// Open work orders as (device, kind, rule that opened it).
     pub fn open_work_orders(&self) -> impl Iterator<Item = (&str, WorkOrderKind, &str)> {
-        self.work_orders
+        self.books
+            .work_orders
             .iter()
             .map(|((d, k), r)| (d.as_str(), *k, r.as_str()))
     }
@@ -171,10 +187,7 @@ impl Engine {
         let n = self.rules.rules.len();
         self.devices
             .entry(device_id.to_owned())
-            .or_insert_with(|| Device {
-                rules: vec![RuleState::default(); n],
-                ..Device::default()
-            })
+            .or_insert_with(|| Device::new(n))
     }
 
     fn seen(&mut self, device_id: &str, at_ms: i64) {
@@ -209,18 +222,19 @@ impl Engine {
         facts: &Facts<'_>,
         out: &mut Vec<Action>,
     ) {
-        let device = self.device(device_id).clone();
+        let n = self.rules.rules.len();
+        let device = self
+            .devices
+            .entry(device_id.to_owned())
+            .or_insert_with(|| Device::new(n));
         let target = Target {
             device_id: device_id.to_owned(),
             vehicle_id: device.vehicle_id,
         };
-        let version = self.rules.version;
-        let rules = std::mem::take(&mut self.rules.rules);
-        let mut states = device.rules;
-        for (rule, state) in rules.iter().zip(states.iter_mut()) {
+        for (rule, state) in self.rules.rules.iter().zip(device.rules.iter_mut()) {
             let mut step = Step {
                 rule,
-                version,
+                version: self.rules.version,
                 target: &target,
                 caused_by,
                 at_ms: facts.at_ms,
@@ -229,24 +243,28 @@ impl Engine {
             let holds = facts.holds(&rule.when);
             if state.active {
                 if holds == Some(true) && !state.raw {
-                    *self.flaps.entry(rule.name.clone()).or_default() += 1;
+                    self.books.flap(rule);
                 }
                 if facts.clears(&rule.when, rule.clears_when) == Some(true) {
                     state.active = false;
                     if rule.clears_when.is_some() {
-                        self.close(&mut step);
+                        self.books.close(&mut step);
                     }
                 }
             } else if holds == Some(true) && !state.raw {
                 state.active = true;
-                self.fire(&mut step);
+                self.books.fire(&mut step);
             }
             if let Some(h) = holds {
                 state.raw = h;
             }
         }
-        self.rules.rules = rules;
-        self.device(device_id).rules = states;
+    }
+}
+
+impl Books {
+    fn flap(&mut self, rule: &Rule) {
+        *self.flaps.entry(rule.name.clone()).or_default() += 1;
     }
 
     /// Takes the rule's actions; raises and opens of what is already open are suppressed.
@@ -284,7 +302,7 @@ impl Engine {
                 kind,
                 ActionKind::RaiseAlert { .. } | ActionKind::OpenWorkOrder { .. }
             ) {
-                *self.flaps.entry(step.rule.name.clone()).or_default() += 1;
+                self.flap(step.rule);
             }
         }
     }
